@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`. Both install what is missing first.
+BUILD ?= build
+GENERATOR := Ninja
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+
+.PHONY: all deps configure build run test bench clean
+
+all: build
+
+deps:
+	@scripts/bootstrap
+
+$(BUILD)/build.ninja: | deps
+	@cmake -S . -B $(BUILD) -G $(GENERATOR) $(CMAKE_FLAGS) >/dev/null
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	@cmake --build $(BUILD)
+
+# The main job: qualify and load the built-in policies, replay the generated workload, hot-swap.
+run: build
+	@$(BUILD)/bin/aicache demo --data $(BUILD)/run-data
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j2
+
+bench: build
+	@$(BUILD)/bench/aicache_bench
+
+clean:
+	@rm -rf $(BUILD)

@@ -1,0 +1,265 @@
+#include "cache/cache.hpp"
+
+#include "core/log.hpp"
+
+#include <algorithm>
+
+namespace aicache::cache {
+
+const char *to_string(InsertOutcome outcome) noexcept {
+    switch (outcome) {
+    case InsertOutcome::stored: return "stored";
+    case InsertOutcome::refused_by_policy: return "refused by policy";
+    case InsertOutcome::too_large: return "too large";
+    case InsertOutcome::policy_error: return "policy error";
+    }
+    return "unknown";
+}
+
+Cache::Cache(const CacheConfig &config) : config_(config) {}
+Cache::~Cache() = default;
+
+std::string Cache::policy_config(const Shard &shard) const {
+    std::string json = "{\"capacity_bytes\":" + std::to_string(shard.capacity_bytes);
+    if (!config_.policy_parameters.empty()) json += "," + config_.policy_parameters;
+    return json + "}";
+}
+
+Expected<std::unique_ptr<Cache>> Cache::create(const CacheConfig &config, std::shared_ptr<const loader::PluginLibrary> policy) {
+    if (config.shards == 0 || config.shards > 4096)
+        return Status(Errc::invalid_argument, "cache shards must be 1..4096, got " + std::to_string(config.shards));
+    if (config.capacity_bytes < config.shards)
+        return Status(Errc::invalid_argument, "cache capacity " + std::to_string(config.capacity_bytes) +
+                                                  " bytes is smaller than one byte per shard");
+    std::unique_ptr<Cache> cache(new Cache(config));
+    for (uint32_t i = 0; i < config.shards; ++i) {
+        auto shard = std::make_unique<Shard>();
+        // Spread the remainder so the shards add up to exactly the configured capacity.
+        shard->capacity_bytes = config.capacity_bytes / config.shards + (i < config.capacity_bytes % config.shards ? 1 : 0);
+        auto instance = loader::PolicyInstance::create(policy, cache->policy_config(*shard));
+        if (!instance) return instance.error();
+        shard->policy = std::move(instance.value());
+        cache->shards_.push_back(std::move(shard));
+    }
+    return cache;
+}
+
+Cache::Entry *Cache::find_locked(Shard &shard, uint64_t hash) noexcept {
+    uint32_t slot = shard.index.find(hash);
+    return slot == sdk::KeyIndex::npos ? nullptr : &shard.slab[slot];
+}
+
+void Cache::remove_locked(Shard &shard, Entry &entry) noexcept {
+    shard.bytes_used -= entry.meta.size_bytes;
+    shard.index.erase(entry.meta.key);
+    entry.live = false;
+    entry.value.reset();
+    entry.key.clear();
+    // Cannot fail: free_slots had room reserved when the slot was created.
+    shard.free_slots.push_back(static_cast<uint32_t>(&entry - shard.slab.data()));
+}
+
+bool Cache::add_locked(Shard &shard, Entry entry) noexcept {
+    try {
+        uint32_t slot;
+        if (!shard.free_slots.empty()) {
+            slot = shard.free_slots.back();
+            shard.free_slots.pop_back();
+            shard.slab[slot] = std::move(entry);
+        } else {
+            if (shard.slab.size() >= sdk::KeyIndex::npos - 1) return false;
+            shard.free_slots.reserve(shard.slab.size() + 1);
+            slot = static_cast<uint32_t>(shard.slab.size());
+            shard.slab.push_back(std::move(entry));
+        }
+        shard.index.set(shard.slab[slot].meta.key, slot);
+        shard.bytes_used += shard.slab[slot].meta.size_bytes;
+        return true;
+    } catch (...) {
+        return false; // out of memory: the entry is simply not cached
+    }
+}
+
+LookupResult Cache::lookup(KeyView key, uint64_t now_us) noexcept {
+    Shard &shard = shard_for(key.hash);
+    std::lock_guard lock(shard.mutex);
+    ++shard.counters.lookups;
+    Entry *found = find_locked(shard, key.hash);
+    if (found == nullptr || found->key != key.full) return {};
+    Entry &entry = *found;
+    if (entry.expires_at_us != 0 && now_us >= entry.expires_at_us) {
+        if (shard.policy.remove(key.hash) != AICACHE_OK) ++shard.counters.policy_errors;
+        remove_locked(shard, entry);
+        ++shard.counters.expirations;
+        return {};
+    }
+    entry.meta.last_access_us = now_us;
+    ++entry.meta.hit_count;
+    if (shard.policy.hit(entry.meta) != AICACHE_OK) ++shard.counters.policy_errors;
+    ++shard.counters.hits;
+    shard.counters.bytes_hit += entry.meta.size_bytes;
+    return LookupResult{true, entry.value, entry.meta.size_bytes, entry.meta.cost};
+}
+
+InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexcept {
+    Shard &shard = shard_for(request.key.hash);
+    std::lock_guard lock(shard.mutex);
+    uint64_t size = request.size_bytes != 0 ? request.size_bytes
+                                            : request.key.full.size() + (request.value ? request.value->size() : 0);
+    size = std::max<uint64_t>(size, 1);
+    shard.counters.bytes_inserted += size;
+
+    // A new answer for a resident key (or a 64-bit hash collision) replaces the old entry.
+    if (Entry *old = find_locked(shard, request.key.hash); old != nullptr) {
+        if (shard.policy.remove(request.key.hash) != AICACHE_OK) ++shard.counters.policy_errors;
+        remove_locked(shard, *old);
+    }
+    if (size > shard.capacity_bytes) {
+        ++shard.counters.refused;
+        return InsertOutcome::too_large;
+    }
+
+    aicache_entry_meta meta{sizeof(aicache_entry_meta), request.tenant, request.key.hash, size, request.cost, now_us, now_us, 0};
+    bool admitted = true;
+    if (shard.policy.admit(meta, admitted) != AICACHE_OK) {
+        ++shard.counters.policy_errors;
+        return InsertOutcome::policy_error;
+    }
+    if (!admitted) {
+        ++shard.counters.refused;
+        return InsertOutcome::refused_by_policy;
+    }
+
+    while (shard.bytes_used + size > shard.capacity_bytes) {
+        uint64_t victim = 0;
+        aicache_status status = shard.policy.victim(victim);
+        Entry *evicted = status == AICACHE_OK ? find_locked(shard, victim) : nullptr;
+        if (evicted == nullptr) {
+            // The policy lost track of what is resident: refuse the insert rather than evict blindly.
+            ++shard.counters.policy_errors;
+            spdlog::warn("policy {} gave no resident victim ({}) with {} entries resident; insert refused",
+                         shard.policy.library().facts().name, loader::status_name(status), shard.index.size());
+            loader::take_plugin_error();
+            return InsertOutcome::policy_error;
+        }
+        remove_locked(shard, *evicted);
+        ++shard.counters.evictions;
+    }
+
+    uint64_t ttl = request.ttl_seconds;
+    if (ttl == 0 && shard.policy.ttl(meta, ttl) != AICACHE_OK) {
+        ++shard.counters.policy_errors;
+        ttl = 0;
+    }
+    Entry entry;
+    try {
+        entry = Entry{std::string(request.key.full), request.value, meta, ttl ? now_us + ttl * 1'000'000 : 0, true};
+    } catch (...) {
+        return InsertOutcome::policy_error;
+    }
+    if (!add_locked(shard, std::move(entry))) return InsertOutcome::policy_error;
+    ++shard.counters.inserts;
+    if (shard.policy.insert(meta) != AICACHE_OK) ++shard.counters.policy_errors;
+    return InsertOutcome::stored;
+}
+
+bool Cache::erase(KeyView key) noexcept {
+    Shard &shard = shard_for(key.hash);
+    std::lock_guard lock(shard.mutex);
+    Entry *entry = find_locked(shard, key.hash);
+    if (entry == nullptr || entry->key != key.full) return false;
+    if (shard.policy.remove(key.hash) != AICACHE_OK) ++shard.counters.policy_errors;
+    remove_locked(shard, *entry);
+    return true;
+}
+
+Status Cache::migrate_locked(Shard &shard, loader::PolicyInstance &next) {
+    const auto &from = shard.policy.library().facts();
+    const auto &to = next.library().facts();
+    bool formats_agree = !from.state_format.empty() && from.state_format == to.state_format &&
+                         (from.capabilities & AICACHE_CAP_STATE_MIGRATION) && (to.capabilities & AICACHE_CAP_STATE_MIGRATION);
+    if (formats_agree) {
+        auto state = shard.policy.save_state();
+        if (state) {
+            Status loaded = next.load_state(*state);
+            if (loaded) {
+                ++shard.counters.warm_swaps;
+                return Status::ok();
+            }
+            spdlog::warn("policy swap {} -> {}: warm state refused ({}); starting cold", from.name, to.name, loaded.message());
+        } else {
+            spdlog::warn("policy swap {} -> {}: saving state failed ({}); starting cold", from.name, to.name, state.error().message());
+        }
+    }
+    // Cold start: tell the new policy about every resident entry, least recently used first, so
+    // recency-based policies start from the order the cache has actually seen.
+    std::vector<const aicache_entry_meta *> resident;
+    resident.reserve(shard.index.size());
+    for (const Entry &entry : shard.slab)
+        if (entry.live) resident.push_back(&entry.meta);
+    std::sort(resident.begin(), resident.end(),
+              [](const aicache_entry_meta *a, const aicache_entry_meta *b) { return a->last_access_us < b->last_access_us; });
+    for (const aicache_entry_meta *meta : resident) {
+        aicache_status status = next.insert(*meta);
+        if (status != AICACHE_OK) return loader::plugin_failure(to.name + ": on_insert during cold start", status);
+    }
+    ++shard.counters.cold_swaps;
+    return Status::ok();
+}
+
+Status Cache::swap_policy(std::shared_ptr<const loader::PluginLibrary> policy) {
+    // Instances are created before any shard changes, so a policy that fails to create leaves the
+    // cache exactly as it was.
+    std::vector<loader::PolicyInstance> next;
+    next.reserve(shards_.size());
+    for (auto &shard : shards_) {
+        auto instance = loader::PolicyInstance::create(policy, policy_config(*shard));
+        if (!instance) return instance.error().with_context("swapping to policy " + policy->facts().name);
+        next.push_back(std::move(instance.value()));
+    }
+    for (size_t i = 0; i < shards_.size(); ++i) {
+        Shard &shard = *shards_[i];
+        std::lock_guard lock(shard.mutex);
+        if (Status migrated = migrate_locked(shard, next[i]); !migrated) {
+            // Half-taught instance: rebuild it from scratch once more; if that fails keep the old one.
+            auto fresh = loader::PolicyInstance::create(policy, policy_config(shard));
+            spdlog::error("policy swap on shard {}: {}", i, migrated.message());
+            if (!fresh) return migrated;
+            next[i] = std::move(fresh.value());
+            if (Status retry = migrate_locked(shard, next[i]); !retry) return retry.with_context("shard " + std::to_string(i));
+        }
+        shard.policy.swap(next[i]); // the old instance is destroyed below, outside no lock it needs
+    }
+    next.clear(); // destroys the old instances; their library is released when nothing else holds it
+    return Status::ok();
+}
+
+CacheStats Cache::stats() const {
+    CacheStats total;
+    for (const auto &shard : shards_) {
+        std::lock_guard lock(shard->mutex);
+        const CacheStats &c = shard->counters;
+        total.lookups += c.lookups;
+        total.hits += c.hits;
+        total.inserts += c.inserts;
+        total.evictions += c.evictions;
+        total.expirations += c.expirations;
+        total.refused += c.refused;
+        total.policy_errors += c.policy_errors;
+        total.bytes_hit += c.bytes_hit;
+        total.bytes_inserted += c.bytes_inserted;
+        total.warm_swaps += c.warm_swaps;
+        total.cold_swaps += c.cold_swaps;
+        total.entries += shard->index.size();
+        total.bytes_used += shard->bytes_used;
+        total.capacity_bytes += shard->capacity_bytes;
+    }
+    return total;
+}
+
+std::shared_ptr<const loader::PluginLibrary> Cache::policy() const {
+    std::lock_guard lock(shards_.front()->mutex);
+    return shards_.front()->policy.library_ptr();
+}
+
+} // namespace aicache::cache

@@ -1,0 +1,111 @@
+// The data plane's store: sharded, one policy instance per shard, exact lookup by a 64-bit key
+// hash confirmed by full-key comparison. Each shard's mutex serializes its map and its policy
+// instance, which is why policies need no locks of their own; a policy swap replaces each shard's
+// instance under that same mutex, so no call can be in flight on the old code when it is destroyed.
+#pragma once
+
+#include "core/status.hpp"
+#include "loader/policy_instance.hpp"
+
+#include <aicache/sdk/key_index.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aicache::cache {
+
+struct KeyView {
+    uint64_t hash;         // hash_key(full)
+    std::string_view full; // canonical key bytes
+};
+
+struct CacheConfig {
+    uint64_t capacity_bytes = 64ull << 20;
+    uint32_t shards = 16;
+    // Extra policy parameters (a flat JSON object's members, without braces), e.g. "\"small_ratio\":0.1".
+    std::string policy_parameters;
+};
+
+using Value = std::shared_ptr<const std::string>; // answer bytes, shared with readers after eviction
+
+struct InsertRequest {
+    KeyView key;
+    Value value;             // may be null (trace replays carry sizes only)
+    uint64_t size_bytes = 0; // 0: key + value bytes
+    uint64_t cost = 0;
+    uint32_t tenant = 0;
+    uint64_t ttl_seconds = 0; // 0: ask the policy
+};
+
+enum class InsertOutcome { stored, refused_by_policy, too_large, policy_error };
+const char *to_string(InsertOutcome outcome) noexcept;
+
+struct LookupResult {
+    bool hit = false;
+    Value value;
+    uint64_t size_bytes = 0;
+    uint64_t cost = 0;
+};
+
+struct CacheStats {
+    uint64_t lookups = 0, hits = 0, inserts = 0, evictions = 0, expirations = 0, refused = 0, policy_errors = 0;
+    uint64_t bytes_hit = 0, bytes_inserted = 0;
+    uint64_t entries = 0, bytes_used = 0, capacity_bytes = 0;
+    uint64_t warm_swaps = 0, cold_swaps = 0; // per shard: state carried over vs rebuilt from entries
+};
+
+class Cache {
+public:
+    static Expected<std::unique_ptr<Cache>> create(const CacheConfig &config,
+                                                   std::shared_ptr<const loader::PluginLibrary> policy);
+    ~Cache();
+
+    LookupResult lookup(KeyView key, uint64_t now_us) noexcept;
+    InsertOutcome insert(const InsertRequest &request, uint64_t now_us) noexcept;
+    bool erase(KeyView key) noexcept;
+
+    // Replaces every shard's policy instance. Warm state moves over when both versions declare the
+    // same state format; otherwise the new instance learns the resident entries oldest-access first.
+    Status swap_policy(std::shared_ptr<const loader::PluginLibrary> policy);
+
+    [[nodiscard]] CacheStats stats() const;
+    [[nodiscard]] std::shared_ptr<const loader::PluginLibrary> policy() const;
+    [[nodiscard]] uint32_t shard_count() const noexcept { return static_cast<uint32_t>(shards_.size()); }
+
+private:
+    struct Entry {
+        std::string key;
+        Value value;
+        aicache_entry_meta meta;
+        uint64_t expires_at_us; // 0: never
+        bool live;              // false: a free slot of the slab
+    };
+    struct alignas(64) Shard {
+        mutable std::mutex mutex;
+        sdk::KeyIndex index;           // key hash -> slot in `slab`
+        std::vector<Entry> slab;       // entries by slot; freed slots are reused
+        std::vector<uint32_t> free_slots;
+        loader::PolicyInstance policy;
+        uint64_t capacity_bytes = 0;
+        uint64_t bytes_used = 0;
+        CacheStats counters; // per-shard counts, summed by stats()
+    };
+
+    explicit Cache(const CacheConfig &config);
+    Shard &shard_for(uint64_t hash) noexcept { return *shards_[(hash >> 32) % shards_.size()]; }
+    std::string policy_config(const Shard &shard) const;
+    static Entry *find_locked(Shard &shard, uint64_t hash) noexcept;
+    static void remove_locked(Shard &shard, Entry &entry) noexcept;
+    static bool add_locked(Shard &shard, Entry entry) noexcept;
+    Status migrate_locked(Shard &shard, loader::PolicyInstance &next);
+
+    CacheConfig config_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+} // namespace aicache::cache

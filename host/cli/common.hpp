@@ -1,0 +1,38 @@
+// What every `aicache` command shares: where plugins and data live, and terminal output helpers.
+#pragma once
+
+#include "core/status.hpp"
+#include "loader/plugin_library.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace aicache::cli {
+
+// --plugins, else $AICACHE_PLUGIN_DIR, else <exe dir>/../lib/aicache/plugins.
+std::filesystem::path plugin_dir(const std::string &flag);
+// --data, else $AICACHE_DATA, else $XDG_DATA_HOME/aicache, else ~/.local/share/aicache.
+std::filesystem::path data_dir(const std::string &flag);
+// A policy by name from the plugin directory ("lru" -> <dir>/lru.so), or a path to a .so file.
+Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &name_or_path, const std::filesystem::path &dir);
+// The user running the command, for the version record ("who").
+std::string current_user();
+
+// Prints an error the user can act on and returns the exit code to use.
+int fail(const Status &status);
+
+// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+class Progress {
+public:
+    explicit Progress(std::string label);
+    ~Progress();
+    void update(uint64_t done, uint64_t total);
+
+private:
+    std::string label_;
+    bool enabled_;
+    int last_percent_ = -1;
+};
+
+} // namespace aicache::cli

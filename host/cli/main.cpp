@@ -1,0 +1,31 @@
+// The `aicache` executable.
+#include "cli/commands.hpp"
+#include "core/log.hpp"
+#include "loader/qualify.hpp"
+
+#include <sodium.h>
+
+#include <cstdio>
+#include <cstring>
+
+int main(int argc, char **argv) {
+    // The qualification child: no logging setup, no CLI parsing, nothing but the check.
+    if (argc == 4 && std::strcmp(argv[1], "__qualify") == 0)
+        return aicache::loader::qualification_child_main(argv[2], std::strtoull(argv[3], nullptr, 10));
+
+    if (sodium_init() < 0) {
+        std::fprintf(stderr, "aicache: libsodium failed to initialise\n");
+        return 1;
+    }
+    CLI::App app{"aicache: a self-improving cache for AI-assistant answers"};
+    app.require_subcommand(1);
+    std::string log_level = "warn";
+    app.add_option("--log", log_level, "Log level: trace, debug, info, warn, error, off (or $AICACHE_LOG)")->capture_default_str();
+    app.parse_complete_callback([&] { aicache::init_logging(log_level); });
+    aicache::cli::register_serve(app);
+    aicache::cli::register_replay(app);
+    aicache::cli::register_plugin(app);
+    aicache::cli::register_demo(app);
+    CLI11_PARSE(app, argc, argv);
+    return 0;
+}

@@ -1,0 +1,29 @@
+#include "cli/plugin_ops.hpp"
+
+#include "loader/qualify.hpp"
+#include "server/control_socket.hpp"
+#include "server/operator_api.hpp"
+#include "store/database.hpp"
+
+namespace aicache::cli {
+
+loader::PluginHost::Qualifier child_qualifier() {
+    return [](const std::filesystem::path &file) {
+        loader::QualifyOptions options;
+        options.aicache_exe = loader::current_executable();
+        loader::Verdict verdict = loader::qualify_in_child(file, options);
+        return verdict.status.with_context("qualification");
+    };
+}
+
+Expected<std::string> plugin_request(const std::filesystem::path &data, const nlohmann::json &request) {
+    auto online = server::control_request(data / "control.sock", request);
+    if (online || online.error().code() != Errc::not_found) return online;
+    // No host runs: act on the data directory directly; a host started later picks it up.
+    auto db = store::Database::open(data / "aicache.db");
+    if (!db) return db.error();
+    loader::PluginHost host(**db, data / "plugins", child_qualifier());
+    return server::handle_plugin_request(host, request);
+}
+
+} // namespace aicache::cli

@@ -1,0 +1,32 @@
+// Content-addressed copies of plugin libraries: <root>/<sha256>.so, written once, never changed.
+// dlopen caches libraries by path, so loading two builds of one plugin from the same path would
+// silently return the first; loading from the content address makes every build its own path,
+// and keeps every version on disk so a rollback works after a restart.
+#pragma once
+
+#include "core/status.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace aicache::loader {
+
+struct StoredLibrary {
+    std::string content_hash;   // hex SHA-256 of the bytes
+    std::filesystem::path path; // where the immutable copy lives
+    std::string bytes;          // the file's bytes, for inspection before loading
+};
+
+class ContentStore {
+public:
+    explicit ContentStore(std::filesystem::path root) : root_(std::move(root)) {}
+
+    Expected<StoredLibrary> put(const std::filesystem::path &source) const;
+    [[nodiscard]] std::filesystem::path path_for(const std::string &content_hash) const;
+    [[nodiscard]] const std::filesystem::path &root() const { return root_; }
+
+private:
+    std::filesystem::path root_;
+};
+
+} // namespace aicache::loader

@@ -1,0 +1,34 @@
+// Watches the plugin directory with inotify: a library written or moved in there is handed to a
+// callback (which qualifies and loads it), so dropping a new build hot-swaps it.
+#pragma once
+
+#include "core/status.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+namespace aicache::loader {
+
+class PluginWatcher {
+public:
+    using OnLibrary = std::function<void(const std::filesystem::path &file)>;
+
+    PluginWatcher() = default;
+    PluginWatcher(const PluginWatcher &) = delete;
+    PluginWatcher &operator=(const PluginWatcher &) = delete;
+    ~PluginWatcher();
+
+    Status start(const std::filesystem::path &directory, OnLibrary on_library);
+    void stop();
+
+private:
+    void run();
+    std::filesystem::path directory_;
+    OnLibrary on_library_;
+    int inotify_fd_ = -1;
+    int wake_fd_[2] = {-1, -1};
+    std::thread thread_;
+};
+
+} // namespace aicache::loader

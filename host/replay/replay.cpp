@@ -1,0 +1,84 @@
+#include "replay/replay.hpp"
+
+#include "core/hash.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+namespace aicache::replay {
+
+Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const loader::PluginLibrary> policy,
+                                  const ReplayOptions &options) {
+    cache::CacheConfig config;
+    config.capacity_bytes = options.capacity_bytes;
+    config.shards = options.shards;
+    config.policy_parameters = options.policy_parameters;
+    auto created = cache::Cache::create(config, policy);
+    if (!created) return created.error();
+    cache::Cache &cache = **created;
+
+    ReplayResult result;
+    result.policy = policy->facts().name;
+    if (options.swap_to) result.policy += "->" + options.swap_to->facts().name;
+    result.capacity_bytes = options.capacity_bytes;
+    const uint64_t total = trace.requests.size();
+    auto start = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < total; ++i) {
+        if (options.swap_to && i == options.swap_after) {
+            if (Status swapped = cache.swap_policy(options.swap_to); !swapped) return swapped;
+        }
+        const Request &r = trace.requests[i];
+        char key_bytes[8];
+        std::memcpy(key_bytes, &r.id, 8);
+        cache::KeyView key{hash_key(std::string_view(key_bytes, 8)), std::string_view(key_bytes, 8)};
+        result.bytes_requested += r.size;
+        result.cost_requested += r.cost;
+        cache::LookupResult found = cache.lookup(key, r.time_us);
+        if (found.hit) {
+            ++result.hits;
+            result.bytes_hit += r.size;
+            result.cost_hit += r.cost;
+        } else {
+            cache::InsertRequest insert;
+            insert.key = key;
+            insert.size_bytes = r.size;
+            insert.cost = r.cost;
+            (void)cache.insert(insert, r.time_us);
+        }
+        if (options.progress && (i & 0xFFFF) == 0) options.progress(i, total);
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options.progress) options.progress(total, total);
+    result.requests = total;
+    cache::CacheStats stats = cache.stats();
+    result.evictions = stats.evictions;
+    result.policy_errors = stats.policy_errors;
+    result.warm_swaps = stats.warm_swaps;
+    result.cold_swaps = stats.cold_swaps;
+    return result;
+}
+
+Expected<uint64_t> parse_capacity(const std::string &text, uint64_t footprint_bytes) {
+    auto bad = [&] {
+        return Status(Errc::invalid_argument, "size \"" + text + "\": expected bytes (4096, 64KiB, 2MiB, 1GiB) or a share of the footprint (10%)");
+    };
+    if (text.empty()) return bad();
+    char *end = nullptr;
+    double number = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || !(number > 0) || !std::isfinite(number)) return bad();
+    std::string unit(end);
+    double bytes;
+    if (unit == "%") {
+        if (footprint_bytes == 0) return Status(Errc::invalid_argument, "size \"" + text + "\": the trace has no footprint to take a share of");
+        bytes = number / 100.0 * double(footprint_bytes);
+    } else if (unit.empty() || unit == "B") bytes = number;
+    else if (unit == "K" || unit == "KiB") bytes = number * 1024;
+    else if (unit == "M" || unit == "MiB") bytes = number * 1024 * 1024;
+    else if (unit == "G" || unit == "GiB") bytes = number * 1024 * 1024 * 1024;
+    else return bad();
+    if (bytes < 1) bytes = 1;
+    return static_cast<uint64_t>(bytes);
+}
+
+} // namespace aicache::replay

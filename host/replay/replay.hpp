@@ -1,0 +1,45 @@
+// Drives the cache core through a trace and measures it: every request is a lookup, every miss
+// an insert of the object's size and cost, exactly as the data plane would see it.
+#pragma once
+
+#include "cache/cache.hpp"
+#include "core/status.hpp"
+#include "loader/plugin_library.hpp"
+#include "replay/trace.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace aicache::replay {
+
+struct ReplayOptions {
+    uint64_t capacity_bytes = 0;
+    uint32_t shards = 1; // one shard reproduces a policy's textbook behaviour exactly
+    std::string policy_parameters;
+    // Optional hot swap mid-run: after `swap_after` requests the cache moves to `swap_to`.
+    uint64_t swap_after = 0;
+    std::shared_ptr<const loader::PluginLibrary> swap_to;
+    std::function<void(uint64_t done, uint64_t total)> progress; // called every 64 Ki requests
+};
+
+struct ReplayResult {
+    std::string policy;
+    uint64_t capacity_bytes = 0;
+    uint64_t requests = 0, hits = 0;
+    uint64_t bytes_requested = 0, bytes_hit = 0;
+    uint64_t cost_requested = 0, cost_hit = 0;
+    uint64_t evictions = 0, policy_errors = 0, warm_swaps = 0, cold_swaps = 0;
+    double seconds = 0;
+    [[nodiscard]] double hit_ratio() const { return requests ? double(hits) / double(requests) : 0; }
+    [[nodiscard]] double byte_hit_ratio() const { return bytes_requested ? double(bytes_hit) / double(bytes_requested) : 0; }
+    [[nodiscard]] double requests_per_second() const { return seconds > 0 ? double(requests) / seconds : 0; }
+};
+
+Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const loader::PluginLibrary> policy,
+                                  const ReplayOptions &options);
+
+// "1048576", "64KiB"/"64K", "2MiB"/"2M", "1GiB"/"1G", or "10%" of the trace's footprint.
+Expected<uint64_t> parse_capacity(const std::string &text, uint64_t footprint_bytes);
+
+} // namespace aicache::replay

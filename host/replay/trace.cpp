@@ -1,0 +1,114 @@
+#include "replay/trace.hpp"
+
+#include "core/files.hpp"
+#include "core/hash.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <unordered_map>
+
+namespace aicache::replay {
+
+void summarize(Trace &trace) {
+    std::unordered_map<uint64_t, uint64_t> sizes;
+    sizes.reserve(trace.requests.size() / 2 + 16);
+    uint64_t footprint = 0;
+    for (const Request &r : trace.requests)
+        if (sizes.emplace(r.id, r.size).second) footprint += r.size;
+    trace.distinct_objects = sizes.size();
+    trace.footprint_bytes = footprint;
+}
+
+Expected<Trace> read_oracle_general(const std::filesystem::path &path) {
+    auto bytes = read_file(path);
+    if (!bytes) return bytes.error();
+    constexpr size_t kRecord = 24;
+    if (bytes->size() % kRecord != 0)
+        return Status(Errc::corrupt, path.string() + ": truncated oracleGeneral trace: " + std::to_string(bytes->size() % kRecord) +
+                                         " stray bytes at offset " + std::to_string(bytes->size() - bytes->size() % kRecord) +
+                                         " (records are 24 bytes)");
+    Trace trace;
+    trace.name = path.filename().string();
+    trace.requests.reserve(bytes->size() / kRecord);
+    for (size_t off = 0; off < bytes->size(); off += kRecord) {
+        uint32_t time, size;
+        uint64_t id;
+        std::memcpy(&time, bytes->data() + off, 4);
+        std::memcpy(&id, bytes->data() + off + 4, 8);
+        std::memcpy(&size, bytes->data() + off + 12, 4);
+        uint64_t object_size = std::max<uint32_t>(size, 1);
+        trace.requests.push_back(Request{uint64_t(time) * 1'000'000, id, object_size, object_size});
+    }
+    summarize(trace);
+    return trace;
+}
+
+Expected<Trace> read_key_lines(const std::filesystem::path &path) {
+    auto bytes = read_file(path);
+    if (!bytes) return bytes.error();
+    Trace trace;
+    trace.name = path.filename().string();
+    std::string_view text = *bytes;
+    uint64_t line = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view key = text.substr(pos, end - pos);
+        pos = end + 1;
+        ++line;
+        while (!key.empty() && (key.back() == '\r' || key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+        if (key.empty()) continue;
+        uint64_t id = 0;
+        auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+        if (ec != std::errc() || ptr != key.data() + key.size()) id = hash_key(key);
+        trace.requests.push_back(Request{line * 1000, id, 1, 1});
+    }
+    if (trace.requests.empty()) return Status(Errc::invalid_argument, path.string() + ": trace has no keys");
+    summarize(trace);
+    return trace;
+}
+
+Expected<Trace> read_trace(const std::filesystem::path &path) {
+    std::string name = path.filename().string();
+    if (path.extension() == ".bin" || name.find("oracleGeneral") != std::string::npos) return read_oracle_general(path);
+    return read_key_lines(path);
+}
+
+Trace generate_workload(const GeneratorOptions &o) {
+    std::mt19937_64 rng(o.seed);
+    Trace trace;
+    trace.name = "generated(seed=" + std::to_string(o.seed) + ",zipf=" + std::to_string(o.zipf_alpha).substr(0, 4) + ")";
+    const uint64_t n = std::max<uint64_t>(o.objects, 1);
+
+    // Sizes of LLM answers: log-normal around ~1.5 KB, clamped to [64 B, 64 KB].
+    std::lognormal_distribution<double> size_dist(std::log(1500.0), 0.9);
+    std::vector<uint32_t> sizes(n);
+    for (auto &s : sizes) s = static_cast<uint32_t>(std::clamp(size_dist(rng), 64.0, 65536.0));
+
+    std::vector<double> cdf(n);
+    double total = 0;
+    for (uint64_t r = 0; r < n; ++r) cdf[r] = total += 1.0 / std::pow(double(r + 1), o.zipf_alpha);
+    for (auto &c : cdf) c /= total;
+
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    trace.requests.reserve(o.requests);
+    uint64_t rotation = 0;
+    for (uint64_t i = 0; i < o.requests; ++i) {
+        if (o.drift_every != 0 && i != 0 && i % o.drift_every == 0) rotation = (rotation + o.drift_step) % n;
+        uint64_t rank = static_cast<uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), unit(rng)) - cdf.begin());
+        rank = std::min(rank, n - 1);
+        // A fixed scramble spreads ranks over ids, and the rotation moves the hot set to other objects.
+        uint64_t object = (rank + rotation) % n;
+        uint64_t id = object * 0x9E3779B97F4A7C15ull + 1;
+        uint64_t size = sizes[object];
+        trace.requests.push_back(Request{static_cast<uint64_t>(double(i) * 1e6 / o.requests_per_second), id, size, (size + 3) / 4});
+    }
+    summarize(trace);
+    return trace;
+}
+
+} // namespace aicache::replay

@@ -1,0 +1,17 @@
+// The operator API on plugin versions (list, load, history, rollback) as request -> text, shared by
+// the host's control socket and by the CLI when no host is running.
+#pragma once
+
+#include "core/status.hpp"
+#include "loader/plugin_host.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace aicache::server {
+
+// request: {"op": "plugin.list" | "plugin.load" | "plugin.history" | "plugin.rollback", ...}
+Expected<std::string> handle_plugin_request(loader::PluginHost &host, const nlohmann::json &request);
+
+} // namespace aicache::server

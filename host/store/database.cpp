@@ -1,0 +1,141 @@
+#include "store/database.hpp"
+
+#include <sqlite3.h>
+
+#include <system_error>
+
+namespace aicache::store {
+namespace {
+
+// Each entry brings the schema from version i to i+1. Never edit a released entry: append.
+const char *const kMigrations[] = {
+    R"sql(
+    CREATE TABLE plugin_versions(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        version TEXT NOT NULL,
+        abi_major INTEGER NOT NULL,
+        abi_minor INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        state_format TEXT NOT NULL,
+        source_path TEXT NOT NULL,
+        loaded_at TEXT NOT NULL,
+        loaded_by TEXT NOT NULL,
+        UNIQUE(name, content_hash));
+    CREATE TABLE plugin_events(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version_id INTEGER NOT NULL REFERENCES plugin_versions(id),
+        action TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '');
+    CREATE TABLE plugin_active(
+        name TEXT PRIMARY KEY,
+        version_id INTEGER NOT NULL REFERENCES plugin_versions(id));
+    )sql",
+};
+
+} // namespace
+
+Expected<std::unique_ptr<Database>> Database::open(const std::filesystem::path &file) {
+    std::error_code ec;
+    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+    if (ec) return Status(Errc::io, file.parent_path().string() + ": cannot create data directory: " + ec.message());
+    sqlite3 *db = nullptr;
+    int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+        sqlite3_close(db);
+        return Status(Errc::io, file.string() + ": cannot open database: " + why);
+    }
+    std::unique_ptr<Database> database(new Database(db, file));
+    sqlite3_busy_timeout(db, 5000);
+    for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
+        if (Status s = database->exec(pragma); !s) return s;
+    if (Status s = database->migrate(); !s) return s;
+    return database;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Status Database::error(const std::string &what) const {
+    return Status(Errc::io, file_.string() + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+Status Database::exec(std::string_view sql) {
+    char *message = nullptr;
+    int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &message);
+    if (rc != SQLITE_OK) {
+        std::string why = message ? message : sqlite3_errstr(rc);
+        sqlite3_free(message);
+        return Status(Errc::io, file_.string() + ": " + why);
+    }
+    return Status::ok();
+}
+
+Expected<std::vector<SqlRow>> Database::query(std::string_view sql, const std::vector<SqlValue> &params) {
+    sqlite3_stmt *stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+        return error("prepare");
+    struct Finalize {
+        sqlite3_stmt *s;
+        ~Finalize() { sqlite3_finalize(s); }
+    } finalize{stmt};
+    for (size_t i = 0; i < params.size(); ++i) {
+        int index = static_cast<int>(i + 1);
+        const SqlValue &p = params[i];
+        int rc = SQLITE_OK;
+        if (std::holds_alternative<std::monostate>(p)) rc = sqlite3_bind_null(stmt, index);
+        else if (auto v = std::get_if<int64_t>(&p)) rc = sqlite3_bind_int64(stmt, index, *v);
+        else if (auto d = std::get_if<double>(&p)) rc = sqlite3_bind_double(stmt, index, *d);
+        else {
+            const auto &s = std::get<std::string>(p);
+            rc = sqlite3_bind_text(stmt, index, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        }
+        if (rc != SQLITE_OK) return error("bind");
+    }
+    std::vector<SqlRow> rows;
+    for (;;) {
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return error("step");
+        SqlRow row;
+        int columns = sqlite3_column_count(stmt);
+        for (int c = 0; c < columns; ++c) {
+            switch (sqlite3_column_type(stmt, c)) {
+            case SQLITE_INTEGER: row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
+            case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(stmt, c)); break;
+            case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
+            default:
+                row.emplace_back(std::string(reinterpret_cast<const char *>(sqlite3_column_text(stmt, c)),
+                                             static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+            }
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+
+Status Database::migrate() {
+    auto version = query("PRAGMA user_version");
+    if (!version) return version.error();
+    int64_t current = as_int(version->at(0).at(0));
+    const int64_t target = static_cast<int64_t>(std::size(kMigrations));
+    if (current > target)
+        return Status(Errc::corrupt, file_.string() + ": schema version " + std::to_string(current) +
+                                         " is newer than this aicache understands (" + std::to_string(target) + "): upgrade aicache");
+    for (int64_t v = current; v < target; ++v) {
+        std::string step = std::string("BEGIN IMMEDIATE;") + kMigrations[v] + "PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
+        if (Status s = exec(step); !s) {
+            (void)exec("ROLLBACK");
+            return s.with_context("schema migration " + std::to_string(v + 1));
+        }
+    }
+    return Status::ok();
+}
+
+} // namespace aicache::store

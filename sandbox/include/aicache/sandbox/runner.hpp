@@ -1,0 +1,48 @@
+// Runs a child program under limits and reports what became of it. The child is started with
+// posix_spawn (never a fork of a big, multi-threaded host), its output is captured up to a limit,
+// and the outcome is a status plus a reason a person can read.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aicache::sandbox {
+
+struct Limits {
+    std::chrono::milliseconds wall_time{10'000};
+    uint64_t cpu_seconds = 10;                  // RLIMIT_CPU, applied by the child (apply_limits)
+    uint64_t address_space_bytes = 4ull << 30; // RLIMIT_AS
+    size_t max_output_bytes = 1 << 20;          // stdout and stderr each; the rest is dropped
+};
+
+enum class Outcome {
+    ok,          // exited 0
+    failed,      // exited non-zero: the child's own verdict
+    setup_error, // could not be started
+    violation,   // killed for a forbidden system call (SIGSYS)
+    timeout,     // ran past the wall-clock limit and was killed
+    crashed,     // killed by another signal (SIGSEGV, SIGABRT, ...)
+    resource,    // ran out of CPU time or memory
+};
+const char *to_string(Outcome outcome) noexcept;
+
+struct Result {
+    Outcome outcome = Outcome::setup_error;
+    int exit_code = -1;
+    int signal = 0;
+    std::string out; // captured stdout
+    std::string err; // captured stderr
+    std::string reason;
+    [[nodiscard]] std::string to_string() const; // "crashed: killed by SIGABRT"
+};
+
+// Never throws and never exits: failures to start are Outcome::setup_error.
+Result run(const std::vector<std::string> &argv, const Limits &limits) noexcept;
+
+// Called by a child on itself, first thing: CPU and address-space rlimits, core dumps off.
+// Returns an empty string on success, else the reason.
+std::string apply_limits(uint64_t cpu_seconds, uint64_t address_space_bytes) noexcept;
+
+} // namespace aicache::sandbox

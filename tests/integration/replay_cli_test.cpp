@@ -1,0 +1,45 @@
+#include "core/files.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+using namespace aicache;
+
+TEST_CASE("replay_reports_every_policy_and_size_as_json") {
+    sandbox::Result r = test::run_aicache({"replay", "--policy", "lru", "sieve", "--size", "1%", "10%", "--requests", "30000", "--json"});
+    INFO(r.out << r.err);
+    REQUIRE(r.outcome == sandbox::Outcome::ok);
+    auto report = nlohmann::json::parse(r.out);
+    REQUIRE(report["results"].size() == 4);
+    for (const auto &row : report["results"]) {
+        CHECK(row["requests"] == 30000);
+        CHECK(row["hits"].get<uint64_t>() > 0);
+        CHECK(row["hit_ratio"].get<double>() < 1.0);
+        CHECK(row["policy_errors"] == 0);
+    }
+    // A bigger cache never hits less for LRU (the stack property).
+    CHECK(report["results"][1]["hits"].get<uint64_t>() >= report["results"][0]["hits"].get<uint64_t>());
+}
+
+TEST_CASE("replay_reads_a_trace_file_and_explains_bad_input") {
+    test::TempDir dir;
+    auto keys = dir.path() / "keys.txt";
+    REQUIRE(write_file_atomic(keys, "1\n2\n1\n3\n1\n2\n"));
+    sandbox::Result r = test::run_aicache({"replay", keys.string(), "--policy", "lru", "--size", "2", "--json"});
+    INFO(r.out << r.err);
+    REQUIRE(r.outcome == sandbox::Outcome::ok);
+    auto report = nlohmann::json::parse(r.out);
+    CHECK(report["results"][0]["hits"] == 2); // 1 hits twice; 2 was evicted by 3
+
+    auto bad = dir.path() / "bad.bin";
+    REQUIRE(write_file_atomic(bad, std::string(30, 'x')));
+    sandbox::Result e = test::run_aicache({"replay", bad.string(), "--policy", "lru"});
+    CHECK(e.outcome == sandbox::Outcome::failed);
+    CHECK(e.err.find("6 stray bytes at offset 24") != std::string::npos);
+
+    sandbox::Result unknown = test::run_aicache({"replay", "--policy", "nosuch", "--requests", "100"});
+    CHECK(unknown.outcome == sandbox::Outcome::failed);
+    CHECK(unknown.err.find("available: lru, s3fifo, sieve") != std::string::npos);
+}

@@ -1,0 +1,128 @@
+// The real host: `aicache serve` with a real SQLite file, the control socket, and the watched
+// plugin directory.
+#include "server/control_socket.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace aicache;
+
+namespace {
+
+std::filesystem::path versioned(const char *build) { return test::build_dir() / "fixtures" / build / "versioned.so"; }
+
+struct Host {
+    test::TempDir dir;
+    std::filesystem::path plugins = dir.path() / "plugins-dir";
+    std::filesystem::path data = dir.path() / "data";
+    std::unique_ptr<test::Background> process;
+
+    Host() {
+        std::filesystem::create_directories(plugins);
+        for (const char *name : {"lru", "s3fifo", "sieve"})
+            std::filesystem::copy_file(test::plugin_path(name), plugins / (std::string(name) + ".so"));
+        std::filesystem::copy_file(versioned("v1"), plugins / "versioned.so");
+        start();
+    }
+    void start() {
+        process = std::make_unique<test::Background>(
+            std::vector<std::string>{test::aicache_exe().string(), "--log=info", "serve", "--data", data.string(), "--plugins",
+                                     plugins.string(), "--policy", "versioned", "--capacity", "1MiB", "--shards", "4"},
+            dir.path() / "serve.log");
+        bool up = test::eventually([&] { return request({{"op", "ping"}}).has_value(); }, std::chrono::seconds(60));
+        REQUIRE_MESSAGE(up, "host did not start; log: " << log());
+    }
+    Expected<std::string> request(const nlohmann::json &r) const { return server::control_request(data / "control.sock", r); }
+    nlohmann::json stats() const {
+        auto s = request({{"op", "cache.stats"}});
+        REQUIRE(s);
+        return nlohmann::json::parse(*s);
+    }
+    std::string log() const {
+        std::ifstream in(dir.path() / "serve.log");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    // Installs a file the way a build does: write beside, then rename into the watched directory.
+    void drop(const std::filesystem::path &from, const std::string &as) const {
+        auto tmp = dir.path() / ("incoming-" + as);
+        std::filesystem::copy_file(from, tmp, std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::rename(tmp, plugins / as);
+    }
+    bool has(const std::string &key) const {
+        auto got = request({{"op", "cache.get"}, {"key", key}});
+        return got && got->find("\"hit\":true") != std::string::npos;
+    }
+};
+
+} // namespace
+
+TEST_CASE("a_new_build_dropped_into_the_plugin_directory_is_hot_swapped_and_can_be_rolled_back") {
+    Host host;
+    CHECK(host.stats()["policy_version"] == "1.0.0");
+    REQUIRE(host.request({{"op", "cache.put"}, {"key", "q1"}, {"value", "a1"}}));
+    CHECK(host.has("q1"));
+
+    host.drop(versioned("v2"), "versioned.so");
+    bool swapped = test::eventually([&] { return host.stats()["policy_version"] == "2.0.0"; });
+    REQUIRE_MESSAGE(swapped, host.log());
+    CHECK(host.stats()["warm_swaps"] == 4); // same state format: every shard kept its state
+    CHECK(host.has("q1"));
+
+    auto rolled = host.request({{"op", "plugin.rollback"}, {"name", "versioned"}, {"who", "test"}});
+    REQUIRE_MESSAGE(rolled, (rolled ? "" : rolled.error().message()));
+    CHECK(host.stats()["policy_version"] == "1.0.0");
+    CHECK(host.has("q1"));
+
+    // The rollback is durable: a restarted host serves the rolled-back version.
+    host.process->terminate();
+    host.start();
+    CHECK(host.stats()["policy_version"] == "1.0.0");
+    auto history = host.request({{"op", "plugin.history"}, {"name", "versioned"}});
+    REQUIRE(history);
+    CHECK(history->find("rollback") != std::string::npos);
+}
+
+TEST_CASE("broken_builds_are_refused_while_the_host_keeps_serving") {
+    Host host;
+    REQUIRE(host.request({{"op", "cache.put"}, {"key", "q1"}, {"value", "a1"}}));
+    std::string active = host.stats()["policy_sha256"];
+    for (const char *fixture : {"throws", "aborts", "wrong_abi", "gnu_unique", "hangs"})
+        host.drop(test::fixture_path(fixture), std::string(fixture) + ".so");
+    bool all_refused = test::eventually(
+        [&] {
+            std::string log = host.log();
+            for (const char *fixture : {"throws", "aborts", "wrong_abi", "gnu_unique", "hangs"})
+                if (log.find(std::string(fixture) + ".so refused") == std::string::npos) return false;
+            return true;
+        },
+        std::chrono::seconds(60));
+    CHECK_MESSAGE(all_refused, host.log());
+    CHECK(host.process->running());
+    CHECK(host.has("q1"));
+    CHECK(host.stats()["policy_sha256"] == active);
+
+    // A broken build of the active plugin's own name is refused too, and the old one keeps serving.
+    host.drop(test::fixture_path("aborts"), "versioned.so");
+    bool refused = test::eventually([&] {
+        std::string log = host.log();
+        return log.find("versioned.so refused") != std::string::npos;
+    });
+    CHECK_MESSAGE(refused, host.log());
+    CHECK(host.stats()["policy_sha256"] == active);
+    CHECK(host.has("q1"));
+}
+
+TEST_CASE("operator_commands_reach_a_running_host_through_the_cli") {
+    Host host;
+    sandbox::Result load = test::run_aicache({"plugin", "--data", host.data.string(), "load", versioned("v2").string()});
+    INFO(load.out << load.err);
+    REQUIRE(load.outcome == sandbox::Outcome::ok);
+    CHECK(host.stats()["policy_version"] == "2.0.0"); // the running host swapped, not just the database
+    sandbox::Result list = test::run_aicache({"plugin", "--data", host.data.string(), "list"});
+    REQUIRE(list.outcome == sandbox::Outcome::ok);
+    CHECK(list.out.find("2.0.0") != std::string::npos);
+}
