@@ -17,7 +17,7 @@ const char *to_string(InsertOutcome outcome) noexcept {
 }
 
 Cache::Cache(const CacheConfig &config) : config_(config) {}
-Cache::~Cache() = default;
+Cache::~Cache() { release_all(); }
 
 std::string Cache::policy_config(const Shard &shard) const {
     std::string json = "{\"capacity_bytes\":" + std::to_string(shard.capacity_bytes);
@@ -44,39 +44,18 @@ Expected<std::unique_ptr<Cache>> Cache::create(const CacheConfig &config, std::s
     return cache;
 }
 
-Cache::Entry *Cache::find_locked(Shard &shard, uint64_t hash) noexcept {
-    uint32_t slot = shard.index.find(hash);
-    return slot == sdk::KeyIndex::npos ? nullptr : &shard.slab[slot];
+void Cache::remove_locked(Shard &shard, Record *record) noexcept {
+    shard.bytes_used -= record->meta.size_bytes;
+    shard.index.erase(record->meta.key);
+    record->release();
 }
 
-void Cache::remove_locked(Shard &shard, Entry &entry) noexcept {
-    shard.bytes_used -= entry.meta.size_bytes;
-    shard.index.erase(entry.meta.key);
-    entry.live = false;
-    entry.value.reset();
-    entry.key.clear();
-    // Cannot fail: free_slots had room reserved when the slot was created.
-    shard.free_slots.push_back(static_cast<uint32_t>(&entry - shard.slab.data()));
-}
-
-bool Cache::add_locked(Shard &shard, Entry entry) noexcept {
-    try {
-        uint32_t slot;
-        if (!shard.free_slots.empty()) {
-            slot = shard.free_slots.back();
-            shard.free_slots.pop_back();
-            shard.slab[slot] = std::move(entry);
-        } else {
-            if (shard.slab.size() >= sdk::KeyIndex::npos - 1) return false;
-            shard.free_slots.reserve(shard.slab.size() + 1);
-            slot = static_cast<uint32_t>(shard.slab.size());
-            shard.slab.push_back(std::move(entry));
-        }
-        shard.index.set(shard.slab[slot].meta.key, slot);
-        shard.bytes_used += shard.slab[slot].meta.size_bytes;
-        return true;
-    } catch (...) {
-        return false; // out of memory: the entry is simply not cached
+void Cache::release_all() noexcept {
+    for (auto &shard : shards_) {
+        std::lock_guard lock(shard->mutex);
+        shard->index.for_each([](uint64_t, Record *record) { record->release(); });
+        shard->index.clear();
+        shard->bytes_used = 0;
     }
 }
 
@@ -84,35 +63,34 @@ LookupResult Cache::lookup(KeyView key, uint64_t now_us) noexcept {
     Shard &shard = shard_for(key.hash);
     std::lock_guard lock(shard.mutex);
     ++shard.counters.lookups;
-    Entry *found = find_locked(shard, key.hash);
-    if (found == nullptr || found->key != key.full) return {};
-    Entry &entry = *found;
-    if (entry.expires_at_us != 0 && now_us >= entry.expires_at_us) {
+    Record *record = shard.index.find(key.hash);
+    if (record == nullptr || record->key() != key.full) return {};
+    if (record->expires_at_us != 0 && now_us >= record->expires_at_us) {
         if (shard.policy.remove(key.hash) != AICACHE_OK) ++shard.counters.policy_errors;
-        remove_locked(shard, entry);
+        remove_locked(shard, record);
         ++shard.counters.expirations;
         return {};
     }
-    entry.meta.last_access_us = now_us;
-    ++entry.meta.hit_count;
-    if (shard.policy.hit(entry.meta) != AICACHE_OK) ++shard.counters.policy_errors;
+    record->meta.last_access_us = now_us;
+    ++record->meta.hit_count;
+    if (shard.policy.hit(record->meta) != AICACHE_OK) ++shard.counters.policy_errors;
     ++shard.counters.hits;
-    shard.counters.bytes_hit += entry.meta.size_bytes;
-    return LookupResult{true, entry.value, entry.meta.size_bytes, entry.meta.cost};
+    shard.counters.bytes_hit += record->meta.size_bytes;
+    record->acquire();
+    return LookupResult{true, RecordRef(record), record->meta.size_bytes, record->meta.cost};
 }
 
 InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexcept {
     Shard &shard = shard_for(request.key.hash);
     std::lock_guard lock(shard.mutex);
-    uint64_t size = request.size_bytes != 0 ? request.size_bytes
-                                            : request.key.full.size() + (request.value ? request.value->size() : 0);
+    uint64_t size = request.size_bytes != 0 ? request.size_bytes : request.key.full.size() + request.value.size();
     size = std::max<uint64_t>(size, 1);
     shard.counters.bytes_inserted += size;
 
     // A new answer for a resident key (or a 64-bit hash collision) replaces the old entry.
-    if (Entry *old = find_locked(shard, request.key.hash); old != nullptr) {
+    if (Record *old = shard.index.find(request.key.hash); old != nullptr) {
         if (shard.policy.remove(request.key.hash) != AICACHE_OK) ++shard.counters.policy_errors;
-        remove_locked(shard, *old);
+        remove_locked(shard, old);
     }
     if (size > shard.capacity_bytes) {
         ++shard.counters.refused;
@@ -133,7 +111,7 @@ InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexc
     while (shard.bytes_used + size > shard.capacity_bytes) {
         uint64_t victim = 0;
         aicache_status status = shard.policy.victim(victim);
-        Entry *evicted = status == AICACHE_OK ? find_locked(shard, victim) : nullptr;
+        Record *evicted = status == AICACHE_OK ? shard.index.find(victim) : nullptr;
         if (evicted == nullptr) {
             // The policy lost track of what is resident: refuse the insert rather than evict blindly.
             ++shard.counters.policy_errors;
@@ -142,7 +120,7 @@ InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexc
             loader::take_plugin_error();
             return InsertOutcome::policy_error;
         }
-        remove_locked(shard, *evicted);
+        remove_locked(shard, evicted);
         ++shard.counters.evictions;
     }
 
@@ -151,13 +129,17 @@ InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexc
         ++shard.counters.policy_errors;
         ttl = 0;
     }
-    Entry entry;
+    Record *record = Record::create(request.key.full, request.value);
+    if (record == nullptr) return InsertOutcome::policy_error; // out of memory: the entry is simply not cached
+    record->meta = meta;
+    record->expires_at_us = ttl ? now_us + ttl * 1'000'000 : 0;
     try {
-        entry = Entry{std::string(request.key.full), request.value, meta, ttl ? now_us + ttl * 1'000'000 : 0, true};
+        shard.index.set(meta.key, record);
     } catch (...) {
+        record->release();
         return InsertOutcome::policy_error;
     }
-    if (!add_locked(shard, std::move(entry))) return InsertOutcome::policy_error;
+    shard.bytes_used += size;
     ++shard.counters.inserts;
     if (shard.policy.insert(meta) != AICACHE_OK) ++shard.counters.policy_errors;
     return InsertOutcome::stored;
@@ -166,10 +148,10 @@ InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexc
 bool Cache::erase(KeyView key) noexcept {
     Shard &shard = shard_for(key.hash);
     std::lock_guard lock(shard.mutex);
-    Entry *entry = find_locked(shard, key.hash);
-    if (entry == nullptr || entry->key != key.full) return false;
+    Record *record = shard.index.find(key.hash);
+    if (record == nullptr || record->key() != key.full) return false;
     if (shard.policy.remove(key.hash) != AICACHE_OK) ++shard.counters.policy_errors;
-    remove_locked(shard, *entry);
+    remove_locked(shard, record);
     return true;
 }
 
@@ -195,8 +177,7 @@ Status Cache::migrate_locked(Shard &shard, loader::PolicyInstance &next) {
     // recency-based policies start from the order the cache has actually seen.
     std::vector<const aicache_entry_meta *> resident;
     resident.reserve(shard.index.size());
-    for (const Entry &entry : shard.slab)
-        if (entry.live) resident.push_back(&entry.meta);
+    shard.index.for_each([&](uint64_t, Record *record) { resident.push_back(&record->meta); });
     std::sort(resident.begin(), resident.end(),
               [](const aicache_entry_meta *a, const aicache_entry_meta *b) { return a->last_access_us < b->last_access_us; });
     for (const aicache_entry_meta *meta : resident) {

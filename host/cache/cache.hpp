@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/status.hpp"
+#include "cache/record.hpp"
 #include "loader/policy_instance.hpp"
 
 #include <aicache/sdk/key_index.hpp>
@@ -31,11 +32,9 @@ struct CacheConfig {
     std::string policy_parameters;
 };
 
-using Value = std::shared_ptr<const std::string>; // answer bytes, shared with readers after eviction
-
 struct InsertRequest {
     KeyView key;
-    Value value;             // may be null (trace replays carry sizes only)
+    std::string_view value;  // the answer bytes, copied into the cache; empty for trace replays
     uint64_t size_bytes = 0; // 0: key + value bytes
     uint64_t cost = 0;
     uint32_t tenant = 0;
@@ -47,7 +46,8 @@ const char *to_string(InsertOutcome outcome) noexcept;
 
 struct LookupResult {
     bool hit = false;
-    Value value;
+    RecordRef record; // keeps the answer readable even if it is evicted meanwhile
+    [[nodiscard]] std::string_view value() const noexcept { return record.value(); }
     uint64_t size_bytes = 0;
     uint64_t cost = 0;
 };
@@ -78,18 +78,11 @@ public:
     [[nodiscard]] uint32_t shard_count() const noexcept { return static_cast<uint32_t>(shards_.size()); }
 
 private:
-    struct Entry {
-        std::string key;
-        Value value;
-        aicache_entry_meta meta;
-        uint64_t expires_at_us; // 0: never
-        bool live;              // false: a free slot of the slab
-    };
+    // Key hash -> record. Each stored pointer owns one reference to its record.
+    using Index = sdk::BasicKeyIndex<Record *, nullptr>;
     struct alignas(64) Shard {
         mutable std::mutex mutex;
-        sdk::KeyIndex index;           // key hash -> slot in `slab`
-        std::vector<Entry> slab;       // entries by slot; freed slots are reused
-        std::vector<uint32_t> free_slots;
+        Index index;
         loader::PolicyInstance policy;
         uint64_t capacity_bytes = 0;
         uint64_t bytes_used = 0;
@@ -97,11 +90,10 @@ private:
     };
 
     explicit Cache(const CacheConfig &config);
+    void release_all() noexcept;
     Shard &shard_for(uint64_t hash) noexcept { return *shards_[(hash >> 32) % shards_.size()]; }
     std::string policy_config(const Shard &shard) const;
-    static Entry *find_locked(Shard &shard, uint64_t hash) noexcept;
-    static void remove_locked(Shard &shard, Entry &entry) noexcept;
-    static bool add_locked(Shard &shard, Entry entry) noexcept;
+    static void remove_locked(Shard &shard, Record *record) noexcept;
     Status migrate_locked(Shard &shard, loader::PolicyInstance &next);
 
     CacheConfig config_;

@@ -78,12 +78,13 @@ Expected<std::string> handle_cache_request(cache::Cache &cache, const nlohmann::
     cache::KeyView view{hash_key(key), key};
     if (op == "cache.get") {
         auto found = cache.lookup(view, now_us());
-        return found.hit ? nlohmann::json{{"hit", true}, {"value", *found.value}}.dump() + "\n" : std::string("{\"hit\":false}\n");
+        return found.hit ? nlohmann::json{{"hit", true}, {"value", found.value()}}.dump() + "\n" : std::string("{\"hit\":false}\n");
     }
     if (op == "cache.put") {
         cache::InsertRequest insert;
         insert.key = view;
-        insert.value = std::make_shared<const std::string>(request.value("value", ""));
+        std::string value = request.value("value", "");
+        insert.value = value;
         insert.cost = request.value("cost", uint64_t(0));
         return std::string("{\"outcome\":\"") + cache::to_string(cache.insert(insert, now_us())) + "\"}\n";
     }

@@ -14,12 +14,13 @@ std::shared_ptr<const loader::PluginLibrary> policy(const std::string &name) {
     return *library;
 }
 
-cache::KeyView key(const std::string &text) { return {hash_key(text), text}; }
+// Views only: callers pass literals or strings that outlive the request.
+cache::KeyView key(std::string_view text) { return {hash_key(text), text}; }
 
-cache::InsertRequest put(const std::string &k, const std::string &value, uint64_t size = 0) {
+cache::InsertRequest put(std::string_view k, std::string_view value, uint64_t size = 0) {
     cache::InsertRequest r;
     r.key = key(k);
-    r.value = std::make_shared<const std::string>(value);
+    r.value = value;
     r.size_bytes = size;
     r.cost = 10;
     return r;
@@ -36,7 +37,7 @@ TEST_CASE("a_stored_answer_is_found_by_its_full_key") {
     CHECK(c.insert(put(k, "world"), 2) == cache::InsertOutcome::stored);
     auto found = c.lookup(key(k), 3);
     REQUIRE(found.hit);
-    CHECK(*found.value == "world");
+    CHECK(found.value() == "world");
     CHECK(found.cost == 10);
     CHECK(c.stats().hits == 1);
     CHECK(c.stats().lookups == 2);

@@ -9,11 +9,13 @@
 
 namespace aicache::sdk {
 
-class KeyIndex {
+// Value: a trivially copyable value type; Empty: a value never stored, marking a free slot.
+template <class Value, Value Empty>
+class BasicKeyIndex {
 public:
-    static constexpr uint32_t npos = UINT32_MAX; // never a stored value
+    static constexpr Value npos = Empty;
 
-    [[nodiscard]] uint32_t find(uint64_t key) const noexcept {
+    [[nodiscard]] Value find(uint64_t key) const noexcept {
         if (size_ == 0) return npos;
         for (size_t i = home(key);; i = (i + 1) & mask_) {
             const Slot &slot = slots_[i];
@@ -23,7 +25,7 @@ public:
     }
 
     // Inserts the key, or overwrites its value. value must not be npos.
-    void set(uint64_t key, uint32_t value) {
+    void set(uint64_t key, Value value) {
         if ((size_ + 1) * 10 > slots_.size() * 7) grow();
         for (size_t i = home(key);; i = (i + 1) & mask_) {
             Slot &slot = slots_[i];
@@ -70,11 +72,17 @@ public:
     void reserve(size_t n) {
         while (n * 10 > slots_.size() * 7) grow();
     }
+    // Calls fn(key, value) for every member, in no particular order.
+    template <class Fn>
+    void for_each(Fn &&fn) const {
+        for (const Slot &slot : slots_)
+            if (slot.value != npos) fn(slot.key, slot.value);
+    }
 
 private:
     struct Slot {
         uint64_t key;
-        uint32_t value;
+        Value value;
     };
 
     [[nodiscard]] size_t home(uint64_t key) const noexcept { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
@@ -97,5 +105,8 @@ private:
     size_t mask_ = 0;
     unsigned shift_ = 64;
 };
+
+// Key hash -> 32-bit slot number, the common case.
+using KeyIndex = BasicKeyIndex<uint32_t, UINT32_MAX>;
 
 } // namespace aicache::sdk
