@@ -4,8 +4,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -25,35 +23,22 @@ Status PluginWatcher::start(const std::filesystem::path &directory, OnLibrary on
         inotify_fd_ = -1;
         return s;
     }
-    if (::pipe2(wake_fd_, O_CLOEXEC) != 0) return Status(Errc::io, std::string("pipe: ") + std::strerror(errno));
-    thread_ = std::thread([this] { run(); });
-    return Status::ok();
+    return thread_.start(inotify_fd_, [this] { drain_events(); });
 }
 
 void PluginWatcher::stop() {
-    if (thread_.joinable()) {
-        char byte = 1;
-        (void)!::write(wake_fd_[1], &byte, 1);
-        thread_.join();
+    thread_.stop();
+    if (inotify_fd_ >= 0) {
+        ::close(inotify_fd_);
+        inotify_fd_ = -1;
     }
-    for (int *fd : {&inotify_fd_, &wake_fd_[0], &wake_fd_[1]})
-        if (*fd >= 0) {
-            ::close(*fd);
-            *fd = -1;
-        }
 }
 
-void PluginWatcher::run() {
+void PluginWatcher::drain_events() {
     alignas(inotify_event) char buffer[16384];
     for (;;) {
-        pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            return;
-        }
-        if (fds[1].revents) return;
         ssize_t n = ::read(inotify_fd_, buffer, sizeof buffer);
-        if (n <= 0) continue;
+        if (n <= 0) return; // non-blocking: drained
         for (ssize_t off = 0; off < n;) {
             const auto *event = reinterpret_cast<const inotify_event *>(buffer + off);
             off += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
@@ -61,11 +46,7 @@ void PluginWatcher::run() {
             std::filesystem::path file = directory_ / event->name;
             if (file.extension() != ".so") continue;
             spdlog::info("plugin directory: {} changed", file.string());
-            try {
-                on_library_(file);
-            } catch (const std::exception &e) {
-                spdlog::error("plugin directory: handling {} failed: {}", file.string(), e.what());
-            }
+            on_library_(file);
         }
     }
 }

@@ -2,11 +2,11 @@
 // callback (which qualifies and loads it), so dropping a new build hot-swaps it.
 #pragma once
 
+#include "core/poll_thread.hpp"
 #include "core/status.hpp"
 
 #include <filesystem>
 #include <functional>
-#include <thread>
 
 namespace aicache::loader {
 
@@ -23,12 +23,11 @@ public:
     void stop();
 
 private:
-    void run();
+    void drain_events();
     std::filesystem::path directory_;
     OnLibrary on_library_;
     int inotify_fd_ = -1;
-    int wake_fd_[2] = {-1, -1};
-    std::thread thread_;
+    PollThread thread_;
 };
 
 } // namespace aicache::loader

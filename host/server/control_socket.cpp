@@ -79,62 +79,49 @@ Status ControlSocket::start(const std::filesystem::path &socket_path, ControlHan
         listen_fd_ = -1;
         return s;
     }
-    if (::pipe2(wake_fd_, O_CLOEXEC) != 0) return Status(Errc::io, std::string("pipe: ") + std::strerror(errno));
-    thread_ = std::thread([this] { serve(); });
-    return Status::ok();
+    return thread_.start(listen_fd_, [this] { answer_one(); });
 }
 
 void ControlSocket::stop() {
-    if (thread_.joinable()) {
-        char byte = 1;
-        (void)!::write(wake_fd_[1], &byte, 1);
-        thread_.join();
+    thread_.stop();
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        listen_fd_ = -1;
     }
-    for (int *fd : {&listen_fd_, &wake_fd_[0], &wake_fd_[1]})
-        if (*fd >= 0) {
-            ::close(*fd);
-            *fd = -1;
-        }
     if (!path_.empty()) {
         ::unlink(path_.c_str());
         path_.clear();
     }
 }
 
-void ControlSocket::serve() {
-    for (;;) {
-        pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            return;
-        }
-        if (fds[1].revents) return;
-        int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client < 0) continue;
-        std::string line;
-        nlohmann::json answer;
-        if (!read_line(client, line, 5000)) {
-            answer = {{"ok", false}, {"error", "no complete request line within 5 s"}};
+// Requests are answered one at a time: operator commands are rare, and a plugin load is
+// serialized by the plugin host anyway.
+void ControlSocket::answer_one() {
+    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) return;
+    std::string line;
+    nlohmann::json answer;
+    if (!read_line(client, line, 5000)) {
+        answer = {{"ok", false}, {"error", "no complete request line within 5 s"}};
+    } else {
+        nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
+        if (request.is_discarded()) {
+            answer = {{"ok", false}, {"error", "request is not valid JSON"}};
+        } else if (request.value("op", "") == "ping") {
+            answer = {{"ok", true}, {"text", "pong\n"}};
         } else {
-            nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
-            if (request.is_discarded()) {
-                answer = {{"ok", false}, {"error", "request is not valid JSON"}};
-            } else if (request.value("op", "") == "ping") {
-                answer = {{"ok", true}, {"text", "pong\n"}};
-            } else {
-                Expected<std::string> result = Status(Errc::internal, "handler threw");
-                try {
-                    result = handler_(request);
-                } catch (const std::exception &e) {
-                    result = Status(Errc::internal, std::string("control request failed: ") + e.what());
-                }
-                if (result) answer = {{"ok", true}, {"text", *result}};
-                else answer = {{"ok", false}, {"error", result.error().message()}, {"code", to_string(result.error().code())}};
+            Expected<std::string> result = Status(Errc::internal, "handler threw");
+            try {
+                result = handler_(request);
+            } catch (const std::exception &e) {
+                result = Status(Errc::internal, std::string("control request failed: ") + e.what());
             }
+            if (result) answer = {{"ok", true}, {"text", *result}};
+            else answer = {{"ok", false}, {"error", result.error().message()}, {"code", to_string(result.error().code())}};
         }
-        (void)write_all(client, answer.dump() + "\n");
-        ::close(client);
     }
+    (void)write_all(client, answer.dump() + "\n");
+    ::close(client);
 }
 
 Expected<std::string> control_request(const std::filesystem::path &socket_path, const nlohmann::json &request) {

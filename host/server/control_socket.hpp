@@ -3,15 +3,14 @@
 // 0600), it carries operator commands until the HTTP operator API exists.
 #pragma once
 
+#include "core/poll_thread.hpp"
 #include "core/status.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <thread>
 
 namespace aicache::server {
 
@@ -30,12 +29,11 @@ public:
     void stop();
 
 private:
-    void serve();
+    void answer_one();
     std::filesystem::path path_;
     ControlHandler handler_;
     int listen_fd_ = -1;
-    int wake_fd_[2] = {-1, -1};
-    std::thread thread_;
+    PollThread thread_;
 };
 
 // Client side. Errc::not_found when no host listens at the path.
