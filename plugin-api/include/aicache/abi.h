@@ -182,6 +182,7 @@ typedef struct aicache_example {
     uint64_t time_us;
 } aicache_example;
 
+/* The learner kind's function table. OWNERSHIP: plugin static storage; valid until unload. */
 typedef struct aicache_learner_vtable {
     uint32_t struct_size;
     uint16_t abi_major;
@@ -207,6 +208,7 @@ typedef struct aicache_learner_vtable {
 /* Opaque optimizer instance. OWNERSHIP: plugin-owned; on_create to on_destroy. */
 typedef struct aicache_optimizer aicache_optimizer;
 
+/* The optimizer kind's function table. OWNERSHIP: plugin static storage; valid until unload. */
 typedef struct aicache_optimizer_vtable {
     uint32_t struct_size;
     uint16_t abi_major;
@@ -247,7 +249,8 @@ typedef struct aicache_plugin_descriptor {
 } aicache_plugin_descriptor;
 
 /*
- * The entry point: `aicache_status aicache_plugin_init(const aicache_host_api *host,
+ * OWNERSHIP: host (the table it passes) and plugin (the strings and tables it points the
+ * descriptor at) as described on the two structs. The entry point: `aicache_status aicache_plugin_init(const aicache_host_api *host,
  * aicache_plugin_descriptor *out)`. Negotiation happens here and nowhere else (no work in static
  * constructors): a plugin returns AICACHE_ERR_ABI for a host major it does not speak.
  */
