@@ -80,7 +80,7 @@ LookupResult Cache::lookup(KeyView key, uint64_t now_us) noexcept {
     return LookupResult{true, RecordRef(record), record->meta.size_bytes, record->meta.cost};
 }
 
-InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexcept {
+InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us, std::vector<uint64_t> *evicted) noexcept {
     Shard &shard = shard_for(request.key.hash);
     std::lock_guard lock(shard.mutex);
     uint64_t size = request.size_bytes != 0 ? request.size_bytes : request.key.full.size() + request.value.size();
@@ -111,8 +111,8 @@ InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexc
     while (shard.bytes_used + size > shard.capacity_bytes) {
         uint64_t victim = 0;
         aicache_status status = shard.policy.victim(victim);
-        Record *evicted = status == AICACHE_OK ? shard.index.find(victim) : nullptr;
-        if (evicted == nullptr) {
+        Record *gone = status == AICACHE_OK ? shard.index.find(victim) : nullptr;
+        if (gone == nullptr) {
             // The policy lost track of what is resident: refuse the insert rather than evict blindly.
             ++shard.counters.policy_errors;
             spdlog::warn("policy {} gave no resident victim ({}) with {} entries resident; insert refused",
@@ -120,8 +120,16 @@ InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us) noexc
             loader::take_plugin_error();
             return InsertOutcome::policy_error;
         }
-        remove_locked(shard, evicted);
+        remove_locked(shard, gone);
         ++shard.counters.evictions;
+        if (evicted != nullptr) {
+            try {
+                evicted->push_back(victim);
+            } catch (...) {
+                // Out of memory for the list: the durable tier keeps a row the memory tier lost;
+                // the next start drops it against the capacity again.
+            }
+        }
     }
 
     uint64_t ttl = request.ttl_seconds;

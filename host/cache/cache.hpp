@@ -66,7 +66,9 @@ public:
     ~Cache();
 
     LookupResult lookup(KeyView key, uint64_t now_us) noexcept;
-    InsertOutcome insert(const InsertRequest &request, uint64_t now_us) noexcept;
+    // evicted (optional) receives the key hashes the policy evicted to make room, so a durable
+    // tier can delete them too. It must have room reserved: the hot path does not allocate.
+    InsertOutcome insert(const InsertRequest &request, uint64_t now_us, std::vector<uint64_t> *evicted = nullptr) noexcept;
     bool erase(KeyView key) noexcept;
 
     // Replaces every shard's policy instance. Warm state moves over when both versions declare the

@@ -35,6 +35,23 @@ const char *const kMigrations[] = {
         name TEXT PRIMARY KEY,
         version_id INTEGER NOT NULL REFERENCES plugin_versions(id));
     )sql",
+    R"sql(
+    CREATE TABLE tenants(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE);
+    CREATE TABLE cache_entries(
+        key_hash INTEGER PRIMARY KEY,
+        key BLOB NOT NULL,
+        tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+        kind TEXT NOT NULL,
+        value BLOB NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        cost INTEGER NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        expires_at_us INTEGER NOT NULL);
+    CREATE INDEX cache_entries_by_tenant ON cache_entries(tenant_id);
+    CREATE INDEX cache_entries_by_age ON cache_entries(created_at_us);
+    )sql",
 };
 
 } // namespace

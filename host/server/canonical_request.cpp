@@ -1,0 +1,111 @@
+#include "server/canonical_request.hpp"
+
+#include "core/hash.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <regex>
+
+namespace aicache::server {
+namespace {
+
+// Fields that never change what the model answers.
+bool ignored_field(const std::string &name) {
+    return name == "stream" || name == "stream_options" || name == "user" || name == "aicache" || name == "metadata" ||
+           name == "store";
+}
+
+// 0 and 0.0 must give one key: integral floats become integers, recursively.
+void normalize_numbers(nlohmann::json &value) {
+    if (value.is_number_float()) {
+        double d = value.get<double>();
+        if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) value = static_cast<int64_t>(d);
+    } else if (value.is_structured()) {
+        for (auto &child : value) normalize_numbers(child);
+    }
+}
+
+bool lower_contains(std::string_view haystack, std::string_view needle) {
+    std::string lower(haystack);
+    for (char &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower.find(needle) != std::string::npos;
+}
+
+} // namespace
+
+std::string key_hex(uint64_t hash) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    return text;
+}
+
+Expected<CanonicalRequest> canonicalize(std::string_view endpoint, nlohmann::json body, std::string_view tenant_header,
+                                        std::string_view cache_control, const CanonicalOptions &options) {
+    auto invalid = [](const std::string &message) { return Status(Errc::invalid_argument, message); };
+    if (!body.is_object()) return invalid("the request body must be a JSON object");
+    if (!body.contains("model") || !body["model"].is_string()) return invalid("'model' is required and must be a string");
+    if (endpoint == "chat/completions") {
+        if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
+            return invalid("'messages' is required and must be a non-empty array");
+    } else if (endpoint == "completions") {
+        if (!body.contains("prompt")) return invalid("'prompt' is required");
+    } else {
+        return invalid("unknown endpoint " + std::string(endpoint));
+    }
+
+    CanonicalRequest request;
+    request.endpoint = std::string(endpoint);
+    request.stream = body.value("stream", false) == true;
+
+    // The aicache extension: {"aicache": {"cache": false, "tenant": "...", "ttl": 3600}}, never forwarded.
+    std::string tenant(tenant_header);
+    if (auto ext = body.find("aicache"); ext != body.end()) {
+        if (!ext->is_object()) return invalid("'aicache' must be an object");
+        if (ext->contains("cache") && (*ext)["cache"] == false) {
+            request.read_cache = request.write_cache = false;
+            request.bypass_reason = "request asked for no caching";
+        }
+        if (ext->contains("tenant")) {
+            if (!(*ext)["tenant"].is_string()) return invalid("'aicache.tenant' must be a string");
+            tenant = (*ext)["tenant"].get<std::string>();
+        }
+        if (ext->contains("ttl")) {
+            if (!(*ext)["ttl"].is_number_unsigned()) return invalid("'aicache.ttl' must be a non-negative integer (seconds)");
+            request.ttl_seconds = (*ext)["ttl"].get<uint64_t>();
+        }
+    }
+    if (tenant.empty()) tenant = options.default_tenant;
+    static const std::regex valid_tenant("[A-Za-z0-9_.-]{1,64}");
+    if (!std::regex_match(tenant, valid_tenant)) return invalid("tenant '" + tenant + "' must match [A-Za-z0-9_.-]{1,64}");
+    request.tenant = tenant;
+
+    if (lower_contains(cache_control, "no-store")) {
+        request.read_cache = request.write_cache = false;
+        request.bypass_reason = "Cache-Control: no-store";
+    } else if (lower_contains(cache_control, "no-cache")) {
+        request.read_cache = false;
+        request.bypass_reason = "Cache-Control: no-cache";
+    }
+
+    // Sampling makes answers differ on purpose: only cache them when configured to.
+    double temperature = 1.0; // OpenAI's default when the field is absent
+    if (auto t = body.find("temperature"); t != body.end() && t->is_number()) temperature = t->get<double>();
+    if (temperature > 0 && !options.cache_sampled && request.write_cache) {
+        request.read_cache = request.write_cache = false;
+        request.bypass_reason = "temperature > 0 (set cache_sampled to cache sampled answers)";
+    }
+
+    nlohmann::json key = nlohmann::json::object();
+    for (auto it = body.begin(); it != body.end(); ++it)
+        if (!ignored_field(it.key())) key[it.key()] = it.value();
+    normalize_numbers(key);
+    nlohmann::json envelope = {{"endpoint", request.endpoint}, {"tenant", request.tenant}, {"request", std::move(key)}};
+    request.key = envelope.dump();
+    request.hash = hash_key(request.key);
+
+    body.erase("aicache");
+    request.upstream_body = std::move(body);
+    return request;
+}
+
+} // namespace aicache::server
