@@ -31,7 +31,7 @@ struct Host {
     void start() {
         process = std::make_unique<test::Background>(
             std::vector<std::string>{test::aicache_exe().string(), "--log=info", "serve", "--data", data.string(), "--plugins",
-                                     plugins.string(), "--policy", "versioned", "--capacity", "1MiB", "--shards", "4"},
+                                     plugins.string(), "--policy", "versioned", "--capacity", "1MiB", "--shards", "4", "--listen", "127.0.0.1:0"},
             dir.path() / "serve.log");
         bool up = test::eventually([&] { return request({{"op", "ping"}}).has_value(); }, std::chrono::seconds(60));
         REQUIRE_MESSAGE(up, "host did not start; log: " << log());
