@@ -35,6 +35,7 @@ struct ServeArgs {
     bool watch = true;
     std::string listen = "127.0.0.1:8080";
     std::string max_body = "4MiB";
+    std::string store_max;              // cap on the database file; empty: none
     double upstream_timeout_seconds = 120;
     uint64_t default_ttl_seconds = 0;
     std::vector<std::string> tenant_ttls; // NAME=SECONDS
@@ -139,6 +140,11 @@ int run(const ServeArgs &args) {
     config.shards = args.shards;
     auto created = cache::Cache::create(config, policy->library);
     if (!created) return fail(created.error());
+    if (!args.store_max.empty()) {
+        auto cap = replay::parse_capacity(args.store_max, 0);
+        if (!cap) return fail(cap.error().with_context("--store-max"));
+        if (Status s = (*db)->limit_size(*cap); !s) return fail(s);
+    }
     store::CacheStore answers(**db);
     cache::DurableCache durable(std::move(created.value()), answers);
     if (Status warmed = durable.warm_start(now_us()); !warmed) return fail(warmed);
@@ -220,6 +226,8 @@ void register_serve(CLI::App &app) {
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");
     cmd->add_option("--threads", args->proxy.threads, "HTTP worker threads")->capture_default_str();
+    cmd->add_option("--store-max", args->store_max,
+                    "Cap on the database file (e.g. 2GiB); past it answers are served but not stored, as on a full disk");
     cmd->callback([args] {
         if (int code = run(*args); code != 0) throw CLI::RuntimeError(code);
     });

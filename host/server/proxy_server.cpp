@@ -147,7 +147,9 @@ private:
     Reply upstream_failure(const char *what, const beast::error_code &ec) {
         s_.metrics.upstream_error();
         s_.metrics.request(chat(), Outcome::error);
-        bool timeout = ec == beast::error::timeout;
+        // The deadline is the only thing that cancels upstream operations, and Beast reports it
+        // as either of these depending on which layer the timer interrupted.
+        bool timeout = ec == beast::error::timeout || ec == net::error::operation_aborted;
         spdlog::warn("upstream {}:{} {}: {}", s_.upstream.host, s_.upstream.port, what, ec.message());
         std::string why = timeout ? "no answer within " + std::to_string(s_.config.upstream_timeout.count()) + " ms" : ec.message();
         return error_reply(http::status::bad_gateway, "upstream " + s_.upstream.host + ":" + s_.upstream.port + " " + what + ": " + why,

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <system_error>
 
 namespace aicache::store {
@@ -136,6 +137,14 @@ Expected<std::vector<SqlRow>> Database::query(std::string_view sql, const std::v
 }
 
 int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+
+Status Database::limit_size(uint64_t bytes) {
+    auto page_size = query("PRAGMA page_size");
+    if (!page_size) return page_size.error();
+    int64_t pages = static_cast<int64_t>(bytes) / std::max<int64_t>(1, as_int(page_size->at(0).at(0)));
+    auto set = query("PRAGMA max_page_count = " + std::to_string(std::max<int64_t>(pages, 1)));
+    return set ? Status::ok() : set.error();
+}
 
 Status Database::migrate() {
     auto version = query("PRAGMA user_version");

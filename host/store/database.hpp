@@ -31,6 +31,8 @@ public:
     // One statement with positional parameters; returns all result rows.
     Expected<std::vector<SqlRow>> query(std::string_view sql, const std::vector<SqlValue> &params = {});
     [[nodiscard]] int64_t last_insert_id() const;
+    // Caps the database file: writes that would grow it past `bytes` fail as if the disk were full.
+    Status limit_size(uint64_t bytes);
     [[nodiscard]] const std::filesystem::path &file() const { return file_; }
 
 private:

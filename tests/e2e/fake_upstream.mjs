@@ -1,6 +1,7 @@
 // A small OpenAI-compatible upstream for the tests: deterministic answers, streaming and not,
 // and a count of the calls it served, so a test can prove a cache hit made no upstream call.
-// Prompts steer it: "SLOW" delays 3 s, "ERROR" answers 500, "BREAK" drops a stream half-way.
+// Prompts steer it: "SLOW" delays 3 s, "ERROR" answers 500, "BREAK" drops a stream half-way,
+// "LONG" streams 200 pieces over ~2 s.
 // Usage: node fake_upstream.mjs [port]   (prints "listening PORT" when ready)
 import http from 'node:http';
 
@@ -54,7 +55,8 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const send = (obj) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
     const head = { id, object: chat ? 'chat.completion.chunk' : 'text_completion', created, model: body.model };
-    const pieces = text.match(/.{1,8}/g) ?? [''];
+    // "LONG" prompts stream for ~2 s, so a test can hang up in the middle.
+    const pieces = text.includes('LONG') ? Array.from({ length: 200 }, (_, i) => `w${i} `) : (text.match(/.{1,8}/g) ?? ['']);
     if (chat) send({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] });
     for (let i = 0; i < pieces.length; i++) {
       if (text.includes('BREAK') && i === Math.floor(pieces.length / 2)) {
@@ -63,7 +65,7 @@ const server = http.createServer((req, res) => {
       }
       send(chat ? { ...head, choices: [{ index: 0, delta: { content: pieces[i] }, finish_reason: null }] }
                 : { ...head, choices: [{ index: 0, text: pieces[i], finish_reason: null }] });
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, text.includes('LONG') ? 10 : 2));
     }
     send(chat ? { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }
               : { ...head, choices: [{ index: 0, text: '', finish_reason: 'stop' }] });
