@@ -3,7 +3,7 @@ BUILD ?= build
 GENERATOR := Ninja
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test bench bench-proxy clean
 
 all: build
 
@@ -30,3 +30,7 @@ bench: build
 
 clean:
 	@rm -rf $(BUILD)
+
+# wrk against the proxy's hit and miss paths (loopback, fake upstream).
+bench-proxy: build
+	@bench/proxy_bench.sh $(BUILD)

@@ -19,7 +19,10 @@ function lastUserText(body) {
 }
 
 function answerText(body) {
-  return `answer #${calls} to: ${lastUserText(body)}`;
+  const text = `answer #${calls} to: ${lastUserText(body)}`;
+  // "SIZE=N" pads the answer to N characters, for benchmarks with realistic answer sizes.
+  const size = Number(text.match(/SIZE=(\d+)/)?.[1] ?? 0);
+  return size > text.length ? text + ' ' + 'x'.repeat(size - text.length - 1) : text;
 }
 
 function json(res, status, value) {

@@ -1,0 +1,91 @@
+#include "cli/data_plane.hpp"
+
+#include "cli/common.hpp"
+#include "cli/plugin_ops.hpp"
+#include "core/log.hpp"
+#include "replay/replay.hpp"
+#include "server/cache_api.hpp"
+#include "server/control_socket.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+
+namespace aicache::cli {
+
+uint64_t now_us() {
+    using namespace std::chrono;
+    return static_cast<uint64_t>(duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+void add_data_plane_options(CLI::App &command, DataPlaneOptions &o) {
+    command.add_option("--data", o.data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
+    command.add_option("--plugins", o.plugins, "Plugin directory (default: next to the binary)");
+    command.add_option("--policy", o.policy, "Cache policy plugin name")->capture_default_str();
+    command.add_option("--capacity", o.capacity, "Cache capacity (bytes, KiB, MiB, GiB)")->capture_default_str();
+    command.add_option("--shards", o.shards, "Cache shards")->capture_default_str();
+    command.add_option("--store-max", o.store_max,
+                       "Cap on the database file (e.g. 2GiB); past it answers are served but not stored, as on a full disk");
+}
+
+namespace {
+
+// Loads each built-in plugin that has no recorded active version yet (a fresh data directory).
+void adopt_builtin_plugins(loader::PluginHost &host, const std::filesystem::path &dir) {
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (entry.path().extension() != ".so") continue;
+        auto known = host.versions().active(entry.path().stem().string());
+        if (!known || *known) continue;
+        auto loaded = host.load(entry.path(), "built-in");
+        if (!loaded) spdlog::error("built-in plugin {} refused: {}", entry.path().string(), loaded.error().message());
+    }
+}
+
+} // namespace
+
+Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &options) {
+    auto plane = std::make_unique<DataPlane>();
+    plane->data = data_dir(options.data);
+    plane->plugins = plugin_dir(options.plugins);
+    auto db = store::Database::open(plane->data / "aicache.db");
+    if (!db) return db.error();
+    plane->db = std::move(db.value());
+    if (!options.store_max.empty()) {
+        auto cap = replay::parse_capacity(options.store_max, 0);
+        if (!cap) return cap.error().with_context("--store-max");
+        if (Status s = plane->db->limit_size(*cap); !s) return s;
+    }
+    plane->host = std::make_unique<loader::PluginHost>(*plane->db, plane->data / "plugins", child_qualifier());
+    adopt_builtin_plugins(*plane->host, plane->plugins);
+    auto policy = plane->host->active(options.policy);
+    if (!policy) return policy.error();
+    plane->policy = *policy;
+    auto capacity = replay::parse_capacity(options.capacity, 0);
+    if (!capacity) return capacity.error().with_context("--capacity");
+    plane->capacity_bytes = *capacity;
+    cache::CacheConfig config;
+    config.capacity_bytes = *capacity;
+    config.shards = options.shards;
+    auto memory = cache::Cache::create(config, policy->library);
+    if (!memory) return memory.error();
+    plane->answers = std::make_unique<store::CacheStore>(*plane->db);
+    plane->cache = std::make_unique<cache::DurableCache>(std::move(memory.value()), *plane->answers);
+    if (Status warmed = plane->cache->warm_start(now_us()); !warmed) return warmed;
+    return plane;
+}
+
+Expected<nlohmann::json> cache_request(const DataPlaneOptions &options, const nlohmann::json &request) {
+    auto online = server::control_request(data_dir(options.data) / "control.sock", request);
+    if (online) {
+        nlohmann::json answer = nlohmann::json::parse(*online, nullptr, false);
+        if (answer.is_discarded()) return Status(Errc::io, "the host answered with something that is not JSON");
+        return answer;
+    }
+    if (online.error().code() != Errc::not_found) return online.error();
+    auto plane = open_data_plane(options);
+    if (!plane) return plane.error();
+    return server::handle_cache_request(*(*plane)->cache, request);
+}
+
+} // namespace aicache::cli
