@@ -10,5 +10,7 @@ void register_replay(CLI::App &app);
 void register_plugin(CLI::App &app);
 void register_demo(CLI::App &app);
 void register_serve(CLI::App &app);
+void register_exec(CLI::App &app);
+void register_store(CLI::App &app); // list, inspect, clear, stats
 
 } // namespace aicache::cli

@@ -23,6 +23,8 @@ int main(int argc, char **argv) {
     app.add_option("--log", log_level, "Log level: trace, debug, info, warn, error, off (or $AICACHE_LOG)")->capture_default_str();
     app.parse_complete_callback([&] { aicache::init_logging(log_level); });
     aicache::cli::register_serve(app);
+    aicache::cli::register_exec(app);
+    aicache::cli::register_store(app);
     aicache::cli::register_replay(app);
     aicache::cli::register_plugin(app);
     aicache::cli::register_demo(app);
