@@ -1,5 +1,6 @@
 // The `aicache` executable.
 #include "cli/commands.hpp"
+#include "cli/toml_config.hpp"
 #include "core/log.hpp"
 #include "loader/qualify.hpp"
 
@@ -22,6 +23,11 @@ int main(int argc, char **argv) {
     std::string log_level = "warn";
     app.add_option("--log", log_level, "Log level: trace, debug, info, warn, error, off (or $AICACHE_LOG)")->capture_default_str();
     app.parse_complete_callback([&] { aicache::init_logging(log_level); });
+    // Every flag can also come from the configuration file, in the table of its command.
+    app.config_formatter(std::make_shared<aicache::cli::TomlConfig>());
+    app.allow_config_extras(CLI::config_extras_mode::error);
+    app.set_config("--config", aicache::cli::default_config_path().string(),
+                   "TOML configuration file: flags by command, e.g. [serve] upstream = \"https://api.openai.com/v1\"");
     aicache::cli::register_serve(app);
     aicache::cli::register_exec(app);
     aicache::cli::register_store(app);

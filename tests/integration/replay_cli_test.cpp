@@ -43,3 +43,26 @@ TEST_CASE("replay_reads_a_trace_file_and_explains_bad_input") {
     CHECK(unknown.outcome == sandbox::Outcome::failed);
     CHECK(unknown.err.find("available: lru, s3fifo, sieve") != std::string::npos);
 }
+
+TEST_CASE("every_flag_can_come_from_the_toml_configuration_file") {
+    test::TempDir dir;
+    auto config = dir.path() / "aicache.toml";
+    REQUIRE(write_file_atomic(config, "# replay settings\n[replay]\nrequests = 2000\npolicy = [\"lru\", \"sieve\"]\nsize = [\"5%\"]\n"));
+    sandbox::Result r = test::run_aicache({"--config", config.string(), "replay", "--json"});
+    INFO(r.out << r.err);
+    REQUIRE(r.outcome == sandbox::Outcome::ok);
+    auto report = nlohmann::json::parse(r.out);
+    REQUIRE(report["results"].size() == 2);
+    CHECK(report["results"][0]["requests"] == 2000);
+    CHECK(report["results"][1]["policy"] == "sieve");
+
+    REQUIRE(write_file_atomic(config, "[replay]\nrequestz = 5\n"));
+    sandbox::Result unknown = test::run_aicache({"--config", config.string(), "replay"});
+    CHECK(unknown.outcome == sandbox::Outcome::failed);
+    CHECK(unknown.err.find("replay.requestz") != std::string::npos);
+
+    REQUIRE(write_file_atomic(config, "[replay\n"));
+    sandbox::Result broken = test::run_aicache({"--config", config.string(), "replay"});
+    CHECK(broken.outcome == sandbox::Outcome::failed);
+    CHECK(broken.err.find("line 1") != std::string::npos);
+}
