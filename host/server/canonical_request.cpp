@@ -78,8 +78,9 @@ Expected<CanonicalRequest> canonicalize(std::string_view endpoint, nlohmann::jso
             tenant = (*ext)["tenant"].get<std::string>();
         }
         if (ext->contains("ttl")) {
-            if (!(*ext)["ttl"].is_number_unsigned()) return invalid("'aicache.ttl' must be a non-negative integer (seconds)");
-            request.ttl_seconds = (*ext)["ttl"].get<uint64_t>();
+            const auto &ttl = (*ext)["ttl"];
+            if (!ttl.is_number_integer() || ttl.get<int64_t>() < 0) return invalid("'aicache.ttl' must be a non-negative integer (seconds)");
+            request.ttl_seconds = static_cast<uint64_t>(ttl.get<int64_t>());
         }
     }
     if (tenant.empty()) tenant = options.default_tenant;

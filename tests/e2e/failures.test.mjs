@@ -106,3 +106,27 @@ test('killing the host with SIGKILL 20 times loses no acknowledged answer', asyn
     data.remove();
   }
 });
+
+test('answers expire by their own TTL, their namespace\'s, or the default', async () => {
+  const data = tempDir();
+  const upstream = await startUpstream();
+  const host = await startHost({ data: data.dir, upstream: upstream.base, args: ['--default-ttl', '1', '--tenant-ttl', 'keep=600'] });
+  try {
+    const plain = chat('ttl default');
+    const kept = chat('ttl tenant');
+    const own = chat('ttl own', { aicache: { ttl: 1 } });
+    await post(host, 'chat/completions', plain);
+    await post(host, 'chat/completions', kept, { 'x-aicache-tenant': 'keep' });
+    await post(host, 'chat/completions', own, { 'x-aicache-tenant': 'keep' });
+    assert.equal((await post(host, 'chat/completions', plain)).headers.get('x-aicache'), 'hit');
+    await new Promise((r) => setTimeout(r, 1600));
+    assert.equal((await post(host, 'chat/completions', plain)).headers.get('x-aicache'), 'miss', 'the default TTL of 1 s passed');
+    assert.equal((await post(host, 'chat/completions', kept, { 'x-aicache-tenant': 'keep' })).headers.get('x-aicache'), 'hit');
+    assert.equal((await post(host, 'chat/completions', own, { 'x-aicache-tenant': 'keep' })).headers.get('x-aicache'), 'miss',
+      'a request\'s own TTL wins over its namespace\'s');
+  } finally {
+    await host.stop();
+    upstream.stop();
+    data.remove();
+  }
+});
