@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load on loopback with wrk against the proxy's hit path and miss path (fake upstream), 2 KB answers.
 # Usage: bench/proxy_bench.sh [BUILD_DIR] [SECONDS]   (make bench-proxy)
+# HOST_PIN / WRK_PIN: optional command prefixes, e.g. HOST_PIN="taskset -c 0" WRK_PIN="taskset -c 1"
+# to give the host and the load generator one core each instead of letting them compete.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -11,7 +13,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$wo
 node tests/e2e/fake_upstream.mjs 0 > "$work/upstream.log" &
 until grep -q listening "$work/upstream.log"; do sleep 0.1; done
 upstream_port=$(awk '/listening/ {print $2}' "$work/upstream.log")
-"$build/bin/aicache" serve --data "$work/data" --listen 127.0.0.1:0 --no-watch --upstream "http://127.0.0.1:$upstream_port/v1" \
+${HOST_PIN:-} "$build/bin/aicache" serve --data "$work/data" --listen 127.0.0.1:0 --no-watch --upstream "http://127.0.0.1:$upstream_port/v1" \
   --capacity 1GiB --threads "${AICACHE_THREADS:-2}" > "$work/serve.log" 2>&1 &
 until grep -q "serving http" "$work/serve.log"; do sleep 0.1; done
 port=$(sed -n 's/.*serving http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
@@ -37,6 +39,6 @@ LUA
 
 echo "aicache proxy on 127.0.0.1:$port, answer $answer_bytes bytes, wrk -t2 -c16 -d${seconds}s (wrk shares the 2 cores)"
 echo "--- hit path"
-wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/hit.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
+${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/hit.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
 echo "--- miss path (fake Node upstream, new prompt each request)"
-wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
+${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"

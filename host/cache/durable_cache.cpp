@@ -25,7 +25,14 @@ Status DurableCache::warm_start(uint64_t now_us) {
     return Status::ok();
 }
 
+void DurableCache::refuse_writes(std::string reason) {
+    std::lock_guard lock(degraded_mutex_);
+    refuse_writes_ = true;
+    degraded_ = std::move(reason);
+}
+
 StoreResult DurableCache::store(const Answer &answer, uint64_t now_us) {
+    if (refuse_writes_) return StoreResult::not_durable;
     auto tenant = store_.tenant_id(answer.tenant);
     InsertRequest request;
     request.key = KeyView{answer.key_hash, answer.key};

@@ -45,12 +45,15 @@ public:
     store::CacheStore &durable() { return store_; }
     // Empty while writes succeed; the reason of the last failed write otherwise.
     [[nodiscard]] std::string degraded_reason() const;
+    // For a data directory that cannot be written at all: store nothing, say why, keep serving.
+    void refuse_writes(std::string reason);
 
 private:
     std::unique_ptr<Cache> memory_;
     store::CacheStore &store_;
     mutable std::mutex degraded_mutex_;
     std::string degraded_;
+    bool refuse_writes_ = false; // set before serving starts, read-only afterwards
 };
 
 } // namespace aicache::cache

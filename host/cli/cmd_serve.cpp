@@ -93,7 +93,10 @@ int run(const ServeArgs &args) {
         }
         return server::handle_plugin_request(*plane.host, request);
     });
-    if (!started) return fail(started);
+    // Another host on this data directory is fatal; a directory we cannot write only costs the
+    // control socket (the data plane already serves uncached and says why).
+    if (!started && started.code() == Errc::busy) return fail(started);
+    if (!started) spdlog::error("no control socket: {}", started.message());
 
     loader::PluginWatcher watcher;
     if (args.watch) {

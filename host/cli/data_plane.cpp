@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cstdlib>
 
 namespace aicache::cli {
 
@@ -44,19 +45,39 @@ void adopt_builtin_plugins(loader::PluginHost &host, const std::filesystem::path
 
 } // namespace
 
+DataPlane::~DataPlane() {
+    if (scratch.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
+}
+
 Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &options) {
     auto plane = std::make_unique<DataPlane>();
     plane->data = data_dir(options.data);
     plane->plugins = plugin_dir(options.plugins);
     auto db = store::Database::open(plane->data / "aicache.db");
-    if (!db) return db.error();
+    std::string unwritable;
+    std::filesystem::path library_store = plane->data / "plugins";
+    if (!db) {
+        // A data directory that cannot be written (read-only, full, missing permissions): serve
+        // from a private scratch database, store no answers, and say why at every chance.
+        unwritable = "data directory " + plane->data.string() + " is not usable (" + db.error().message() + "): serving uncached";
+        spdlog::error("{}", unwritable);
+        char scratch_template[] = "/tmp/aicache-scratch-XXXXXX";
+        const char *scratch = ::mkdtemp(scratch_template);
+        if (scratch == nullptr) return db.error();
+        plane->scratch = scratch;
+        library_store = plane->scratch / "plugins";
+        db = store::Database::open(":memory:");
+        if (!db) return db.error();
+    }
     plane->db = std::move(db.value());
     if (!options.store_max.empty()) {
         auto cap = replay::parse_capacity(options.store_max, 0);
         if (!cap) return cap.error().with_context("--store-max");
         if (Status s = plane->db->limit_size(*cap); !s) return s;
     }
-    plane->host = std::make_unique<loader::PluginHost>(*plane->db, plane->data / "plugins", child_qualifier());
+    plane->host = std::make_unique<loader::PluginHost>(*plane->db, library_store, child_qualifier());
     adopt_builtin_plugins(*plane->host, plane->plugins);
     auto policy = plane->host->active(options.policy);
     if (!policy) return policy.error();
@@ -71,6 +92,10 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
     if (!memory) return memory.error();
     plane->answers = std::make_unique<store::CacheStore>(*plane->db);
     plane->cache = std::make_unique<cache::DurableCache>(std::move(memory.value()), *plane->answers);
+    if (!unwritable.empty()) {
+        plane->cache->refuse_writes(unwritable);
+        return plane;
+    }
     if (Status warmed = plane->cache->warm_start(now_us()); !warmed) return warmed;
     return plane;
 }

@@ -35,6 +35,8 @@ struct DataPlaneOptions {
 void add_data_plane_options(CLI::App &command, DataPlaneOptions &options);
 
 struct DataPlane {
+    ~DataPlane();
+    std::filesystem::path scratch; // a private directory used when `data` cannot be written; removed at the end
     std::filesystem::path data;
     std::filesystem::path plugins;
     uint64_t capacity_bytes = 0;

@@ -130,3 +130,20 @@ test('answers expire by their own TTL, their namespace\'s, or the default', asyn
     data.remove();
   }
 });
+
+test('a data directory that cannot be written serves uncached and says why', async () => {
+  const upstream = await startUpstream();
+  const host = await startHost({ data: '/proc/aicache-cannot-write-here', upstream: upstream.base });
+  try {
+    const first = await post(host, 'chat/completions', chat('no disk for me'));
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get('x-aicache-store'), /not usable/);
+    const second = await post(host, 'chat/completions', chat('no disk for me'));
+    assert.equal(second.headers.get('x-aicache'), 'miss', 'nothing was stored');
+    const health = await (await fetch(`${host.url}/healthz`)).json();
+    assert.match(health.store, /degraded: data directory \/proc\/aicache-cannot-write-here is not usable/);
+  } finally {
+    await host.stop();
+    upstream.stop();
+  }
+});
