@@ -5,6 +5,7 @@
 #include "cli/common.hpp"
 #include "cli/plugin_ops.hpp"
 #include "cli/replay_table.hpp"
+#include "replay/belady.hpp"
 #include "store/database.hpp"
 
 #include <fmt/format.h>
@@ -79,6 +80,9 @@ int run(const DemoArgs &args) {
             if (Status s = replay_row("lru->s3fifo", policies["lru"], policies["s3fifo"], size); !s) return fail(s);
         if (s3fifo_copy)
             if (Status s = replay_row("s3fifo->s3fifo", policies["s3fifo"], s3fifo_copy, size); !s) return fail(s);
+        auto capacity = replay::parse_capacity(size, trace.footprint_bytes);
+        if (!capacity) return fail(capacity.error());
+        rows.push_back({replay::run_belady(trace, *capacity), size});
     }
     if (args.json) {
         std::string out = to_json(trace, rows).dump(2) + "\n";
@@ -89,7 +93,7 @@ int run(const DemoArgs &args) {
     std::printf("\n%s\n", table.c_str());
     std::printf("a->b rows hot-swap the policy after half the requests: lru->s3fifo starts s3fifo cold (it learns the\n"
                 "resident entries, oldest access first); s3fifo->s3fifo carries the warm state over (same state format),\n"
-                "so its figures equal the uninterrupted s3fifo run.\n");
+                "so its figures equal the uninterrupted s3fifo run. belady is the clairvoyant bound (it knows the future).\n");
     return 0;
 }
 

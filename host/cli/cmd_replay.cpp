@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/replay_table.hpp"
+#include "replay/belady.hpp"
 
 #include <cstdio>
 
@@ -13,6 +14,7 @@ struct ReplayArgs {
     std::vector<std::string> policies{"all"};
     std::vector<std::string> sizes{"1%", "5%", "10%"};
     bool json = false;
+    bool belady = true;
     std::string plugins;
     uint32_t shards = 1;
     replay::GeneratorOptions generator;
@@ -61,6 +63,14 @@ int run(const ReplayArgs &args) {
             rows.push_back({*result, size});
         }
     }
+    // The clairvoyant bound, in every table, so each policy can be read against it.
+    if (args.belady) {
+        for (const auto &size : args.sizes) {
+            auto capacity = replay::parse_capacity(size, trace->footprint_bytes);
+            if (!capacity) return fail(capacity.error());
+            rows.push_back({replay::run_belady(*trace, *capacity), size});
+        }
+    }
     std::string out = args.json ? to_json(*trace, rows).dump(2) + "\n" : format_table(*trace, rows);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
@@ -73,10 +83,13 @@ void register_replay(CLI::App &app) {
     CLI::App *cmd = app.add_subcommand("replay", "Replay a trace through cache policies and report hit ratios");
     cmd->add_option("trace", args->trace,
                     "Trace file: oracleGeneral binary (*.bin) or one key per line; omit for the built-in generated workload");
-    cmd->add_option("--policy,-p", args->policies, "Policy names (from the plugin directory), .so paths, or 'all'")
+    cmd->add_option("--policy,-p", args->policies, "Policy names (from the plugin directory), .so paths, or 'all'; comma-separated or repeated")
+        ->delimiter(',')
         ->capture_default_str();
-    cmd->add_option("--size,-s", args->sizes, "Cache sizes: bytes (4096, 64KiB, 2MiB) or a share of the footprint (10%)")
+    cmd->add_option("--size,-s", args->sizes, "Cache sizes: bytes (4096, 64KiB, 2MiB) or a share of the footprint (10%); comma-separated or repeated")
+        ->delimiter(',')
         ->capture_default_str();
+    cmd->add_flag("!--no-belady", args->belady, "Leave out the clairvoyant bound (Belady) rows");
     cmd->add_flag("--json", args->json, "Print JSON instead of a table");
     cmd->add_option("--plugins", args->plugins, "Plugin directory (default: next to the aicache binary)");
     cmd->add_option("--shards", args->shards, "Cache shards (1 reproduces each policy exactly)")->capture_default_str();

@@ -18,13 +18,13 @@ std::string human_bytes(uint64_t bytes) {
 std::string format_table(const replay::Trace &trace, const std::vector<ReplayRow> &rows) {
     std::string out = fmt::format("trace {}: {} requests, {} objects, footprint {}\n", trace.name, trace.requests.size(),
                                   trace.distinct_objects, human_bytes(trace.footprint_bytes));
-    out += fmt::format("{:<18} {:>8} {:>12} {:>10} {:>10} {:>9} {:>10} {:>10} {:>9}\n", "policy", "size", "capacity",
-                       "requests", "hits", "hit%", "byte hit%", "evictions", "Mreq/s");
+    out += fmt::format("{:<18} {:>8} {:>12} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>9}\n", "policy", "size", "capacity",
+                       "requests", "hits", "hit%", "byte hit%", "cost hit%", "evictions", "Mreq/s");
     for (const ReplayRow &row : rows) {
         const replay::ReplayResult &r = row.result;
-        out += fmt::format("{:<18} {:>8} {:>12} {:>10} {:>10} {:>8.2f}% {:>9.2f}% {:>10} {:>9.2f}\n", r.policy, row.size_label,
-                           human_bytes(r.capacity_bytes), r.requests, r.hits, 100 * r.hit_ratio(), 100 * r.byte_hit_ratio(),
-                           r.evictions, r.requests_per_second() / 1e6);
+        out += fmt::format("{:<18} {:>8} {:>12} {:>10} {:>10} {:>8.2f}% {:>9.2f}% {:>9.2f}% {:>10} {:>9.2f}\n", r.policy,
+                           row.size_label, human_bytes(r.capacity_bytes), r.requests, r.hits, 100 * r.hit_ratio(),
+                           100 * r.byte_hit_ratio(), 100 * r.cost_hit_ratio(), r.evictions, r.requests_per_second() / 1e6);
     }
     return out;
 }
@@ -42,6 +42,9 @@ nlohmann::json to_json(const replay::Trace &trace, const std::vector<ReplayRow> 
                            {"bytes_requested", r.bytes_requested},
                            {"bytes_hit", r.bytes_hit},
                            {"byte_hit_ratio", r.byte_hit_ratio()},
+                           {"cost_requested", r.cost_requested},
+                           {"cost_hit", r.cost_hit},
+                           {"cost_hit_ratio", r.cost_hit_ratio()},
                            {"evictions", r.evictions},
                            {"policy_errors", r.policy_errors},
                            {"warm_swaps", r.warm_swaps},

@@ -33,6 +33,8 @@ struct ReplayResult {
     double seconds = 0;
     [[nodiscard]] double hit_ratio() const { return requests ? double(hits) / double(requests) : 0; }
     [[nodiscard]] double byte_hit_ratio() const { return bytes_requested ? double(bytes_hit) / double(bytes_requested) : 0; }
+    // Hits weighted by what a miss costs (tokens of an LLM answer), the figure aicache optimizes.
+    [[nodiscard]] double cost_hit_ratio() const { return cost_requested ? double(cost_hit) / double(cost_requested) : 0; }
     [[nodiscard]] double requests_per_second() const { return seconds > 0 ? double(requests) / seconds : 0; }
 };
 

@@ -8,19 +8,22 @@
 using namespace aicache;
 
 TEST_CASE("replay_reports_every_policy_and_size_as_json") {
-    sandbox::Result r = test::run_aicache({"replay", "--policy", "lru", "sieve", "--size", "1%", "10%", "--requests", "30000", "--json"});
+    sandbox::Result r = test::run_aicache({"replay", "--policy", "lru,sieve", "--size", "1%,10%", "--requests", "30000", "--json"});
     INFO(r.out << r.err);
     REQUIRE(r.outcome == sandbox::Outcome::ok);
     auto report = nlohmann::json::parse(r.out);
-    REQUIRE(report["results"].size() == 4);
+    REQUIRE(report["results"].size() == 6); // 2 policies x 2 sizes, then Belady at each size
+    CHECK(report["results"][4]["policy"] == "belady");
     for (const auto &row : report["results"]) {
         CHECK(row["requests"] == 30000);
         CHECK(row["hits"].get<uint64_t>() > 0);
         CHECK(row["hit_ratio"].get<double>() < 1.0);
         CHECK(row["policy_errors"] == 0);
     }
-    // A bigger cache never hits less for LRU (the stack property).
+    // A bigger cache never hits less for LRU (the stack property), and nothing beats the bound.
     CHECK(report["results"][1]["hits"].get<uint64_t>() >= report["results"][0]["hits"].get<uint64_t>());
+    for (int i = 0; i < 4; ++i)
+        CHECK(report["results"][4 + i % 2]["hits"].get<uint64_t>() >= report["results"][i]["hits"].get<uint64_t>());
 }
 
 TEST_CASE("replay_reads_a_trace_file_and_explains_bad_input") {
@@ -41,7 +44,7 @@ TEST_CASE("replay_reads_a_trace_file_and_explains_bad_input") {
 
     sandbox::Result unknown = test::run_aicache({"replay", "--policy", "nosuch", "--requests", "100"});
     CHECK(unknown.outcome == sandbox::Outcome::failed);
-    CHECK(unknown.err.find("available: lru, s3fifo, sieve") != std::string::npos);
+    CHECK(unknown.err.find("available: arc, fifo, lfu, lru, s3fifo, sieve") != std::string::npos);
 }
 
 TEST_CASE("every_flag_can_come_from_the_toml_configuration_file") {
@@ -52,7 +55,7 @@ TEST_CASE("every_flag_can_come_from_the_toml_configuration_file") {
     INFO(r.out << r.err);
     REQUIRE(r.outcome == sandbox::Outcome::ok);
     auto report = nlohmann::json::parse(r.out);
-    REQUIRE(report["results"].size() == 2);
+    REQUIRE(report["results"].size() == 3); // and the Belady row
     CHECK(report["results"][0]["requests"] == 2000);
     CHECK(report["results"][1]["policy"] == "sieve");
 

@@ -1,6 +1,7 @@
 // Pinned hit counts: a change in a policy's behaviour fails here loudly. LRU is also checked
 // against an independent textbook implementation, and SIEVE against a hand-worked example.
 #include "core/hash.hpp"
+#include "replay/belady.hpp"
 #include "replay/replay.hpp"
 #include "test_support.hpp"
 
@@ -17,6 +18,10 @@ namespace {
 constexpr uint64_t GOLDEN_LRU_1 = 11388, GOLDEN_LRU_10 = 26315;
 constexpr uint64_t GOLDEN_SIEVE_1 = 16732, GOLDEN_SIEVE_10 = 25298;
 constexpr uint64_t GOLDEN_S3FIFO_1 = 17395, GOLDEN_S3FIFO_10 = 27882;
+constexpr uint64_t GOLDEN_FIFO_1 = 9716, GOLDEN_FIFO_10 = 24063;
+constexpr uint64_t GOLDEN_LFU_1 = 11934, GOLDEN_LFU_10 = 20113;
+constexpr uint64_t GOLDEN_ARC_1 = 17021, GOLDEN_ARC_10 = 28448;
+constexpr uint64_t GOLDEN_BELADY_1 = 22343, GOLDEN_BELADY_10 = 35453;
 
 replay::Trace small_trace() {
     replay::GeneratorOptions o;
@@ -117,6 +122,52 @@ TEST_CASE("golden_hit_counts_on_the_generated_trace") {
     CHECK(hits(trace, "sieve", ten_percent) == GOLDEN_SIEVE_10);
     CHECK(hits(trace, "s3fifo", one_percent) == GOLDEN_S3FIFO_1);
     CHECK(hits(trace, "s3fifo", ten_percent) == GOLDEN_S3FIFO_10);
+    CHECK(hits(trace, "fifo", one_percent) == GOLDEN_FIFO_1);
+    CHECK(hits(trace, "fifo", ten_percent) == GOLDEN_FIFO_10);
+    CHECK(hits(trace, "lfu", one_percent) == GOLDEN_LFU_1);
+    CHECK(hits(trace, "lfu", ten_percent) == GOLDEN_LFU_10);
+    CHECK(hits(trace, "arc", one_percent) == GOLDEN_ARC_1);
+    CHECK(hits(trace, "arc", ten_percent) == GOLDEN_ARC_10);
+    CHECK(replay::run_belady(trace, one_percent).hits == GOLDEN_BELADY_1);
+    CHECK(replay::run_belady(trace, ten_percent).hits == GOLDEN_BELADY_10);
+}
+
+TEST_CASE("fifo_matches_an_independent_reference_implementation") {
+    auto trace = small_trace();
+    const uint64_t capacity = trace.footprint_bytes / 10;
+    std::list<std::pair<uint64_t, uint64_t>> queue; // front = newest
+    std::unordered_map<uint64_t, bool> resident;
+    uint64_t used = 0, expected = 0;
+    for (const auto &r : trace.requests) {
+        if (resident.count(r.id)) {
+            ++expected;
+            continue;
+        }
+        while (used + r.size > capacity) {
+            used -= queue.back().second;
+            resident.erase(queue.back().first);
+            queue.pop_back();
+        }
+        queue.emplace_front(r.id, r.size);
+        resident[r.id] = true;
+        used += r.size;
+    }
+    CHECK(hits(trace, "fifo", capacity) == expected);
+}
+
+TEST_CASE("belady_is_the_optimum_for_unit_sizes_and_bounds_every_policy") {
+    // Capacity 2: 1 1 2 3 4 5 6 1 - the clairvoyant cache keeps 1 for its last request.
+    CHECK(replay::run_belady(keys({1, 1, 2, 3, 4, 5, 6, 1}), 2).hits == 2);
+    // A B C A B C with room for 2: C is needed after both A and B, so it is not admitted; A and B hit.
+    CHECK(replay::run_belady(keys({1, 2, 3, 1, 2, 3}), 2).hits == 2);
+    auto trace = small_trace();
+    for (uint64_t capacity : {trace.footprint_bytes / 100, trace.footprint_bytes / 10}) {
+        uint64_t bound = replay::run_belady(trace, capacity).hits;
+        for (const char *policy : {"lru", "fifo", "lfu", "arc", "sieve", "s3fifo"}) {
+            INFO(policy << " at " << capacity);
+            CHECK(hits(trace, policy, capacity) <= bound);
+        }
+    }
 }
 
 TEST_CASE("a_warm_swap_mid_replay_changes_no_hit_and_a_cold_one_starts_from_the_resident_set") {
