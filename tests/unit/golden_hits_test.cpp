@@ -1,6 +1,7 @@
 // Pinned hit counts: a change in a policy's behaviour fails here loudly. LRU is also checked
 // against an independent textbook implementation, and SIEVE against a hand-worked example.
 #include "core/hash.hpp"
+#include "loader/policy_instance.hpp"
 #include "replay/belady.hpp"
 #include "replay/replay.hpp"
 #include "test_support.hpp"
@@ -21,6 +22,7 @@ constexpr uint64_t GOLDEN_S3FIFO_1 = 17395, GOLDEN_S3FIFO_10 = 27882;
 constexpr uint64_t GOLDEN_FIFO_1 = 9716, GOLDEN_FIFO_10 = 24063;
 constexpr uint64_t GOLDEN_LFU_1 = 11934, GOLDEN_LFU_10 = 20113;
 constexpr uint64_t GOLDEN_ARC_1 = 17021, GOLDEN_ARC_10 = 28448;
+constexpr uint64_t GOLDEN_GDSF_1 = 14140, GOLDEN_GDSF_10 = 26782;
 constexpr uint64_t GOLDEN_BELADY_1 = 22343, GOLDEN_BELADY_10 = 35453;
 
 replay::Trace small_trace() {
@@ -128,6 +130,8 @@ TEST_CASE("golden_hit_counts_on_the_generated_trace") {
     CHECK(hits(trace, "lfu", ten_percent) == GOLDEN_LFU_10);
     CHECK(hits(trace, "arc", one_percent) == GOLDEN_ARC_1);
     CHECK(hits(trace, "arc", ten_percent) == GOLDEN_ARC_10);
+    CHECK(hits(trace, "gdsf", one_percent) == GOLDEN_GDSF_1);
+    CHECK(hits(trace, "gdsf", ten_percent) == GOLDEN_GDSF_10);
     CHECK(replay::run_belady(trace, one_percent).hits == GOLDEN_BELADY_1);
     CHECK(replay::run_belady(trace, ten_percent).hits == GOLDEN_BELADY_10);
 }
@@ -163,7 +167,7 @@ TEST_CASE("belady_is_the_optimum_for_unit_sizes_and_bounds_every_policy") {
     auto trace = small_trace();
     for (uint64_t capacity : {trace.footprint_bytes / 100, trace.footprint_bytes / 10}) {
         uint64_t bound = replay::run_belady(trace, capacity).hits;
-        for (const char *policy : {"lru", "fifo", "lfu", "arc", "sieve", "s3fifo"}) {
+        for (const char *policy : {"lru", "fifo", "lfu", "arc", "sieve", "s3fifo", "gdsf"}) {
             INFO(policy << " at " << capacity);
             CHECK(hits(trace, policy, capacity) <= bound);
         }
@@ -198,4 +202,25 @@ TEST_CASE("a_warm_swap_mid_replay_changes_no_hit_and_a_cold_one_starts_from_the_
     CHECK(cold_run->cold_swaps == 1);
     CHECK(cold_run->policy_errors == 0);
     CHECK(cold_run->hits > hits(trace, "lru", capacity)); // s3fifo beats lru here, and takes over halfway
+}
+
+TEST_CASE("gdsf_keeps_the_answer_that_cost_more_tokens") {
+    auto library = loader::PluginLibrary::load_file(test::plugin_path("gdsf"));
+    REQUIRE(library);
+    auto policy = loader::PolicyInstance::create(*library, "{\"capacity_bytes\":1000}");
+    REQUIRE(policy);
+    aicache_entry_meta expensive{sizeof(aicache_entry_meta), 0, 1, 100, 5000, 0, 0, 0};
+    aicache_entry_meta cheap{sizeof(aicache_entry_meta), 0, 2, 100, 10, 1, 1, 0};
+    REQUIRE(policy->insert(expensive) == AICACHE_OK);
+    REQUIRE(policy->insert(cheap) == AICACHE_OK); // newer, but cheaper
+    uint64_t key = 0;
+    REQUIRE(policy->victim(key) == AICACHE_OK);
+    CHECK(key == 2);
+    // With cost_weight 0 it is size-aware LFU: the older of two equal entries goes first.
+    auto by_size = loader::PolicyInstance::create(*library, "{\"capacity_bytes\":1000,\"cost_weight\":0}");
+    REQUIRE(by_size);
+    REQUIRE(by_size->insert(expensive) == AICACHE_OK);
+    REQUIRE(by_size->insert(cheap) == AICACHE_OK);
+    REQUIRE(by_size->victim(key) == AICACHE_OK);
+    CHECK(key == 1);
 }
