@@ -4,9 +4,11 @@
 #include "core/hash.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
@@ -72,9 +74,112 @@ Expected<Trace> read_key_lines(const std::filesystem::path &path) {
     return trace;
 }
 
+namespace {
+
+enum class Column { time, id, size, cost, ignored };
+
+// Column names libCacheSim's CSV traces and common exports use; anything else is an error, so a
+// typo or a shifted header never silently replays the wrong column.
+std::optional<Column> column_named(std::string name) {
+    for (char &c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.pop_back();
+    while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+    if (name == "time" || name == "timestamp" || name == "ts" || name == "clock_time" || name == "real_time") return Column::time;
+    if (name == "obj_id" || name == "id" || name == "key" || name == "object_id" || name == "obj" || name == "block") return Column::id;
+    if (name == "obj_size" || name == "size" || name == "bytes" || name == "object_size") return Column::size;
+    if (name == "cost" || name == "tokens") return Column::cost;
+    if (name == "next_access_vtime" || name == "next_access" || name == "op" || name == "tenant" || name == "ttl") return Column::ignored;
+    return std::nullopt;
+}
+
+std::vector<std::string_view> split_csv(std::string_view line) {
+    std::vector<std::string_view> fields;
+    size_t start = 0;
+    for (;;) {
+        size_t comma = line.find(',', start);
+        fields.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return fields;
+}
+
+} // namespace
+
+Expected<Trace> read_csv(const std::filesystem::path &path) {
+    auto bytes = read_file(path);
+    if (!bytes) return bytes.error();
+    const std::string where = path.string();
+    std::string_view text = *bytes;
+    size_t pos = 0;
+    uint64_t line_number = 0;
+    auto next_line = [&](std::string_view &line) {
+        if (pos >= text.size()) return false;
+        size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        line = text.substr(pos, end - pos);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        pos = end + 1;
+        ++line_number;
+        return true;
+    };
+    std::string_view header;
+    if (!next_line(header)) return Status(Errc::invalid_argument, where + ": empty CSV trace (a header line naming the columns comes first)");
+    std::vector<Column> columns;
+    int id_column = -1;
+    for (std::string_view name : split_csv(header)) {
+        auto column = column_named(std::string(name));
+        if (!column)
+            return Status(Errc::invalid_argument, where + ":1: unknown column '" + std::string(name) +
+                                                      "' (known: time, obj_id, obj_size, cost, and next_access_vtime/op/tenant/ttl, which are ignored)");
+        if (*column == Column::id) id_column = static_cast<int>(columns.size());
+        columns.push_back(*column);
+    }
+    if (id_column < 0) return Status(Errc::invalid_argument, where + ":1: the header names no object id column (obj_id, id or key)");
+
+    Trace trace;
+    trace.name = path.filename().string();
+    std::string_view line;
+    while (next_line(line)) {
+        if (line.empty()) continue;
+        auto fields = split_csv(line);
+        if (fields.size() != columns.size())
+            return Status(Errc::corrupt, where + ":" + std::to_string(line_number) + ": " + std::to_string(fields.size()) +
+                                             " fields, the header has " + std::to_string(columns.size()));
+        Request r;
+        r.time_us = line_number * 1000;
+        for (size_t c = 0; c < columns.size(); ++c) {
+            std::string_view field = fields[c];
+            uint64_t value = 0;
+            auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+            bool numeric = ec == std::errc() && end == field.data() + field.size();
+            switch (columns[c]) {
+            case Column::id: r.id = numeric ? value : hash_key(field); break;
+            case Column::time:
+            case Column::size:
+            case Column::cost:
+                if (!numeric)
+                    return Status(Errc::corrupt, where + ":" + std::to_string(line_number) + ": column " + std::to_string(c + 1) +
+                                                     " is '" + std::string(field) + "', not a non-negative integer");
+                if (columns[c] == Column::time) r.time_us = value * 1'000'000;
+                else if (columns[c] == Column::size) r.size = std::max<uint64_t>(value, 1);
+                else r.cost = value;
+                break;
+            case Column::ignored: break;
+            }
+        }
+        if (std::find(columns.begin(), columns.end(), Column::cost) == columns.end()) r.cost = r.size;
+        trace.requests.push_back(r);
+    }
+    if (trace.requests.empty()) return Status(Errc::invalid_argument, where + ": the CSV trace has a header but no requests");
+    summarize(trace);
+    return trace;
+}
+
 Expected<Trace> read_trace(const std::filesystem::path &path) {
     std::string name = path.filename().string();
     if (path.extension() == ".bin" || name.find("oracleGeneral") != std::string::npos) return read_oracle_general(path);
+    if (path.extension() == ".csv") return read_csv(path);
     return read_key_lines(path);
 }
 

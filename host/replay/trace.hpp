@@ -28,7 +28,10 @@ struct Trace {
 Expected<Trace> read_oracle_general(const std::filesystem::path &path);
 // One key per line; decimal keys are used as ids, anything else is hashed. Every object has size 1.
 Expected<Trace> read_key_lines(const std::filesystem::path &path);
-// Chooses the reader by name: *.bin / *oracleGeneral* -> binary, otherwise key lines.
+// CSV with a header naming its columns (libCacheSim's style): time, obj_id, obj_size, cost in any
+// order; next_access_vtime, op, tenant and ttl are accepted and ignored; other names are errors.
+Expected<Trace> read_csv(const std::filesystem::path &path);
+// Chooses the reader by name: *.bin / *oracleGeneral* -> binary, *.csv -> CSV, otherwise key lines.
 Expected<Trace> read_trace(const std::filesystem::path &path);
 
 // The built-in workload: LLM-answer-like objects (log-normal sizes, cost = tokens = size / 4)

@@ -108,3 +108,44 @@ TEST_CASE("the_cloudphysics_trace_reads_with_its_published_counts") {
     CHECK(keys->requests.size() == 113'872);
     CHECK(keys->distinct_objects == 48'974);
 }
+
+TEST_CASE("csv_traces_name_their_columns_in_a_header") {
+    test::TempDir dir;
+    auto file = dir.path() / "t.csv";
+    REQUIRE(write_file_atomic(file, "time,obj_id,obj_size,next_access_vtime\n1,42,4096,3\n2,7,512,-1\n3,42,4096,-1\n"));
+    auto trace = replay::read_trace(file);
+    REQUIRE(trace);
+    REQUIRE(trace->requests.size() == 3);
+    CHECK(trace->requests[1].id == 7);
+    CHECK(trace->requests[1].size == 512);
+    CHECK(trace->requests[2].time_us == 3'000'000);
+    CHECK(trace->footprint_bytes == 4096 + 512);
+
+    auto reordered = dir.path() / "r.csv";
+    REQUIRE(write_file_atomic(reordered, "KEY, Size ,tokens\nq/a,100,900\nq/b,50,10\n"));
+    auto r = replay::read_trace(reordered);
+    REQUIRE(r);
+    CHECK(r->requests[0].cost == 900);
+    CHECK(r->requests[1].size == 50);
+}
+
+TEST_CASE("bad_csv_traces_name_the_line_and_the_problem") {
+    test::TempDir dir;
+    auto write = [&](const std::string &text) {
+        auto file = dir.path() / "bad.csv";
+        REQUIRE(write_file_atomic(file, text));
+        return replay::read_trace(file);
+    };
+    auto unknown = write("time,obj_id,colour\n1,2,red\n");
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().message().find(":1: unknown column 'colour'") != std::string::npos);
+    auto short_row = write("time,obj_id,obj_size\n1,2,3\n4,5\n");
+    REQUIRE_FALSE(short_row);
+    CHECK(short_row.error().message().find(":3: 2 fields, the header has 3") != std::string::npos);
+    auto not_a_number = write("obj_id,obj_size\n1,big\n");
+    REQUIRE_FALSE(not_a_number);
+    CHECK(not_a_number.error().message().find(":2: column 2 is 'big'") != std::string::npos);
+    auto no_id = write("time,obj_size\n1,2\n");
+    REQUIRE_FALSE(no_id);
+    CHECK(no_id.error().message().find("no object id column") != std::string::npos);
+}
