@@ -3,7 +3,7 @@ BUILD ?= build
 GENERATOR := Ninja
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps configure build run test bench bench-proxy clean
+.PHONY: all deps configure build run test bench bench-proxy bench-policies clean
 
 all: build
 
@@ -34,3 +34,7 @@ clean:
 # wrk against the proxy's hit and miss paths (loopback, fake upstream).
 bench-proxy: build
 	@bench/proxy_bench.sh $(BUILD)
+
+# Every policy and Belady on the shared traces (../shared/data/traces) at four sizes.
+bench-policies: build
+	@bench/policies_report.sh $(BUILD)
