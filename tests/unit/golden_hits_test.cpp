@@ -25,6 +25,7 @@ constexpr uint64_t GOLDEN_ARC_1 = 17021, GOLDEN_ARC_10 = 28448;
 constexpr uint64_t GOLDEN_GDSF_1 = 14140, GOLDEN_GDSF_10 = 26782;
 constexpr uint64_t GOLDEN_LECAR_1 = 16440, GOLDEN_LECAR_10 = 28257;
 constexpr uint64_t GOLDEN_LIRS_1 = 12534, GOLDEN_LIRS_10 = 28677;
+constexpr uint64_t GOLDEN_WTINYLFU_1 = 16670, GOLDEN_WTINYLFU_10 = 27174;
 constexpr uint64_t GOLDEN_BELADY_1 = 22343, GOLDEN_BELADY_10 = 35453;
 
 replay::Trace small_trace() {
@@ -138,6 +139,8 @@ TEST_CASE("golden_hit_counts_on_the_generated_trace") {
     CHECK(hits(trace, "lecar", ten_percent) == GOLDEN_LECAR_10);
     CHECK(hits(trace, "lirs", one_percent) == GOLDEN_LIRS_1);
     CHECK(hits(trace, "lirs", ten_percent) == GOLDEN_LIRS_10);
+    CHECK(hits(trace, "wtinylfu", one_percent) == GOLDEN_WTINYLFU_1);
+    CHECK(hits(trace, "wtinylfu", ten_percent) == GOLDEN_WTINYLFU_10);
     CHECK(replay::run_belady(trace, one_percent).hits == GOLDEN_BELADY_1);
     CHECK(replay::run_belady(trace, ten_percent).hits == GOLDEN_BELADY_10);
 }
@@ -173,7 +176,7 @@ TEST_CASE("belady_is_the_optimum_for_unit_sizes_and_bounds_every_policy") {
     auto trace = small_trace();
     for (uint64_t capacity : {trace.footprint_bytes / 100, trace.footprint_bytes / 10}) {
         uint64_t bound = replay::run_belady(trace, capacity).hits;
-        for (const char *policy : {"lru", "fifo", "lfu", "arc", "sieve", "s3fifo", "gdsf", "lecar", "lirs"}) {
+        for (const char *policy : {"lru", "fifo", "lfu", "arc", "sieve", "s3fifo", "gdsf", "lecar", "lirs", "wtinylfu"}) {
             INFO(policy << " at " << capacity);
             CHECK(hits(trace, policy, capacity) <= bound);
         }
