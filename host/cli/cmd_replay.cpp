@@ -1,6 +1,7 @@
 // `aicache replay [TRACE] --policy NAME... --size N... [--json]`
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/replay_plot.hpp"
 #include "cli/replay_table.hpp"
 #include "replay/belady.hpp"
 
@@ -15,6 +16,7 @@ struct ReplayArgs {
     std::vector<std::string> sizes{"1%", "5%", "10%"};
     bool json = false;
     bool belady = true;
+    std::string plot;
     std::string plugins;
     uint32_t shards = 1;
     replay::GeneratorOptions generator;
@@ -73,6 +75,10 @@ int run(const ReplayArgs &args) {
     }
     std::string out = args.json ? to_json(*trace, rows).dump(2) + "\n" : format_table(*trace, rows);
     std::fwrite(out.data(), 1, out.size(), stdout);
+    if (!args.plot.empty()) {
+        if (Status plotted = plot_miss_ratio_curves(*trace, rows, args.plot); !plotted) return fail(plotted);
+        if (!args.json) std::printf("miss ratio curves written to %s\n", args.plot.c_str());
+    }
     return 0;
 }
 
@@ -90,6 +96,7 @@ void register_replay(CLI::App &app) {
         ->delimiter(',')
         ->capture_default_str();
     cmd->add_flag("!--no-belady", args->belady, "Leave out the clairvoyant bound (Belady) rows");
+    cmd->add_option("--plot", args->plot, "Also draw miss-ratio curves per policy into FILE.svg or FILE.png (gnuplot)");
     cmd->add_flag("--json", args->json, "Print JSON instead of a table");
     cmd->add_option("--plugins", args->plugins, "Plugin directory (default: next to the aicache binary)");
     cmd->add_option("--shards", args->shards, "Cache shards (1 reproduces each policy exactly)")->capture_default_str();

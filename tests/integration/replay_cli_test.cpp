@@ -69,3 +69,18 @@ TEST_CASE("every_flag_can_come_from_the_toml_configuration_file") {
     CHECK(broken.outcome == sandbox::Outcome::failed);
     CHECK(broken.err.find("line 1") != std::string::npos);
 }
+
+TEST_CASE("plot_draws_miss_ratio_curves_with_gnuplot") {
+    test::TempDir dir;
+    auto svg = dir.path() / "curves.svg";
+    sandbox::Result r = test::run_aicache({"replay", "--policy", "lru,arc", "--size", "1%,5%,10%", "--requests", "20000", "--plot", svg.string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.outcome == sandbox::Outcome::ok);
+    auto bytes = read_file(svg);
+    REQUIRE(bytes);
+    CHECK(bytes->find("<svg") != std::string::npos);
+    CHECK(bytes->find("belady") != std::string::npos); // the bound is drawn too
+    sandbox::Result bad = test::run_aicache({"replay", "--requests", "100", "--plot", (dir.path() / "curves.gif").string()});
+    CHECK(bad.outcome == sandbox::Outcome::failed);
+    CHECK(bad.err.find("must end in .svg or .png") != std::string::npos);
+}
