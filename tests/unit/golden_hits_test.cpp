@@ -247,3 +247,17 @@ TEST_CASE("lirs_holds_a_loop_that_lru_cannot") {
     uint64_t lirs = hits(t, "lirs", 50), bound = replay::run_belady(t, 50).hits;
     CHECK(lirs >= bound * 9 / 10); // within 10% of the clairvoyant cache
 }
+
+TEST_CASE("every_policy_survives_caches_that_hold_only_a_few_objects") {
+    // Objects here are ~1.5 KB on average: these capacities hold zero to a handful of them, where
+    // the LIR/HIR, window and ghost shares of the adaptive policies round to almost nothing.
+    replay::GeneratorOptions o;
+    o.requests = 3000;
+    o.objects = 300;
+    auto trace = replay::generate_workload(o);
+    for (const char *policy : {"lru", "fifo", "lfu", "arc", "sieve", "s3fifo", "gdsf", "lecar", "lirs", "wtinylfu"})
+        for (uint64_t capacity : {uint64_t(100), uint64_t(2000), uint64_t(5000), trace.footprint_bytes / 50}) {
+            INFO(policy << " at " << capacity << " bytes");
+            hits(trace, policy, capacity); // checks policy_errors == 0
+        }
+}

@@ -89,7 +89,9 @@ public:
             }
             return key;
         }
-        // Only LIR entries are resident (the HIR share is empty): the bottom LIR entry goes.
+        // Only LIR entries are resident (the HIR share is empty): the bottom LIR entry goes. Prune
+        // first: with no LIR entry at all, S may hold nothing but ghosts.
+        prune();
         if (stack_.empty()) return std::nullopt;
         auto bottom = stack_.back();
         uint64_t key = stack_.node(bottom).key;
@@ -192,7 +194,7 @@ private:
             auto oldest = ghosts_.back();
             uint64_t key = ghosts_.node(oldest).key;
             ghosts_.erase(oldest);
-            stack_.erase(stack_.find(key));
+            if (auto s = stack_.find(key); s != Stack::npos) stack_.erase(s);
         }
     }
 
