@@ -3,7 +3,7 @@
 // key is in B1 says T1 was too small, one in B2 that T2 was: the target size p of T1 moves
 // accordingly, and evictions take T1's oldest entry while T1 is over p, else T2's.
 #include <aicache/sdk/policy.hpp>
-#include <aicache_plugins/keyed_list.hpp>
+#include <aicache_plugins/sized_list.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -98,24 +98,8 @@ public:
     }
 
 private:
-    using List = aicache_plugins::KeyedList<uint64_t>; // payload: size in bytes
-    struct Lists {
-        List list;
-        uint64_t bytes = 0;
-        void push(uint64_t key, uint64_t size) {
-            list.push_front(key, size);
-            bytes += size;
-        }
-        void erase(List::Index i) {
-            bytes -= list.node(i).payload;
-            list.erase(i);
-        }
-        void pop_oldest() { erase(list.back()); }
-        void clear() {
-            list.clear();
-            bytes = 0;
-        }
-    };
+    using Lists = aicache_plugins::SizedList;
+    using List = Lists::List;
 
     // Without a configured capacity, the resident bytes stand in for it.
     [[nodiscard]] uint64_t capacity() const { return capacity_ ? capacity_ : std::max<uint64_t>(t1_.bytes + t2_.bytes, 1); }

@@ -6,7 +6,7 @@
 // 10 x W accesses so old popularity fades. The window's share is tuned by hill climbing on the
 // hit rate of each sample period.
 #include <aicache/sdk/policy.hpp>
-#include <aicache_plugins/keyed_list.hpp>
+#include <aicache_plugins/sized_list.hpp>
 
 #include <algorithm>
 #include <array>
@@ -252,23 +252,8 @@ public:
     }
 
 private:
-    using List = aicache_plugins::KeyedList<uint64_t>; // payload: size
-    struct Segment {
-        List list;
-        uint64_t bytes = 0;
-        void push(uint64_t key, uint64_t size) {
-            list.push_front(key, size);
-            bytes += size;
-        }
-        void erase(List::Index i) {
-            bytes -= list.node(i).payload;
-            list.erase(i);
-        }
-        void clear() {
-            list.clear();
-            bytes = 0;
-        }
-    };
+    using Segment = aicache_plugins::SizedList;
+    using List = Segment::List;
 
     [[nodiscard]] size_t resident() const {
         return window_.list.size() + candidates_.list.size() + probation_.list.size() + protected_.list.size();
