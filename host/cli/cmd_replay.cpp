@@ -53,10 +53,11 @@ int run(const ReplayArgs &args) {
         if (!library) return fail(library.error());
         if ((*library)->policy() == nullptr) continue; // "all" may meet other kinds
         for (const auto &size : args.sizes) {
-            auto capacity = replay::parse_capacity(size, trace->footprint_bytes);
+            auto capacity = replay::parse_cache_size(size, *trace);
             if (!capacity) return fail(capacity.error());
             replay::ReplayOptions options;
-            options.capacity_bytes = *capacity;
+            options.capacity_bytes = capacity->amount;
+            options.count_objects = capacity->objects;
             options.shards = args.shards;
             Progress progress(name + " @ " + size);
             options.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
@@ -68,9 +69,9 @@ int run(const ReplayArgs &args) {
     // The clairvoyant bound, in every table, so each policy can be read against it.
     if (args.belady) {
         for (const auto &size : args.sizes) {
-            auto capacity = replay::parse_capacity(size, trace->footprint_bytes);
+            auto capacity = replay::parse_cache_size(size, *trace);
             if (!capacity) return fail(capacity.error());
-            rows.push_back({replay::run_belady(*trace, *capacity), size});
+            rows.push_back({replay::run_belady(*trace, capacity->amount, capacity->objects), size});
         }
     }
     std::string out = args.json ? to_json(*trace, rows).dump(2) + "\n" : format_table(*trace, rows);
@@ -92,7 +93,7 @@ void register_replay(CLI::App &app) {
     cmd->add_option("--policy,-p", args->policies, "Policy names (from the plugin directory), .so paths, or 'all'; comma-separated or repeated")
         ->delimiter(',')
         ->capture_default_str();
-    cmd->add_option("--size,-s", args->sizes, "Cache sizes: bytes (4096, 64KiB, 2MiB) or a share of the footprint (10%); comma-separated or repeated")
+    cmd->add_option("--size,-s", args->sizes, "Cache sizes: bytes (4096, 64KiB, 2MiB), a share of the footprint (10%), or objects (5000obj, 10%obj); comma-separated or repeated")
         ->delimiter(',')
         ->capture_default_str();
     cmd->add_flag("!--no-belady", args->belady, "Leave out the clairvoyant bound (Belady) rows");

@@ -23,7 +23,7 @@ std::string format_table(const replay::Trace &trace, const std::vector<ReplayRow
     for (const ReplayRow &row : rows) {
         const replay::ReplayResult &r = row.result;
         out += fmt::format("{:<18} {:>8} {:>12} {:>10} {:>10} {:>8.2f}% {:>9.2f}% {:>9.2f}% {:>10} {:>9.2f}\n", r.policy,
-                           row.size_label, human_bytes(r.capacity_bytes), r.requests, r.hits, 100 * r.hit_ratio(),
+                           row.size_label, r.capacity_in_objects ? fmt::format("{} obj", r.capacity_bytes) : human_bytes(r.capacity_bytes), r.requests, r.hits, 100 * r.hit_ratio(),
                            100 * r.byte_hit_ratio(), 100 * r.cost_hit_ratio(), r.evictions, r.requests_per_second() / 1e6);
     }
     return out;
@@ -35,7 +35,7 @@ nlohmann::json to_json(const replay::Trace &trace, const std::vector<ReplayRow> 
         const replay::ReplayResult &r = row.result;
         results.push_back({{"policy", r.policy},
                            {"size", row.size_label},
-                           {"capacity_bytes", r.capacity_bytes},
+                           {r.capacity_in_objects ? "capacity_objects" : "capacity_bytes", r.capacity_bytes},
                            {"requests", r.requests},
                            {"hits", r.hits},
                            {"hit_ratio", r.hit_ratio()},

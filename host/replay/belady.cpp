@@ -7,7 +7,7 @@
 
 namespace aicache::replay {
 
-ReplayResult run_belady(const Trace &trace, uint64_t capacity_bytes) {
+ReplayResult run_belady(const Trace &trace, uint64_t capacity_bytes, bool count_objects) {
     constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
     const auto &requests = trace.requests;
     const size_t n = requests.size();
@@ -37,6 +37,7 @@ ReplayResult run_belady(const Trace &trace, uint64_t capacity_bytes) {
     ReplayResult result;
     result.policy = "belady";
     result.capacity_bytes = capacity_bytes;
+    result.capacity_in_objects = count_objects;
     for (size_t i = 0; i < n; ++i) {
         const Request &r = requests[i];
         result.bytes_requested += r.size;
@@ -56,8 +57,9 @@ ReplayResult run_belady(const Trace &trace, uint64_t capacity_bytes) {
             }
             continue;
         }
-        if (next[i] == kNever || r.size > capacity_bytes) continue; // not worth a byte
-        while (used + r.size > capacity_bytes) {
+        const uint64_t size = count_objects ? 1 : r.size;
+        if (next[i] == kNever || size > capacity_bytes) continue; // not worth a byte
+        while (used + size > capacity_bytes) {
             auto furthest = std::prev(by_next_use.end());
             if (furthest->first <= next[i]) break; // everything resident is needed sooner
             used -= resident[furthest->second].size;
@@ -65,10 +67,10 @@ ReplayResult run_belady(const Trace &trace, uint64_t capacity_bytes) {
             by_next_use.erase(furthest);
             ++result.evictions;
         }
-        if (used + r.size > capacity_bytes) continue;
-        resident.emplace(r.id, Resident{r.size, next[i]});
+        if (used + size > capacity_bytes) continue;
+        resident.emplace(r.id, Resident{size, next[i]});
         by_next_use.insert({next[i], r.id});
-        used += r.size;
+        used += size;
     }
     result.requests = n;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,7 @@
 
 namespace aicache::replay {
 
-ReplayResult run_belady(const Trace &trace, uint64_t capacity_bytes);
+// count_objects: every object occupies one unit and capacity is a count.
+ReplayResult run_belady(const Trace &trace, uint64_t capacity, bool count_objects = false);
 
 } // namespace aicache::replay

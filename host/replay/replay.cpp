@@ -22,6 +22,7 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
     result.policy = policy->facts().name;
     if (options.swap_to) result.policy += "->" + options.swap_to->facts().name;
     result.capacity_bytes = options.capacity_bytes;
+    result.capacity_in_objects = options.count_objects;
     const uint64_t total = trace.requests.size();
     auto start = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < total; ++i) {
@@ -42,7 +43,7 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
         } else {
             cache::InsertRequest insert;
             insert.key = key;
-            insert.size_bytes = r.size;
+            insert.size_bytes = options.count_objects ? 1 : r.size;
             insert.cost = r.cost;
             (void)cache.insert(insert, r.time_us);
         }
@@ -59,9 +60,21 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
     return result;
 }
 
+Expected<CacheSize> parse_cache_size(const std::string &text, const Trace &trace) {
+    const std::string suffix = "obj";
+    if (text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        auto count = parse_capacity(text.substr(0, text.size() - suffix.size()), trace.distinct_objects);
+        if (!count) return Status(Errc::invalid_argument, "size \"" + text + "\": expected a number of objects (5000obj) or a share of them (10%obj)");
+        return CacheSize{*count, true};
+    }
+    auto bytes = parse_capacity(text, trace.footprint_bytes);
+    if (!bytes) return bytes.error();
+    return CacheSize{*bytes, false};
+}
+
 Expected<uint64_t> parse_capacity(const std::string &text, uint64_t footprint_bytes) {
     auto bad = [&] {
-        return Status(Errc::invalid_argument, "size \"" + text + "\": expected bytes (4096, 64KiB, 2MiB, 1GiB) or a share of the footprint (10%)");
+        return Status(Errc::invalid_argument, "size \"" + text + "\": expected bytes (4096, 64KiB, 2MiB, 1GiB), a share of the footprint (10%), or objects (5000obj, 10%obj)");
     };
     if (text.empty()) return bad();
     char *end = nullptr;

@@ -15,6 +15,8 @@ namespace aicache::replay {
 
 struct ReplayOptions {
     uint64_t capacity_bytes = 0;
+    // Count objects instead of bytes: every entry occupies one unit and capacity_bytes is a count.
+    bool count_objects = false;
     uint32_t shards = 1; // one shard reproduces a policy's textbook behaviour exactly
     std::string policy_parameters;
     // Optional hot swap mid-run: after `swap_after` requests the cache moves to `swap_to`.
@@ -26,6 +28,7 @@ struct ReplayOptions {
 struct ReplayResult {
     std::string policy;
     uint64_t capacity_bytes = 0;
+    bool capacity_in_objects = false; // capacity_bytes counts objects
     uint64_t requests = 0, hits = 0;
     uint64_t bytes_requested = 0, bytes_hit = 0;
     uint64_t cost_requested = 0, cost_hit = 0;
@@ -43,5 +46,13 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
 
 // "1048576", "64KiB"/"64K", "2MiB"/"2M", "1GiB"/"1G", or "10%" of the trace's footprint.
 Expected<uint64_t> parse_capacity(const std::string &text, uint64_t footprint_bytes);
+
+// A replay size: bytes as parse_capacity reads them, or objects: "5000obj", "10%obj" (a share of
+// the trace's distinct objects).
+struct CacheSize {
+    uint64_t amount = 0;
+    bool objects = false;
+};
+Expected<CacheSize> parse_cache_size(const std::string &text, const Trace &trace);
 
 } // namespace aicache::replay

@@ -261,3 +261,25 @@ TEST_CASE("every_policy_survives_caches_that_hold_only_a_few_objects") {
             hits(trace, policy, capacity); // checks policy_errors == 0
         }
 }
+
+TEST_CASE("sizes_in_objects_count_every_entry_as_one") {
+    auto trace = small_trace(); // variable sizes
+    replay::Trace unit = trace;
+    for (auto &r : unit.requests) r.size = 1;
+    replay::summarize(unit);
+    auto objects = replay::parse_cache_size("10%obj", trace);
+    REQUIRE(objects);
+    CHECK(objects->objects);
+    CHECK(objects->amount == trace.distinct_objects / 10);
+    auto lru = loader::PluginLibrary::load_file(test::plugin_path("lru"));
+    REQUIRE(lru);
+    replay::ReplayOptions by_count;
+    by_count.capacity_bytes = objects->amount;
+    by_count.count_objects = true;
+    auto counted = replay::run_replay(trace, *lru, by_count);
+    REQUIRE(counted);
+    CHECK(counted->hits == hits(unit, "lru", objects->amount));
+    CHECK(replay::run_belady(trace, objects->amount, true).hits == replay::run_belady(unit, objects->amount).hits);
+    CHECK_FALSE(replay::parse_cache_size("lotsobj", trace));
+    CHECK(replay::parse_cache_size("250obj", trace)->amount == 250);
+}
