@@ -266,6 +266,10 @@ private:
                 std::string event = "data: " + error_body("upstream stream broke off: " + ec.message(), "upstream_error", "upstream_stream_broken") + "\n\n";
                 auto event_chunk = http::make_chunk(net::buffer(event));
                 co_await net::async_write(client_, event_chunk, net::redirect_error(kUse, ec));
+                // End the response properly, so the client reads the error event instead of a
+                // connection that just drops; then close, since the upstream state is unknown.
+                auto end = http::make_chunk_last();
+                if (!ec) co_await net::async_write(client_, end, net::redirect_error(kUse, ec));
                 co_return false;
             }
             size_t n = sizeof chunk - parser.get().body().size;
