@@ -166,6 +166,23 @@ void BM_PolicyHitDirect(benchmark::State &state) {
     }
 }
 
+// What one dependent memory load costs at a given working set: the yardstick for the lookup
+// figures above (a hit is a few dependent loads once the entries leave the CPU cache).
+void BM_DependentLoad(benchmark::State &state) {
+    const size_t lines = static_cast<size_t>(state.range(0)) * 1024 * 1024 / 64;
+    std::vector<size_t> order(lines);
+    for (size_t i = 0; i < lines; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(1));
+    std::vector<size_t> next(lines * 8); // one index per 64-byte line
+    for (size_t i = 0; i < lines; ++i) next[order[i] * 8] = order[(i + 1) % lines] * 8;
+    size_t p = 0;
+    for (auto _ : state) {
+        p = next[p];
+        benchmark::DoNotOptimize(p);
+    }
+    state.counters["MiB"] = static_cast<double>(state.range(0));
+}
+
 } // namespace
 
 // Working sets from cache-resident (10 K entries) to far beyond the L3 (1 M entries).
@@ -174,6 +191,7 @@ BENCHMARK_CAPTURE(BM_LookupHit, sieve, std::string("sieve"))->Arg(10'000)->Arg(1
 BENCHMARK_CAPTURE(BM_LookupHit, s3fifo, std::string("s3fifo"))->Arg(10'000)->Arg(100'000)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_LookupHitZipf, sieve, std::string("sieve"))->Arg(100'000)->Arg(1'000'000)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_LookupHitZipf, s3fifo, std::string("s3fifo"))->Arg(100'000)->Arg(1'000'000)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_DependentLoad)->Arg(1)->Arg(8)->Arg(128);
 BENCHMARK(BM_PolicyHitThroughAbi);
 BENCHMARK(BM_PolicyHitDirect);
 

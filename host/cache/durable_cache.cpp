@@ -3,18 +3,28 @@
 #include "core/log.hpp"
 
 namespace aicache::cache {
+namespace {
+
+// The memory tier's view of an answer; the views stay valid while `key` and `value` live.
+InsertRequest insert_request(uint64_t key_hash, std::string_view key, std::string_view value, uint64_t cost,
+                             const Expected<uint32_t> &tenant, uint64_t ttl_seconds) {
+    InsertRequest request;
+    request.key = KeyView{key_hash, key};
+    request.value = value;
+    request.cost = cost;
+    request.tenant = tenant ? *tenant : 0;
+    request.ttl_seconds = ttl_seconds;
+    return request;
+}
+
+} // namespace
 
 Status DurableCache::warm_start(uint64_t now_us) {
     std::vector<uint64_t> evicted;
     uint64_t loaded = 0;
     Status status = store_.load(now_us, [&](store::StoredAnswer &&a) {
-        auto tenant = store_.tenant_id(a.tenant);
-        InsertRequest request;
-        request.key = KeyView{a.key_hash, a.key};
-        request.value = a.value;
-        request.cost = a.cost;
-        request.tenant = tenant ? *tenant : 0;
-        request.ttl_seconds = a.expires_at_us > now_us ? (a.expires_at_us - now_us + 999'999) / 1'000'000 : 0;
+        uint64_t ttl = a.expires_at_us > now_us ? (a.expires_at_us - now_us + 999'999) / 1'000'000 : 0;
+        InsertRequest request = insert_request(a.key_hash, a.key, a.value, a.cost, store_.tenant_id(a.tenant), ttl);
         evicted.reserve(evicted.size() + 64);
         if (memory_->insert(request, a.created_at_us, &evicted) == InsertOutcome::stored) ++loaded;
         else evicted.push_back(a.key_hash); // too large or refused now: it cannot be served, drop it
@@ -34,12 +44,7 @@ void DurableCache::refuse_writes(std::string reason) {
 StoreResult DurableCache::store(const Answer &answer, uint64_t now_us) {
     if (refuse_writes_) return StoreResult::not_durable;
     auto tenant = store_.tenant_id(answer.tenant);
-    InsertRequest request;
-    request.key = KeyView{answer.key_hash, answer.key};
-    request.value = answer.value;
-    request.cost = answer.cost;
-    request.tenant = tenant ? *tenant : 0;
-    request.ttl_seconds = answer.ttl_seconds;
+    InsertRequest request = insert_request(answer.key_hash, answer.key, answer.value, answer.cost, tenant, answer.ttl_seconds);
     std::vector<uint64_t> evicted;
     evicted.reserve(64);
     InsertOutcome outcome = memory_->insert(request, now_us, &evicted);

@@ -220,12 +220,9 @@ private:
         std::string body;
         char chunk[16384];
         while (!parser.is_done()) {
-            parser.get().body().data = chunk;
-            parser.get().body().size = sizeof chunk;
-            co_await http::async_read(upstream, buffer, parser, net::redirect_error(kUse, ec));
-            if (ec == http::error::need_buffer) ec = {};
+            size_t n = co_await read_piece(upstream, buffer, parser, chunk, sizeof chunk, ec);
             if (ec) co_return co_await upstream_failed("broke off its answer", ec);
-            body.append(chunk, sizeof chunk - parser.get().body().size);
+            body.append(chunk, n);
         }
         s_.metrics.upstream_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         Headers headers = cache_headers(kind());
@@ -234,6 +231,18 @@ private:
         Reply reply{static_cast<http::status>(status), std::move(body), content_type.empty() ? "application/json" : content_type,
                     std::move(headers)};
         co_return co_await write(client_, request_, reply);
+    }
+
+    // Reads the next piece of the upstream body into `chunk`; returns its length (0 at the end),
+    // with ec set when the upstream failed. Arguments are lvalues only (see Reply).
+    template <class Upstream>
+    static awaitable<size_t> read_piece(Upstream &upstream, beast::flat_buffer &buffer, http::response_parser<http::buffer_body> &parser,
+                                        char *chunk, size_t capacity, beast::error_code &ec) {
+        parser.get().body().data = chunk;
+        parser.get().body().size = capacity;
+        co_await http::async_read(upstream, buffer, parser, net::redirect_error(kUse, ec));
+        if (ec == http::error::need_buffer) ec = {};
+        co_return ec ? 0 : capacity - parser.get().body().size;
     }
 
     // Streams upstream events to the client as they arrive, and stores the assembled answer only
@@ -256,10 +265,7 @@ private:
         StreamAssembler assembler(canonical_.endpoint);
         char chunk[16384];
         while (!parser.is_done()) {
-            parser.get().body().data = chunk;
-            parser.get().body().size = sizeof chunk;
-            co_await http::async_read(upstream, buffer, parser, net::redirect_error(kUse, ec));
-            if (ec == http::error::need_buffer) ec = {};
+            size_t n = co_await read_piece(upstream, buffer, parser, chunk, sizeof chunk, ec);
             if (ec) {
                 s_.metrics.upstream_error();
                 spdlog::warn("upstream stream broke off: {}; nothing stored", ec.message());
@@ -272,7 +278,6 @@ private:
                 if (!ec) co_await net::async_write(client_, end, net::redirect_error(kUse, ec));
                 co_return false;
             }
-            size_t n = sizeof chunk - parser.get().body().size;
             if (n == 0) continue;
             assembler.feed(std::string_view(chunk, n));
             auto piece = http::make_chunk(net::buffer(chunk, n));

@@ -54,7 +54,6 @@ TEST_CASE("swap_keeps_in_flight_calls_on_old_version_and_unloads_it_after") {
     }
 
     const int swaps = 1000;
-    int unmapped_checks = 0;
     for (int i = 0; i < swaps; ++i) {
         const loader::StoredLibrary &next = i % 2 == 0 ? *sieve : *lru;
         const loader::StoredLibrary &previous = i % 2 == 0 ? *lru : *sieve;
@@ -65,10 +64,7 @@ TEST_CASE("swap_keeps_in_flight_calls_on_old_version_and_unloads_it_after") {
         library->reset();
         // The cache held the only reference to the previous library: once the swap returned, no
         // call can still run in it, and it must be gone from the address space.
-        if (i % 50 == 0) {
-            CHECK_FALSE(test::is_mapped(previous.content_hash));
-            ++unmapped_checks;
-        }
+        if (i % 50 == 0) CHECK_FALSE(test::is_mapped(previous.content_hash));
     }
     stop = true;
     for (auto &w : workers) w.join();
@@ -79,7 +75,6 @@ TEST_CASE("swap_keeps_in_flight_calls_on_old_version_and_unloads_it_after") {
     CHECK(stats.policy_errors == 0);
     CHECK(stats.cold_swaps == uint64_t(swaps) * 8); // lru and sieve have different state formats
     CHECK(stats.bytes_used <= stats.capacity_bytes);
-    CHECK(unmapped_checks == swaps / 50);
 }
 
 TEST_CASE("a_swap_between_versions_of_one_format_keeps_the_warm_state") {
