@@ -19,9 +19,9 @@ const char *to_string(InsertOutcome outcome) noexcept {
 Cache::Cache(const CacheConfig &config) : config_(config) {}
 Cache::~Cache() { release_all(); }
 
-std::string Cache::policy_config(const Shard &shard) const {
-    std::string json = "{\"capacity_bytes\":" + std::to_string(shard.capacity_bytes);
-    if (!config_.policy_parameters.empty()) json += "," + config_.policy_parameters;
+std::string policy_config_json(uint64_t capacity_bytes, const std::string &parameters) {
+    std::string json = "{\"capacity_bytes\":" + std::to_string(capacity_bytes);
+    if (!parameters.empty()) json += "," + parameters;
     return json + "}";
 }
 
@@ -36,7 +36,7 @@ Expected<std::unique_ptr<Cache>> Cache::create(const CacheConfig &config, std::s
         auto shard = std::make_unique<Shard>();
         // Spread the remainder so the shards add up to exactly the configured capacity.
         shard->capacity_bytes = config.capacity_bytes / config.shards + (i < config.capacity_bytes % config.shards ? 1 : 0);
-        auto instance = loader::PolicyInstance::create(policy, cache->policy_config(*shard));
+        auto instance = loader::PolicyInstance::create(policy, policy_config_json(shard->capacity_bytes, config.policy_parameters));
         if (!instance) return instance.error();
         shard->policy = std::move(instance.value());
         cache->shards_.push_back(std::move(shard));
@@ -202,7 +202,7 @@ Status Cache::swap_policy(std::shared_ptr<const loader::PluginLibrary> policy) {
     std::vector<loader::PolicyInstance> next;
     next.reserve(shards_.size());
     for (auto &shard : shards_) {
-        auto instance = loader::PolicyInstance::create(policy, policy_config(*shard));
+        auto instance = loader::PolicyInstance::create(policy, policy_config_json(shard->capacity_bytes, config_.policy_parameters));
         if (!instance) return instance.error().with_context("swapping to policy " + policy->facts().name);
         next.push_back(std::move(instance.value()));
     }
@@ -211,7 +211,7 @@ Status Cache::swap_policy(std::shared_ptr<const loader::PluginLibrary> policy) {
         std::lock_guard lock(shard.mutex);
         if (Status migrated = migrate_locked(shard, next[i]); !migrated) {
             // Half-taught instance: rebuild it from scratch once more; if that fails keep the old one.
-            auto fresh = loader::PolicyInstance::create(policy, policy_config(shard));
+            auto fresh = loader::PolicyInstance::create(policy, policy_config_json(shard.capacity_bytes, config_.policy_parameters));
             spdlog::error("policy swap on shard {}: {}", i, migrated.message());
             if (!fresh) return migrated;
             next[i] = std::move(fresh.value());

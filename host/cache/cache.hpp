@@ -41,6 +41,10 @@ struct InsertRequest {
     uint64_t ttl_seconds = 0; // 0: ask the policy
 };
 
+// The configuration a policy instance is created with: its share of the capacity and the extra
+// parameters, as one flat JSON object.
+std::string policy_config_json(uint64_t capacity_bytes, const std::string &parameters);
+
 enum class InsertOutcome { stored, refused_by_policy, too_large, policy_error };
 const char *to_string(InsertOutcome outcome) noexcept;
 
@@ -94,7 +98,6 @@ private:
     explicit Cache(const CacheConfig &config);
     void release_all() noexcept;
     Shard &shard_for(uint64_t hash) noexcept { return *shards_[(hash >> 32) % shards_.size()]; }
-    std::string policy_config(const Shard &shard) const;
     static void remove_locked(Shard &shard, Record *record) noexcept;
     Status migrate_locked(Shard &shard, loader::PolicyInstance &next);
 

@@ -46,6 +46,8 @@ nlohmann::json to_json(const replay::Trace &trace, const std::vector<ReplayRow> 
                            {"cost_hit", r.cost_hit},
                            {"cost_hit_ratio", r.cost_hit_ratio()},
                            {"evictions", r.evictions},
+                           {"expirations", r.expirations},
+                           {"refused", r.refused},
                            {"policy_errors", r.policy_errors},
                            {"warm_swaps", r.warm_swaps},
                            {"cold_swaps", r.cold_swaps},

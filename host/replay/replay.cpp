@@ -1,6 +1,7 @@
 #include "replay/replay.hpp"
 
 #include "core/hash.hpp"
+#include "replay/simulator.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -8,8 +9,18 @@
 
 namespace aicache::replay {
 
-Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const loader::PluginLibrary> policy,
-                                  const ReplayOptions &options) {
+namespace {
+
+// The key the cache would give the object: the hash of its id's bytes, so that policies see the
+// same keys in a replay as in the data plane (sketches and random draws depend on them).
+uint64_t key_of(uint64_t id, char (&bytes)[8]) {
+    std::memcpy(bytes, &id, 8);
+    return hash_key(std::string_view(bytes, 8));
+}
+
+// Through the data plane's own cache: several shards, or a policy swap mid-run.
+Status replay_through_cache(const Trace &trace, std::shared_ptr<const loader::PluginLibrary> policy,
+                            const ReplayOptions &options, ReplayResult &result) {
     cache::CacheConfig config;
     config.capacity_bytes = options.capacity_bytes;
     config.shards = options.shards;
@@ -17,26 +28,15 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
     auto created = cache::Cache::create(config, policy);
     if (!created) return created.error();
     cache::Cache &cache = **created;
-
-    ReplayResult result;
-    result.policy = policy->facts().name;
-    if (options.swap_to) result.policy += "->" + options.swap_to->facts().name;
-    result.capacity_bytes = options.capacity_bytes;
-    result.capacity_in_objects = options.count_objects;
     const uint64_t total = trace.requests.size();
-    auto start = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < total; ++i) {
         if (options.swap_to && i == options.swap_after) {
             if (Status swapped = cache.swap_policy(options.swap_to); !swapped) return swapped;
         }
         const Request &r = trace.requests[i];
         char key_bytes[8];
-        std::memcpy(key_bytes, &r.id, 8);
-        cache::KeyView key{hash_key(std::string_view(key_bytes, 8)), std::string_view(key_bytes, 8)};
-        result.bytes_requested += r.size;
-        result.cost_requested += r.cost;
-        cache::LookupResult found = cache.lookup(key, r.time_us);
-        if (found.hit) {
+        cache::KeyView key{key_of(r.id, key_bytes), std::string_view(key_bytes, 8)};
+        if (cache.lookup(key, r.time_us).hit) {
             ++result.hits;
             result.bytes_hit += r.size;
             result.cost_hit += r.cost;
@@ -49,14 +49,64 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
         }
         if (options.progress && (i & 0xFFFF) == 0) options.progress(i, total);
     }
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (options.progress) options.progress(total, total);
-    result.requests = total;
     cache::CacheStats stats = cache.stats();
     result.evictions = stats.evictions;
+    result.expirations = stats.expirations;
+    result.refused = stats.refused;
     result.policy_errors = stats.policy_errors;
     result.warm_swaps = stats.warm_swaps;
     result.cold_swaps = stats.cold_swaps;
+    return Status::ok();
+}
+
+// Through the lean single-partition model (replay/simulator.hpp): the same policy calls, faster.
+Status replay_through_simulator(const Trace &trace, std::shared_ptr<const loader::PluginLibrary> policy,
+                                const ReplayOptions &options, ReplayResult &result) {
+    auto created = Simulator::create(std::move(policy), options.capacity_bytes, options.policy_parameters);
+    if (!created) return created.error();
+    Simulator &simulator = *created;
+    const uint64_t total = trace.requests.size();
+    for (uint64_t i = 0; i < total; ++i) {
+        const Request &r = trace.requests[i];
+        char key_bytes[8];
+        uint64_t key = key_of(r.id, key_bytes);
+        if (simulator.lookup(key, r.time_us)) {
+            ++result.hits;
+            result.bytes_hit += r.size;
+            result.cost_hit += r.cost;
+        } else {
+            simulator.insert(key, options.count_objects ? 1 : r.size, r.cost, r.time_us);
+        }
+        if (options.progress && (i & 0xFFFF) == 0) options.progress(i, total);
+    }
+    result.evictions = simulator.counters().evictions;
+    result.expirations = simulator.counters().expirations;
+    result.refused = simulator.counters().refused;
+    result.policy_errors = simulator.counters().policy_errors;
+    return Status::ok();
+}
+
+} // namespace
+
+Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const loader::PluginLibrary> policy,
+                                  const ReplayOptions &options) {
+    ReplayResult result;
+    result.policy = policy->facts().name;
+    if (options.swap_to) result.policy += "->" + options.swap_to->facts().name;
+    result.capacity_bytes = options.capacity_bytes;
+    result.capacity_in_objects = options.count_objects;
+    result.requests = trace.requests.size();
+    for (const Request &r : trace.requests) {
+        result.bytes_requested += r.size;
+        result.cost_requested += r.cost;
+    }
+    const bool through_cache = options.shards != 1 || options.swap_to || options.engine == Engine::cache;
+    auto start = std::chrono::steady_clock::now();
+    Status replayed = through_cache ? replay_through_cache(trace, std::move(policy), options, result)
+                                    : replay_through_simulator(trace, std::move(policy), options, result);
+    if (!replayed) return replayed;
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options.progress) options.progress(result.requests, result.requests);
     return result;
 }
 

@@ -13,7 +13,13 @@
 
 namespace aicache::replay {
 
+// Which model of the cache a replay drives. Both make the same policy calls and give the same hits
+// (tested); the simulator is several times lighter, the cache is the data plane's own code path.
+enum class Engine { simulator, cache };
+
 struct ReplayOptions {
+    // Several shards or a swap mid-run always go through the cache.
+    Engine engine = Engine::simulator;
     uint64_t capacity_bytes = 0;
     // Count objects instead of bytes: every entry occupies one unit and capacity_bytes is a count.
     bool count_objects = false;
@@ -32,7 +38,7 @@ struct ReplayResult {
     uint64_t requests = 0, hits = 0;
     uint64_t bytes_requested = 0, bytes_hit = 0;
     uint64_t cost_requested = 0, cost_hit = 0;
-    uint64_t evictions = 0, policy_errors = 0, warm_swaps = 0, cold_swaps = 0;
+    uint64_t evictions = 0, expirations = 0, refused = 0, policy_errors = 0, warm_swaps = 0, cold_swaps = 0;
     double seconds = 0;
     [[nodiscard]] double hit_ratio() const { return requests ? double(hits) / double(requests) : 0; }
     [[nodiscard]] double byte_hit_ratio() const { return bytes_requested ? double(bytes_hit) / double(bytes_requested) : 0; }

@@ -3,6 +3,8 @@
 #include "core/files.hpp"
 #include "core/hash.hpp"
 
+#include <aicache/sdk/key_index.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -10,17 +12,18 @@
 #include <cstring>
 #include <optional>
 #include <random>
-#include <unordered_map>
 
 namespace aicache::replay {
 
 void summarize(Trace &trace) {
-    std::unordered_map<uint64_t, uint64_t> sizes;
-    sizes.reserve(trace.requests.size() / 2 + 16);
+    sdk::BasicKeyIndex<uint8_t, 0> seen; // flat and probe-cheap: summarizing big traces took longer than replaying them
     uint64_t footprint = 0;
     for (const Request &r : trace.requests)
-        if (sizes.emplace(r.id, r.size).second) footprint += r.size;
-    trace.distinct_objects = sizes.size();
+        if (seen.find(r.id) == 0) {
+            seen.set(r.id, 1);
+            footprint += r.size;
+        }
+    trace.distinct_objects = seen.size();
     trace.footprint_bytes = footprint;
 }
 

@@ -41,6 +41,19 @@ public:
         }
     }
 
+    // Overwrites the value of a key already present; never allocates. False when it is absent.
+    bool assign(uint64_t key, Value value) noexcept {
+        if (size_ == 0) return false;
+        for (size_t i = home(key);; i = (i + 1) & mask_) {
+            Slot &slot = slots_[i];
+            if (slot.value == npos) return false;
+            if (slot.key == key) {
+                slot.value = value;
+                return true;
+            }
+        }
+    }
+
     bool erase(uint64_t key) noexcept {
         if (size_ == 0) return false;
         size_t i = home(key);
