@@ -1,6 +1,7 @@
 // Micro-benchmarks of the data plane: exact-lookup hits single- and multi-threaded, and what a
 // policy call through the C ABI costs beside the same work done by a direct call.
 // Run: build/bench/aicache_bench  (compare rows of one run; never a hard-coded time)
+#include "bench_plugins.hpp"
 #include "cache/cache.hpp"
 #include "core/hash.hpp"
 #include "loader/plugin_library.hpp"
@@ -27,11 +28,7 @@ using namespace aicache;
 
 namespace {
 
-std::shared_ptr<const loader::PluginLibrary> policy(const std::string &name) {
-    auto library = loader::PluginLibrary::load_file(std::string(AICACHE_BENCH_BUILD_DIR) + "/lib/aicache/plugins/" + name + ".so");
-    if (!library) throw std::runtime_error(library.error().message());
-    return *library;
-}
+using bench::policy;
 
 // A canonical key as the proxy builds it: the request's bytes are hot in cache when it looks up.
 struct KeyBuffer {
@@ -195,8 +192,3 @@ BENCHMARK(BM_DependentLoad)->Arg(1)->Arg(8)->Arg(128);
 BENCHMARK(BM_PolicyHitThroughAbi);
 BENCHMARK(BM_PolicyHitDirect);
 
-int main(int argc, char **argv) {
-    benchmark::Initialize(&argc, argv);
-    benchmark::RunSpecifiedBenchmarks();
-    return 0;
-}
