@@ -7,11 +7,14 @@
 #include "cli/data_plane.hpp"
 #include "cli/exec_output.hpp"
 #include "core/hash.hpp"
+#include "core/log.hpp"
+#include "learning/request_log.hpp"
 #include "server/cache_api.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -172,7 +175,31 @@ Expected<RunResult> run_command(const std::vector<std::string> &command, const s
     return result;
 }
 
+// Leaves the run's record in the data directory's request log, beside a running host's records.
+void record_request(const ExecArgs &args, const std::string &key, learning::RequestOutcome outcome, uint64_t answer_bytes,
+                    std::chrono::steady_clock::time_point started, uint32_t command_us, uint64_t started_us) {
+    auto log = learning::RequestLog::open({data_dir(args.plane.data) / "requests.arl"});
+    if (!log) {
+        spdlog::debug("exec: no request log: {}", log.error().message());
+        return;
+    }
+    learning::RequestRecord r;
+    r.time_us = started_us;
+    r.key_hash = hash_key(key);
+    r.tenant_hash = hash_key(args.tenant);
+    r.size_bytes = static_cast<uint32_t>(std::min<uint64_t>(answer_bytes, UINT32_MAX));
+    r.cost_tokens = static_cast<uint32_t>(std::min<uint64_t>((answer_bytes + 3) / 4, UINT32_MAX));
+    r.latency_us = static_cast<uint32_t>(std::min<int64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count(), UINT32_MAX));
+    r.upstream_latency_us = command_us;
+    r.outcome = outcome;
+    r.source = learning::RequestSource::exec;
+    (*log)->append(r);
+}
+
 int run(const ExecArgs &args) {
+    const auto started = std::chrono::steady_clock::now();
+    const uint64_t started_us = now_us();
     if (args.command.empty()) return fail(Status(Errc::invalid_argument, "exec needs a command: aicache exec -- CMD ARGS..."));
     if (args.context != "none" && args.context != "path" && args.context != "listing")
         return fail(Status(Errc::invalid_argument, "--context must be none, path or listing"));
@@ -202,19 +229,27 @@ int run(const ExecArgs &args) {
             auto chunks = bytes ? decode_output(*bytes) : Expected<std::vector<OutputChunk>>(bytes.error());
             if (chunks) {
                 for (const auto &c : *chunks) (void)write_all(c.stream, c.bytes);
+                record_request(args, key, learning::RequestOutcome::hit, bytes->size(), started, 0, started_us);
                 return 0;
             }
             std::fprintf(stderr, "aicache: ignoring a damaged cache entry (%s)\n", chunks.error().message().c_str());
         }
     }
 
+    const auto command_started = std::chrono::steady_clock::now();
     auto ran = run_command(args.command, input);
+    const auto command_us = static_cast<uint32_t>(std::min<int64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - command_started).count(), UINT32_MAX));
     if (!ran) {
         std::fprintf(stderr, "aicache: %s\n", ran.error().message().c_str());
         return 127;
     }
+    std::string encoded = encode_output(ran->output);
+    learning::RequestOutcome outcome = args.no_cache ? learning::RequestOutcome::bypass
+                                       : ran->exit_code == 0 ? learning::RequestOutcome::miss
+                                                             : learning::RequestOutcome::error;
+    record_request(args, key, outcome, ran->exit_code == 0 ? encoded.size() : 0, started, command_us, started_us);
     if (ran->exit_code == 0 && !args.no_cache) {
-        std::string encoded = encode_output(ran->output);
         nlohmann::json put = {{"op", "cache.put"},    {"key", key},  {"value_b64", server::to_base64(encoded)},
                               {"tenant", args.tenant}, {"kind", "exec"}, {"cost", (encoded.size() + 3) / 4},
                               {"ttl", args.ttl_seconds}};

@@ -6,6 +6,7 @@
 #include "cli/data_plane.hpp"
 #include "cli/replay_table.hpp"
 #include "core/log.hpp"
+#include "learning/request_log.hpp"
 #include "loader/plugin_watcher.hpp"
 #include "replay/replay.hpp"
 #include "server/cache_api.hpp"
@@ -30,6 +31,7 @@ struct ServeArgs {
     double upstream_timeout_seconds = 120;
     uint64_t default_ttl_seconds = 0;
     std::vector<std::string> tenant_ttls; // NAME=SECONDS
+    std::string request_log_max = "64MiB"; // "off": no request log
     server::ProxyConfig proxy;
 };
 
@@ -76,11 +78,22 @@ int run(const ServeArgs &args) {
         return memory.swap_policy(library);
     });
 
+    // The request log is for replays and learning, not for serving: without it the host still serves.
+    std::unique_ptr<learning::RequestLog> request_log;
+    if (args.request_log_max != "off" && args.request_log_max != "0") {
+        auto max_bytes = replay::parse_capacity(args.request_log_max, 0);
+        if (!max_bytes) return fail(max_bytes.error().with_context("--request-log-max"));
+        auto opened_log = learning::RequestLog::open({plane.data / "requests.arl", *max_bytes});
+        if (opened_log) request_log = std::move(opened_log.value());
+        else spdlog::error("no request log: {}", opened_log.error().message());
+    }
+
     server::Metrics metrics;
     server::ProxyServer http(proxy, *plane.cache, metrics, [&memory] {
         const auto &facts = memory.policy()->facts();
         return fmt::format("kind=\"policy\",name=\"{}\",version=\"{}\",sha256=\"{}\"", facts.name, facts.version, facts.content_hash);
     });
+    http.record_requests_to(request_log.get());
     if (Status s = http.start(); !s) return fail(s);
 
     server::ControlSocket control;
@@ -138,6 +151,9 @@ void register_serve(CLI::App &app) {
                   "Also cache answers to requests with temperature > 0 (or none: OpenAI's default is 1)");
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");
+    cmd->add_option("--request-log-max", args->request_log_max,
+                    "Size at which <data>/requests.arl rotates (4 files kept); 'off': record no requests")
+        ->capture_default_str();
     cmd->add_option("--threads", args->proxy.threads, "HTTP worker threads")->capture_default_str();
     cmd->callback([args] {
         if (int code = run(*args); code != 0) throw CLI::RuntimeError(code);

@@ -2,6 +2,7 @@
 
 #include "core/files.hpp"
 #include "core/hash.hpp"
+#include "learning/request_log.hpp"
 
 #include <aicache/sdk/key_index.hpp>
 
@@ -179,7 +180,39 @@ Expected<Trace> read_csv(const std::filesystem::path &path) {
     return trace;
 }
 
+Expected<Trace> read_request_logs(const std::vector<std::filesystem::path> &files) {
+    if (files.empty()) return Status(Errc::not_found, "no request log files (requests.arl) to replay");
+    Trace trace;
+    trace.name = files.back().filename().string();
+    if (files.size() > 1) trace.name += " (+" + std::to_string(files.size() - 1) + " rotated)";
+    uint64_t skipped = 0;
+    for (const auto &file : files) {
+        auto records = learning::read_request_log(file);
+        if (!records) return records.error();
+        for (const learning::RequestRecord &r : *records) {
+            // Bypassed and failed requests never reached the cache; a replay of them would invent traffic.
+            if (!r.reached_cache() || r.size_bytes == 0) {
+                ++skipped;
+                continue;
+            }
+            trace.requests.push_back(Request{r.time_us, r.key_hash, r.size_bytes, std::max<uint64_t>(r.cost_tokens, 1)});
+        }
+    }
+    if (trace.requests.empty())
+        return Status(Errc::invalid_argument, files.back().string() + ": the request log holds no cacheable requests yet (" +
+                                                  std::to_string(skipped) + " bypassed or failed)");
+    summarize(trace);
+    return trace;
+}
+
 Expected<Trace> read_trace(const std::filesystem::path &path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        auto files = learning::request_log_files(path);
+        if (files.empty()) return Status(Errc::not_found, path.string() + ": a directory with no request log (requests.arl): pass a trace file or an aicache data directory");
+        return read_request_logs(files);
+    }
+    if (learning::is_request_log(path)) return read_request_logs({path});
     std::string name = path.filename().string();
     if (path.extension() == ".bin" || name.find("oracleGeneral") != std::string::npos) return read_oracle_general(path);
     if (path.extension() == ".csv") return read_csv(path);

@@ -31,7 +31,11 @@ Expected<Trace> read_key_lines(const std::filesystem::path &path);
 // CSV with a header naming its columns (libCacheSim's style): time, obj_id, obj_size, cost in any
 // order; next_access_vtime, op, tenant and ttl are accepted and ignored; other names are errors.
 Expected<Trace> read_csv(const std::filesystem::path &path);
-// Chooses the reader by name: *.bin / *oracleGeneral* -> binary, *.csv -> CSV, otherwise key lines.
+// aicache request logs (learning/request_log.hpp), in order: the requests that reached the cache,
+// keyed by the cache's own key hash, sized and costed as they were answered.
+Expected<Trace> read_request_logs(const std::vector<std::filesystem::path> &files);
+// Chooses the reader: a data directory or a file with the request-log header -> request logs;
+// then by name: *.bin / *oracleGeneral* -> binary, *.csv -> CSV, otherwise key lines.
 Expected<Trace> read_trace(const std::filesystem::path &path);
 
 // The built-in workload: LLM-answer-like objects (log-normal sizes, cost = tokens = size / 4)

@@ -1,5 +1,6 @@
 #include "server/proxy_server.hpp"
 
+#include "core/hash.hpp"
 #include "core/log.hpp"
 #include "server/sse.hpp"
 
@@ -67,6 +68,7 @@ struct Shared {
     Metrics &metrics;
     std::function<std::string()> describe_plugins;
     net::ssl::context tls{net::ssl::context::tls_client};
+    learning::RequestLog *request_log = nullptr; // set before start(); null: no request log
 
     uint64_t ttl_for(const CanonicalRequest &request) const {
         if (request.ttl_seconds != 0) return request.ttl_seconds;
@@ -110,11 +112,18 @@ public:
         : s_(shared), client_(client), request_(request), canonical_(std::move(canonical)) {}
 
     awaitable<bool> run() {
+        bool keep_alive;
         if (canonical_.read_cache) {
             cache::LookupResult found = s_.cache.lookup(cache::KeyView{canonical_.hash, canonical_.key}, now_us());
-            if (found.hit) co_return co_await answer_from_cache(found);
+            if (found.hit) {
+                keep_alive = co_await answer_from_cache(found);
+                record_request();
+                co_return keep_alive;
+            }
         }
-        co_return co_await forward();
+        keep_alive = co_await forward();
+        record_request();
+        co_return keep_alive;
     }
 
 private:
@@ -127,7 +136,38 @@ private:
         return h;
     }
 
+    // One record in the request log (learning/request_log.hpp) per answered request.
+    void record_request() noexcept {
+        if (s_.request_log == nullptr) return;
+        learning::RequestRecord r;
+        r.time_us = arrived_us_;
+        r.key_hash = canonical_.hash;
+        r.tenant_hash = hash_key(canonical_.tenant);
+        r.size_bytes = static_cast<uint32_t>(std::min<uint64_t>(answer_bytes_, UINT32_MAX));
+        r.cost_tokens = static_cast<uint32_t>(std::min<uint64_t>(answer_tokens_, UINT32_MAX));
+        r.latency_us = micros_since(arrived_);
+        r.upstream_latency_us = upstream_us_;
+        r.outcome = logged_outcome_;
+        r.source = learning::RequestSource::proxy;
+        r.flags = static_cast<uint16_t>((stored_ ? learning::RequestRecord::kStored : 0) | (canonical_.stream ? learning::RequestRecord::kStreamed : 0));
+        s_.request_log->append(r);
+    }
+    static uint32_t micros_since(std::chrono::steady_clock::time_point start) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+        return static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX));
+    }
+    // The answer a miss brought back: what the log records and a replay would store.
+    void note_answer(std::string_view answer, std::chrono::steady_clock::time_point upstream_started) {
+        answer_bytes_ = answer.size();
+        answer_tokens_ = answer_tokens(answer);
+        upstream_us_ = micros_since(upstream_started);
+        logged_outcome_ = outcome() == Outcome::miss ? learning::RequestOutcome::miss : learning::RequestOutcome::bypass;
+    }
+
     awaitable<bool> answer_from_cache(const cache::LookupResult &found) {
+        logged_outcome_ = learning::RequestOutcome::hit;
+        answer_bytes_ = found.size_bytes;
+        answer_tokens_ = found.cost;
         s_.metrics.request(chat(), Outcome::hit);
         s_.metrics.served_from_cache(found.size_bytes, found.cost);
         if (!canonical_.stream) {
@@ -225,6 +265,7 @@ private:
             body.append(chunk, n);
         }
         s_.metrics.upstream_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        if (status == 200) note_answer(body, started);
         Headers headers = cache_headers(kind());
         if (status == 200 && canonical_.write_cache && !canonical_.stream) store(body, headers);
         s_.metrics.request(chat(), status == 200 ? outcome() : Outcome::error);
@@ -292,9 +333,12 @@ private:
         s_.metrics.upstream_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         s_.metrics.request(chat(), outcome());
         if (ec) co_return false;
+        upstream_us_ = micros_since(started);
+        logged_outcome_ = outcome() == Outcome::miss ? learning::RequestOutcome::miss : learning::RequestOutcome::bypass;
         if (canonical_.write_cache) {
             auto assembled = assembler.response_json();
             if (assembled) {
+                note_answer(*assembled, started);
                 Headers ignored;
                 store(*assembled, ignored);
             } else {
@@ -314,6 +358,7 @@ private:
         a.cost = answer_tokens(answer);
         a.ttl_seconds = s_.ttl_for(canonical_);
         cache::StoreResult result = s_.cache.store(a, now_us());
+        stored_ = result == cache::StoreResult::stored;
         if (result == cache::StoreResult::not_durable) {
             s_.metrics.store_failure();
             headers.emplace_back("x-aicache-store", "failed: " + s_.cache.degraded_reason());
@@ -326,6 +371,13 @@ private:
     beast::tcp_stream &client_;
     const Request &request_;
     CanonicalRequest canonical_;
+    // For the request log. Until an answer arrives the request counts as failed.
+    std::chrono::steady_clock::time_point arrived_ = std::chrono::steady_clock::now();
+    uint64_t arrived_us_ = now_us();
+    learning::RequestOutcome logged_outcome_ = learning::RequestOutcome::error;
+    uint64_t answer_bytes_ = 0, answer_tokens_ = 0;
+    uint32_t upstream_us_ = 0;
+    bool stored_ = false;
 };
 
 // Everything about a request that needs no I/O: routing, validation, canonicalization.
@@ -433,6 +485,8 @@ ProxyServer::ProxyServer(ProxyConfig config, cache::DurableCache &cache, Metrics
     : impl_(std::make_unique<Impl>(std::move(config), cache, metrics, std::move(describe_plugins))) {}
 
 ProxyServer::~ProxyServer() { stop(); }
+
+void ProxyServer::record_requests_to(learning::RequestLog *log) { impl_->shared.request_log = log; }
 
 Status ProxyServer::start() {
     Shared &s = impl_->shared;

@@ -6,6 +6,7 @@
 
 #include "cache/durable_cache.hpp"
 #include "core/status.hpp"
+#include "learning/request_log.hpp"
 #include "server/canonical_request.hpp"
 #include "server/metrics.hpp"
 
@@ -46,6 +47,8 @@ public:
     ProxyServer(const ProxyServer &) = delete;
     ProxyServer &operator=(const ProxyServer &) = delete;
 
+    // Every answered request leaves a record in `log` (which must outlive the server). Call before start().
+    void record_requests_to(learning::RequestLog *log);
     Status start();
     void stop();
     [[nodiscard]] uint16_t port() const;

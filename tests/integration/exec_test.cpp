@@ -1,4 +1,5 @@
 // `aicache exec` and the cache commands, on a real data directory, with and without a host.
+#include "learning/request_log.hpp"
 #include "server/control_socket.hpp"
 #include "test_support.hpp"
 
@@ -34,6 +35,16 @@ TEST_CASE("exec_replays_a_successful_run_and_keeps_stdout_and_stderr_apart") {
     REQUIRE(second.outcome == sandbox::Outcome::ok);
     CHECK(second.out == first.out); // the timestamp proves the command did not run again
     CHECK(second.err == "err-line\n");
+
+    // Both runs are in the request log: a miss with the output's size, then a hit on the same key.
+    auto records = learning::read_request_log(dir.path() / "data" / "requests.arl");
+    REQUIRE(records);
+    REQUIRE(records->size() == 2);
+    CHECK((*records)[0].outcome == learning::RequestOutcome::miss);
+    CHECK((*records)[1].outcome == learning::RequestOutcome::hit);
+    CHECK((*records)[0].key_hash == (*records)[1].key_hash);
+    CHECK((*records)[0].size_bytes > first.out.size());
+    CHECK((*records)[0].source == learning::RequestSource::exec);
 }
 
 TEST_CASE("exec_preserves_the_exit_status_and_never_caches_failures") {
