@@ -12,5 +12,6 @@ void register_demo(CLI::App &app);
 void register_serve(CLI::App &app);
 void register_exec(CLI::App &app);
 void register_store(CLI::App &app); // list, inspect, clear, stats
+void register_patch(CLI::App &app);
 
 } // namespace aicache::cli

@@ -51,6 +51,22 @@ struct Pipe {
     }
 };
 
+// A child that exits without reading its stdin must not take the supervisor down with SIGPIPE:
+// block it for this thread around the write and swallow the one it raised.
+ssize_t write_without_sigpipe(int fd, std::string_view bytes) {
+    sigset_t pipe_signal, previous;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EPIPE) {
+        timespec no_wait{};
+        ::sigtimedwait(&pipe_signal, nullptr, &no_wait);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return n;
+}
+
 std::string signal_name(int sig) {
     const char *abbrev = ::sigabbrev_np(sig);
     return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
@@ -58,23 +74,25 @@ std::string signal_name(int sig) {
 
 } // namespace
 
-Result run(const std::vector<std::string> &argv, const Limits &limits) noexcept {
+Result run(const std::vector<std::string> &argv, const Limits &limits, std::optional<std::string_view> input) noexcept {
     Result result;
     try {
         if (argv.empty()) {
             result.reason = "no program given";
             return result;
         }
-        Pipe out, err;
-        if (!out.open() || !err.open()) {
+        Pipe out, err, in;
+        if (!out.open() || !err.open() || (input && !in.open())) {
             result.reason = std::string("pipe: ") + std::strerror(errno);
             out.close_all();
             err.close_all();
+            in.close_all();
             return result;
         }
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        if (input) posix_spawn_file_actions_adddup2(&actions, in.read_end, 0);
+        else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&actions, out.write_end, 1);
         posix_spawn_file_actions_adddup2(&actions, err.write_end, 2);
         posix_spawnattr_t attributes;
@@ -98,28 +116,39 @@ Result run(const std::vector<std::string> &argv, const Limits &limits) noexcept 
         ::close(out.write_end);
         ::close(err.write_end);
         out.write_end = err.write_end = -1;
+        if (input) {
+            ::close(in.read_end);
+            in.read_end = -1;
+        }
         if (spawned != 0) {
             result.reason = argv[0] + ": cannot start: " + std::strerror(spawned);
             out.close_all();
             err.close_all();
+            in.close_all();
             return result;
+        }
+        std::string_view pending = input ? *input : std::string_view();
+        if (input) {
+            ::fcntl(in.write_end, F_SETFL, O_NONBLOCK);
+            if (pending.empty()) in.close_all();
         }
 
         auto deadline = std::chrono::steady_clock::now() + limits.wall_time;
-        bool timed_out = false;
-        pollfd fds[2] = {{out.read_end, POLLIN, 0}, {err.read_end, POLLIN, 0}};
+        bool timed_out = false, too_much_output = false;
+        pollfd fds[3] = {{out.read_end, POLLIN, 0}, {err.read_end, POLLIN, 0}, {in.write_end, POLLOUT, 0}};
         std::string *sinks[2] = {&result.out, &result.err};
         int open_fds = 2;
-        char buffer[8192];
+        char buffer[65536];
         while (open_fds > 0) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) {
-                timed_out = true;
+            if (left.count() <= 0 || too_much_output) {
+                timed_out = !too_much_output;
                 ::kill(-pid, SIGKILL);
                 ::kill(pid, SIGKILL);
                 break;
             }
-            int ready = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+            fds[2].fd = in.write_end;
+            int ready = ::poll(fds, 3, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
             if (ready < 0 && errno != EINTR) break;
             for (int i = 0; i < 2; ++i) {
                 if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -130,12 +159,19 @@ Result run(const std::vector<std::string> &argv, const Limits &limits) noexcept 
                     --open_fds;
                     continue;
                 }
-                size_t room = limits.max_output_bytes - std::min(limits.max_output_bytes, sinks[i]->size());
-                sinks[i]->append(buffer, std::min<size_t>(room, static_cast<size_t>(n)));
+                if (sinks[i]->size() + static_cast<size_t>(n) > limits.max_output_bytes) too_much_output = true;
+                else sinks[i]->append(buffer, static_cast<size_t>(n));
+            }
+            // The child's stdin: fed as it reads; a child that stops reading just gets end of file later.
+            if (in.write_end >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+                ssize_t n = write_without_sigpipe(in.write_end, pending);
+                if (n > 0) pending.remove_prefix(static_cast<size_t>(n));
+                if ((n < 0 && errno != EAGAIN && errno != EINTR) || pending.empty()) in.close_all();
             }
         }
-        for (auto &fd : fds)
-            if (fd.fd >= 0) ::close(fd.fd);
+        for (int i = 0; i < 2; ++i)
+            if (fds[i].fd >= 0) ::close(fds[i].fd);
+        in.close_all();
         // The child closed its output but may still be running: honour the deadline for its exit too.
         int status = 0;
         for (;;) {
@@ -150,7 +186,10 @@ Result run(const std::vector<std::string> &argv, const Limits &limits) noexcept 
             }
             ::usleep(2000);
         }
-        if (timed_out) {
+        if (too_much_output) {
+            result.outcome = Outcome::resource;
+            result.reason = "wrote more than " + std::to_string(limits.max_output_bytes) + " bytes of output; killed";
+        } else if (timed_out) {
             result.outcome = Outcome::timeout;
             result.reason = "no answer within " + std::to_string(limits.wall_time.count()) + " ms; killed";
         } else if (WIFEXITED(status)) {

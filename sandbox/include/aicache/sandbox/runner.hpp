@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -14,7 +16,7 @@ struct Limits {
     std::chrono::milliseconds wall_time{10'000};
     uint64_t cpu_seconds = 10;                  // RLIMIT_CPU, applied by the child (apply_limits)
     uint64_t address_space_bytes = 4ull << 30; // RLIMIT_AS
-    size_t max_output_bytes = 1 << 20;          // stdout and stderr each; the rest is dropped
+    size_t max_output_bytes = 1 << 20;          // stdout and stderr each; a child that writes more is killed (resource)
 };
 
 enum class Outcome {
@@ -38,8 +40,9 @@ struct Result {
     [[nodiscard]] std::string to_string() const; // "crashed: killed by SIGABRT"
 };
 
-// Never throws and never exits: failures to start are Outcome::setup_error.
-Result run(const std::vector<std::string> &argv, const Limits &limits) noexcept;
+// Never throws and never exits: failures to start are Outcome::setup_error. `input` is the
+// child's stdin (then end of file); without it stdin is /dev/null.
+Result run(const std::vector<std::string> &argv, const Limits &limits, std::optional<std::string_view> input = std::nullopt) noexcept;
 
 // Called by a child on itself, first thing: CPU and address-space rlimits, core dumps off.
 // Returns an empty string on success, else the reason.

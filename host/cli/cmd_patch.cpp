@@ -1,0 +1,86 @@
+// `aicache patch check FILE.cpp`: runs a patch through the first stages of the patch pipeline
+// (validation with the allowlist's rules, then, with --object, a compile to an object file), both
+// inside the sandboxed jit worker. Nothing the patch contains can touch the host.
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "core/files.hpp"
+
+#include "aicache/jit/worker_client.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace aicache::cli {
+namespace {
+
+struct CheckArgs {
+    std::string file;
+    std::string object_out; // write the compiled object here (implies compiling)
+    bool json = false;
+};
+
+int check(const CheckArgs &args) {
+    auto text = read_file(args.file);
+    if (!text) return fail(text.error());
+    jit::PatchSource source;
+    source.file_name = std::filesystem::path(args.file).filename().string();
+    source.text = std::move(*text);
+    const bool compile = !args.object_out.empty();
+    jit::WorkerResult result = jit::run_worker(jit::WorkerOptions::beside_executable(), source, compile ? jit::WorkerMode::compile : jit::WorkerMode::validate);
+    const jit::CompileReport &report = result.report;
+    const bool sandbox_ok = result.outcome == sandbox::Outcome::ok;
+    const bool accepted = sandbox_ok && report.validated && (!compile || report.compiled);
+    if (accepted && compile)
+        if (Status written = write_file_atomic(args.object_out, report.object); !written) return fail(written);
+
+    if (args.json) {
+        nlohmann::json out = {{"file", args.file},
+                              {"accepted", accepted},
+                              {"stage", !sandbox_ok ? "sandbox" : !report.validated ? "validate" : compile && !report.compiled ? "compile" : "done"},
+                              {"sandbox_outcome", sandbox::to_string(result.outcome)},
+                              {"sandbox_reason", result.reason},
+                              {"findings", report.findings},
+                              {"validate_ms", report.validate_ms},
+                              {"compile_ms", report.compile_ms},
+                              {"object_bytes", report.object.size()},
+                              {"compiler_log", report.compiler_log}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return accepted ? 0 : 1;
+    }
+    if (!sandbox_ok) {
+        std::printf("%s: stopped in the sandbox: %s: %s\n", source.file_name.c_str(), sandbox::to_string(result.outcome), result.reason.c_str());
+        return 1;
+    }
+    if (!report.validated) {
+        std::printf("%s: refused (%zu finding%s)\n", source.file_name.c_str(), report.findings.size(), report.findings.size() == 1 ? "" : "s");
+        for (const auto &finding : report.findings) std::printf("  %s\n", finding.to_string().c_str());
+        return 1;
+    }
+    if (compile && !report.compiled) {
+        std::printf("%s: valid, but the compile failed\n%s", source.file_name.c_str(), report.compiler_log.c_str());
+        return 1;
+    }
+    std::printf("%s: valid (%.0f ms)", source.file_name.c_str(), report.validate_ms);
+    if (compile) std::printf("; compiled to %s, %zu bytes (%.0f ms)", args.object_out.c_str(), report.object.size(), report.compile_ms);
+    std::printf("\n");
+    return 0;
+}
+
+} // namespace
+
+void register_patch(CLI::App &app) {
+    CLI::App *patch = app.add_subcommand("patch", "The patch pipeline: check C++ policy patches in the sandbox");
+    patch->require_subcommand(1);
+    auto args = std::make_shared<CheckArgs>();
+    CLI::App *check_cmd = patch->add_subcommand("check", "Validate FILE.cpp against the patch rules (and compile it with --object) in the sandboxed jit worker");
+    check_cmd->add_option("file", args->file, "The patch: one C++ file implementing a policy with AICACHE_POLICY_PLUGIN")->required();
+    check_cmd->add_option("--object", args->object_out, "Also compile it, and write the object file here");
+    check_cmd->add_flag("--json", args->json, "Print the report as JSON");
+    check_cmd->callback([args] {
+        if (int code = check(*args); code != 0) throw CLI::RuntimeError(code);
+    });
+}
+
+} // namespace aicache::cli
