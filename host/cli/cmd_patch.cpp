@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "core/files.hpp"
+#include "replay/replay.hpp"
 
 #include "aicache/jit/worker_client.hpp"
 
@@ -19,6 +20,9 @@ struct CheckArgs {
     std::string file;
     std::string object_out; // write the compiled object here (implies compiling)
     bool json = false;
+    double timeout_seconds = 60;
+    uint64_t cpu_seconds = 30;
+    std::string memory = "3GiB";
 };
 
 int check(const CheckArgs &args) {
@@ -28,7 +32,13 @@ int check(const CheckArgs &args) {
     source.file_name = std::filesystem::path(args.file).filename().string();
     source.text = std::move(*text);
     const bool compile = !args.object_out.empty();
-    jit::WorkerResult result = jit::run_worker(jit::WorkerOptions::beside_executable(), source, compile ? jit::WorkerMode::compile : jit::WorkerMode::validate);
+    jit::WorkerOptions options = jit::WorkerOptions::beside_executable();
+    options.limits.wall_time = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
+    options.limits.cpu_seconds = args.cpu_seconds;
+    auto memory = replay::parse_capacity(args.memory, 0);
+    if (!memory) return fail(memory.error().with_context("--memory"));
+    options.limits.address_space_bytes = *memory;
+    jit::WorkerResult result = jit::run_worker(options, source, compile ? jit::WorkerMode::compile : jit::WorkerMode::validate);
     const jit::CompileReport &report = result.report;
     const bool sandbox_ok = result.outcome == sandbox::Outcome::ok;
     const bool accepted = sandbox_ok && report.validated && (!compile || report.compiled);
@@ -78,6 +88,9 @@ void register_patch(CLI::App &app) {
     check_cmd->add_option("file", args->file, "The patch: one C++ file implementing a policy with AICACHE_POLICY_PLUGIN")->required();
     check_cmd->add_option("--object", args->object_out, "Also compile it, and write the object file here");
     check_cmd->add_flag("--json", args->json, "Print the report as JSON");
+    check_cmd->add_option("--timeout", args->timeout_seconds, "Wall-clock seconds the worker may take")->capture_default_str();
+    check_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds the worker may use")->capture_default_str();
+    check_cmd->add_option("--memory", args->memory, "Address space the worker may map")->capture_default_str();
     check_cmd->callback([args] {
         if (int code = check(*args); code != 0) throw CLI::RuntimeError(code);
     });

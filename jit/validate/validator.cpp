@@ -57,8 +57,10 @@ std::string plain_name(const NamedDecl *decl) {
     for (const DeclContext *c = decl->getDeclContext(); c != nullptr; c = c->getParent()) {
         if (const auto *ns = dyn_cast<NamespaceDecl>(c)) {
             if (!ns->isInline() && !ns->isAnonymousNamespace()) parts.push_back(ns->getNameAsString());
-        } else if (const auto *record = dyn_cast<RecordDecl>(c)) {
-            parts.push_back(record->getNameAsString());
+        } else if (const auto *record = dyn_cast<CXXRecordDecl>(c); record != nullptr && record->isLambda()) {
+            parts.push_back("(lambda)");
+        } else if (const auto *named = dyn_cast<RecordDecl>(c)) {
+            parts.push_back(named->getNameAsString());
         } else if (const auto *function = dyn_cast<FunctionDecl>(c)) {
             parts.push_back(function->getNameAsString());
         }
@@ -98,6 +100,10 @@ public:
         enclosing_.push_back(lambda->getCallOperator());
         bool result = Base::TraverseLambdaExpr(lambda);
         enclosing_.pop_back();
+        // The visitor walks a generic lambda's body only as written (dependent); the code that
+        // runs is in its instantiations, so walk those too.
+        if (FunctionTemplateDecl *generic = lambda->getDependentCallOperator())
+            for (FunctionDecl *instance : generic->specializations()) result = result && TraverseDecl(instance);
         return result;
     }
 
@@ -132,6 +138,10 @@ public:
         if (function->getNameAsString() == "aicache_plugin_init")
             judge_.report(function->getLocation(), "entry",
                           "defines aicache_plugin_init by hand: a patch's entry point is AICACHE_POLICY_PLUGIN(Class, \"name\", \"version\")");
+        if (function->isThisDeclarationADefinition() && function->isExternallyVisible() && function->getNameAsString() != "aicache_plugin_init" &&
+            !function->isDependentContext())
+            judge_.report(function->getLocation(), "linkage",
+                          "`" + plain_name(function) + "` is visible outside the patch: put the patch's code in an anonymous namespace (only the entry point is exported)");
         if (!function->isDefined() && !function->isDeleted() && !function->isPure() && !function->isDefaulted())
             judge_.report(function->getLocation(), "extern-declaration",
                           "declares `" + function->getNameAsString() + "` without defining it: a patch may call only its own functions and the allowlist");
@@ -229,7 +239,8 @@ private:
         bool called = reference == nullptr || callees_.count(reference) != 0;
         const FunctionDecl *target = function->getCanonicalDecl();
         if (FunctionDecl *pattern = function->getTemplateInstantiationPattern()) target = pattern->getCanonicalDecl();
-        bool own = judge_.in_patch(target->getLocation());
+        // Builtins are declared implicitly where first used, so they look like the patch's own.
+        bool own = judge_.in_patch(target->getLocation()) && target->getBuiltinID() == 0 && !target->isImplicit();
         std::string name = plain_name(function);
         if (!called && !isa<CXXMethodDecl>(function))
             judge_.report(loc, "function-pointer", "takes the address of `" + name + "`: function pointers are not allowed");
