@@ -98,10 +98,25 @@ Expected<std::shared_ptr<PluginLibrary>> PluginLibrary::load(const StoredLibrary
     return self;
 }
 
+Expected<std::shared_ptr<PluginLibrary>> PluginLibrary::from_entry(aicache_plugin_init_fn entry, std::shared_ptr<void> code,
+                                                                   const std::string &label, const std::string &content_hash) {
+    if (entry == nullptr) return Status(Errc::abi, label + ": no entry point");
+    std::shared_ptr<PluginLibrary> self(new PluginLibrary());
+    self->context_ = std::make_unique<HostContext>();
+    self->context_->label = label;
+    self->facts_.content_hash = content_hash;
+    self->code_ = std::move(code);
+    if (Status negotiated = self->negotiate(label, entry); !negotiated) return negotiated;
+    return self;
+}
+
 Status PluginLibrary::negotiate(const std::string &what) {
     if (!library_.has(AICACHE_PLUGIN_ENTRY_SYMBOL))
         return Status(Errc::abi, what + ": no " AICACHE_PLUGIN_ENTRY_SYMBOL " symbol after loading");
-    auto init = library_.get<aicache_status(const aicache_host_api *, aicache_plugin_descriptor *)>(AICACHE_PLUGIN_ENTRY_SYMBOL);
+    return negotiate(what, &library_.get<aicache_status(const aicache_host_api *, aicache_plugin_descriptor *)>(AICACHE_PLUGIN_ENTRY_SYMBOL));
+}
+
+Status PluginLibrary::negotiate(const std::string &what, aicache_plugin_init_fn init) {
 
     host_api_.struct_size = sizeof host_api_;
     host_api_.abi_major = AICACHE_ABI_MAJOR;

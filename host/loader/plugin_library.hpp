@@ -43,6 +43,10 @@ public:
     // Maps a file where it lies, for one-shot processes (replay, qualification) that load each
     // path once; a long-running host loads from the content store instead.
     static Expected<std::shared_ptr<PluginLibrary>> load_file(const std::filesystem::path &file);
+    // Code mapped by someone else (a JIT-linked patch): negotiates through `entry`; `code` keeps
+    // the code alive and removes it when the last holder lets go.
+    static Expected<std::shared_ptr<PluginLibrary>> from_entry(aicache_plugin_init_fn entry, std::shared_ptr<void> code,
+                                                               const std::string &label, const std::string &content_hash);
 
     PluginLibrary(const PluginLibrary &) = delete;
     PluginLibrary &operator=(const PluginLibrary &) = delete;
@@ -60,13 +64,15 @@ private:
     };
     PluginLibrary() = default;
     Status negotiate(const std::string &what);
+    Status negotiate(const std::string &what, aicache_plugin_init_fn init);
 
     // Declaration order matters: the library (last) is unloaded before the context it was given.
     std::unique_ptr<HostContext> context_;
     aicache_host_api host_api_{};
     PluginFacts facts_;
     aicache_policy_vtable policy_{};
-    boost::dll::shared_library library_;
+    boost::dll::shared_library library_; // or, for JIT-linked code:
+    std::shared_ptr<void> code_;
 };
 
 } // namespace aicache::loader

@@ -1,7 +1,12 @@
 // The jit worker's lockdown holds: once it has its headers in memory, opening a file or
 // starting a program kills it (a seccomp violation), and a worker that spins is stopped by its
-// CPU limit. The host sees each as an outcome and carries on.
+// CPU limit. The host sees each as an outcome and carries on. A compiled patch links into the
+// host through ORC with only allowlisted symbols and behaves exactly like its plugin twin.
+#include "aicache/jit/patch_linker.hpp"
 #include "aicache/jit/worker_client.hpp"
+#include "core/files.hpp"
+#include "loader/plugin_library.hpp"
+#include "replay/replay.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -66,4 +71,64 @@ TEST_CASE("a patch that is not UTF-8 text is refused before any worker starts") 
     jit::WorkerResult result = jit::run_worker(options(), source, jit::WorkerMode::validate);
     CHECK(result.outcome == sandbox::Outcome::failed);
     CHECK(result.reason.find("UTF-8") != std::string::npos);
+}
+
+namespace {
+
+std::shared_ptr<jit::PatchLinker> linker() {
+    auto allowlist = jit::Allowlist::load(options().allowlist);
+    REQUIRE(allowlist);
+    auto created = jit::PatchLinker::create(*allowlist);
+    REQUIRE(created);
+    return *created;
+}
+
+uint64_t replay_hits(const std::shared_ptr<const loader::PluginLibrary> &policy, const replay::Trace &trace) {
+    replay::ReplayOptions o;
+    o.capacity_bytes = trace.footprint_bytes / 10;
+    auto result = replay::run_replay(trace, policy, o);
+    REQUIRE(result);
+    CHECK(result->policy_errors == 0);
+    return result->hits;
+}
+
+} // namespace
+
+TEST_CASE("a compiled patch links into the host through ORC and replays exactly like the FIFO plugin") {
+    jit::WorkerResult compiled = jit::run_worker(options(), fifo_patch(), jit::WorkerMode::compile);
+    INFO(compiled.reason << compiled.report.compiler_log);
+    REQUIRE(compiled.outcome == sandbox::Outcome::ok);
+    REQUIRE(compiled.report.compiled);
+    auto linked = linker()->link(compiled.report.object, "good_fifo");
+    INFO((linked ? std::string() : linked.error().message()));
+    REQUIRE(linked);
+    auto patch = loader::PluginLibrary::from_entry(reinterpret_cast<aicache_plugin_init_fn>(linked->entry), linked->owner,
+                                                   "good_fifo.cpp (patch)", "test");
+    INFO((patch ? std::string() : patch.error().message()));
+    REQUIRE(patch);
+    CHECK((*patch)->facts().name == "patched_fifo");
+    auto fifo = loader::PluginLibrary::load_file(test::plugin_path("fifo"));
+    REQUIRE(fifo);
+
+    replay::GeneratorOptions g;
+    g.requests = 50'000;
+    g.objects = 5'000;
+    const replay::Trace trace = replay::generate_workload(g);
+    const uint64_t hits = replay_hits(*patch, trace);
+    CHECK(hits > 0);
+    CHECK(hits == replay_hits(*fifo, trace));
+}
+
+TEST_CASE("the JIT linker refuses an object that calls system, whatever the validator said") {
+    auto object = read_file(test::build_dir() / "fixtures" / "objects" / "calls_system.o");
+    REQUIRE(object);
+    auto linked = linker()->link(*object, "calls_system");
+    REQUIRE_FALSE(linked);
+    INFO(linked.error().message());
+    CHECK(linked.error().message().find("link refused") != std::string::npos);
+    CHECK(linked.error().message().find("system") != std::string::npos);
+
+    auto garbage = linker()->link("not an object file", "garbage");
+    REQUIRE_FALSE(garbage);
+    CHECK(garbage.error().message().find("garbage") != std::string::npos);
 }
