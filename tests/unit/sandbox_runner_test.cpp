@@ -30,10 +30,21 @@ TEST_CASE("the_runner_reports_exit_signal_and_timeout") {
     CHECK(missing.outcome == Outcome::setup_error);
 }
 
-TEST_CASE("output_beyond_the_limit_is_dropped_not_buffered") {
+TEST_CASE("output_beyond_the_limit_stops_the_child_as_a_resource_outcome_and_is_not_buffered") {
     Limits small;
     small.max_output_bytes = 1000;
-    Result r = run({"/bin/sh", "-c", "head -c 100000 /dev/zero"}, small);
-    CHECK(r.outcome == Outcome::ok);
-    CHECK(r.out.size() == 1000);
+    Result r = run({"/bin/sh", "-c", "head -c 100000 /dev/zero; sleep 5"}, small);
+    CHECK(r.outcome == Outcome::resource);
+    CHECK(r.reason.find("more than 1000 bytes") != std::string::npos);
+    CHECK(r.out.size() <= 1000);
+}
+
+TEST_CASE("the child reads its stdin, and one that ignores it does not take the supervisor down") {
+    Result echoed = run({"/bin/cat"}, Limits{}, std::string_view("a patch, say"));
+    CHECK(echoed.outcome == Outcome::ok);
+    CHECK(echoed.out == "a patch, say");
+    // 4 MiB into a child that exits at once: the pipe breaks mid-write (SIGPIPE must not kill us).
+    const std::string big(4u << 20, 'x');
+    Result ignored = run({"/bin/true"}, Limits{}, big);
+    CHECK(ignored.outcome == Outcome::ok);
 }
