@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "core/files.hpp"
+#include "patches/trial.hpp"
 #include "replay/replay.hpp"
 
 #include "aicache/jit/worker_client.hpp"
@@ -23,7 +24,29 @@ struct CheckArgs {
     double timeout_seconds = 60;
     uint64_t cpu_seconds = 30;
     std::string memory = "3GiB";
+    bool trial = false;
+    std::string trace;
+    std::string against = "lru";
+    std::vector<std::string> sizes = {"1%", "10%"};
+    uint64_t trial_cpu_seconds = 60;
 };
+
+nlohmann::json trial_json(const patches::TrialResult &trial) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto &c : trial.comparisons)
+        rows.push_back({{"size", c.size},
+                        {"capacity", c.capacity},
+                        {"objects", c.objects},
+                        {"requests", c.requests},
+                        {"candidate_hits", c.candidate_hits},
+                        {"incumbent_hits", c.incumbent_hits},
+                        {"candidate_hit_ratio", c.candidate_hit_ratio()},
+                        {"incumbent_hit_ratio", c.incumbent_hit_ratio()},
+                        {"candidate_policy_errors", c.candidate_policy_errors}});
+    return {{"outcome", sandbox::to_string(trial.outcome)}, {"reason", trial.reason}, {"linked", trial.linked},
+            {"conformant", trial.conformant}, {"failure", trial.failure}, {"candidate", trial.candidate},
+            {"trace", trial.trace_name}, {"comparisons", rows}};
+}
 
 int check(const CheckArgs &args) {
     auto text = read_file(args.file);
@@ -31,7 +54,7 @@ int check(const CheckArgs &args) {
     jit::PatchSource source;
     source.file_name = std::filesystem::path(args.file).filename().string();
     source.text = std::move(*text);
-    const bool compile = !args.object_out.empty();
+    const bool compile = !args.object_out.empty() || args.trial;
     jit::WorkerOptions options = jit::WorkerOptions::beside_executable();
     options.limits.wall_time = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
     options.limits.cpu_seconds = args.cpu_seconds;
@@ -41,14 +64,35 @@ int check(const CheckArgs &args) {
     jit::WorkerResult result = jit::run_worker(options, source, compile ? jit::WorkerMode::compile : jit::WorkerMode::validate);
     const jit::CompileReport &report = result.report;
     const bool sandbox_ok = result.outcome == sandbox::Outcome::ok;
-    const bool accepted = sandbox_ok && report.validated && (!compile || report.compiled);
-    if (accepted && compile)
+    bool accepted = sandbox_ok && report.validated && (!compile || report.compiled);
+    if (accepted && !args.object_out.empty())
         if (Status written = write_file_atomic(args.object_out, report.object); !written) return fail(written);
+
+    patches::TrialResult trial;
+    if (accepted && args.trial) {
+        patches::TrialOptions trial_options = patches::TrialOptions::defaults();
+        trial_options.trace = args.trace;
+        trial_options.incumbent = args.against;
+        trial_options.sizes = args.sizes;
+        trial_options.limits.cpu_seconds = args.trial_cpu_seconds;
+        trial_options.limits.wall_time = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
+        trial_options.limits.address_space_bytes = *memory;
+        trial = patches::run_trial(trial_options, report.object, source.file_name);
+        accepted = trial.passed();
+    }
+    const char *stage = !sandbox_ok                            ? "sandbox"
+                        : !report.validated                    ? "validate"
+                        : compile && !report.compiled          ? "compile"
+                        : !args.trial                          ? "done"
+                        : trial.outcome != sandbox::Outcome::ok ? "trial-sandbox"
+                        : !trial.linked                        ? "link"
+                        : !trial.conformant                    ? "conformance"
+                                                               : "done";
 
     if (args.json) {
         nlohmann::json out = {{"file", args.file},
                               {"accepted", accepted},
-                              {"stage", !sandbox_ok ? "sandbox" : !report.validated ? "validate" : compile && !report.compiled ? "compile" : "done"},
+                              {"stage", stage},
                               {"sandbox_outcome", sandbox::to_string(result.outcome)},
                               {"sandbox_reason", result.reason},
                               {"findings", report.findings},
@@ -56,6 +100,7 @@ int check(const CheckArgs &args) {
                               {"compile_ms", report.compile_ms},
                               {"object_bytes", report.object.size()},
                               {"compiler_log", report.compiler_log}};
+        if (args.trial) out["trial"] = trial_json(trial);
         std::printf("%s\n", out.dump(2).c_str());
         return accepted ? 0 : 1;
     }
@@ -73,8 +118,24 @@ int check(const CheckArgs &args) {
         return 1;
     }
     std::printf("%s: valid (%.0f ms)", source.file_name.c_str(), report.validate_ms);
-    if (compile) std::printf("; compiled to %s, %zu bytes (%.0f ms)", args.object_out.c_str(), report.object.size(), report.compile_ms);
+    if (compile) std::printf("; compiled, %zu bytes (%.0f ms)", report.object.size(), report.compile_ms);
+    if (!args.object_out.empty()) std::printf("; object in %s", args.object_out.c_str());
     std::printf("\n");
+    if (!args.trial) return 0;
+    if (trial.outcome != sandbox::Outcome::ok) {
+        std::printf("trial: stopped in the sandbox: %s: %s\n", sandbox::to_string(trial.outcome), trial.reason.c_str());
+        return 1;
+    }
+    if (!trial.passed()) {
+        std::printf("trial: %s: %s\n", stage, trial.failure.c_str());
+        return 1;
+    }
+    std::printf("trial: %s linked and passed conformance; replayed %s against %s:\n", trial.candidate.c_str(), trial.trace_name.c_str(),
+                args.against.c_str());
+    std::printf("  %-8s %12s %12s %12s %10s\n", "size", "requests", "patch hit%", "incumbent%", "change");
+    for (const auto &c : trial.comparisons)
+        std::printf("  %-8s %12llu %11.2f%% %11.2f%% %+9.2f%%\n", c.size.c_str(), static_cast<unsigned long long>(c.requests),
+                    100 * c.candidate_hit_ratio(), 100 * c.incumbent_hit_ratio(), 100 * (c.candidate_hit_ratio() - c.incumbent_hit_ratio()));
     return 0;
 }
 
@@ -90,7 +151,13 @@ void register_patch(CLI::App &app) {
     check_cmd->add_flag("--json", args->json, "Print the report as JSON");
     check_cmd->add_option("--timeout", args->timeout_seconds, "Wall-clock seconds the worker may take")->capture_default_str();
     check_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds the worker may use")->capture_default_str();
-    check_cmd->add_option("--memory", args->memory, "Address space the worker may map")->capture_default_str();
+    check_cmd->add_option("--memory", args->memory, "Address space the worker (and the trial) may map")->capture_default_str();
+    check_cmd->add_flag("--trial", args->trial,
+                        "Also link the compiled patch in a locked-down child, run the conformance suite, and replay traffic against --against");
+    check_cmd->add_option("--trace", args->trace, "Trial traffic: a trace file or a data directory's request log (default: generated)");
+    check_cmd->add_option("--against", args->against, "Trial incumbent policy (name or .so)")->capture_default_str();
+    check_cmd->add_option("--size", args->sizes, "Trial cache sizes, as for replay")->delimiter(',')->capture_default_str();
+    check_cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds the trial may use")->capture_default_str();
     check_cmd->callback([args] {
         if (int code = check(*args); code != 0) throw CLI::RuntimeError(code);
     });

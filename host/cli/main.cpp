@@ -3,6 +3,7 @@
 #include "cli/toml_config.hpp"
 #include "core/log.hpp"
 #include "loader/qualify.hpp"
+#include "patches/trial.hpp"
 
 #include <sodium.h>
 
@@ -13,6 +14,8 @@ int main(int argc, char **argv) {
     // The qualification child: no logging setup, no CLI parsing, nothing but the check.
     if (argc == 4 && std::strcmp(argv[1], "__qualify") == 0)
         return aicache::loader::qualification_child_main(argv[2], std::strtoull(argv[3], nullptr, 10));
+    // The patch trial child (patches/trial.hpp): locks itself down before it reads the patch.
+    if (argc >= 2 && std::strcmp(argv[1], "__trial") == 0) return aicache::patches::trial_child_main(argc, argv);
 
     if (sodium_init() < 0) {
         std::fprintf(stderr, "aicache: libsodium failed to initialise\n");

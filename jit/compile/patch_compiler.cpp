@@ -11,7 +11,6 @@
 #include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <clang/Frontend/Utils.h>
 #include <clang/Lex/PreprocessorOptions.h>
-#include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/VirtualFileSystem.h>
@@ -118,11 +117,6 @@ struct PatchCompiler::Impl {
 
 PatchCompiler::PatchCompiler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PatchCompiler::~PatchCompiler() = default;
-void PatchCompiler::set_out_of_memory_handler(void (*handler)()) {
-    llvm::install_bad_alloc_error_handler([](void *user_data, const char *, bool) { reinterpret_cast<void (*)()>(user_data)(); },
-                                          reinterpret_cast<void *>(handler));
-}
-
 size_t PatchCompiler::snapshot_files() const { return impl_->files; }
 uint64_t PatchCompiler::snapshot_bytes() const { return impl_->bytes; }
 

@@ -3,6 +3,7 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/Support/Error.h>
+#include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 
@@ -21,6 +22,11 @@ struct PatchLinker::Impl {
     std::mutex mutex; // ORC is thread-safe, but adding and removing patches is rare: keep it simple
     std::atomic<uint64_t> next_id{0};
 };
+
+void PatchLinker::set_out_of_memory_handler(void (*handler)()) {
+    llvm::install_bad_alloc_error_handler([](void *user_data, const char *, bool) { reinterpret_cast<void (*)()>(user_data)(); },
+                                          reinterpret_cast<void *>(handler));
+}
 
 PatchLinker::PatchLinker(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PatchLinker::~PatchLinker() = default;

@@ -4,6 +4,7 @@
 // deny-by-default), and only then the patch is read from stdin. The answer goes to stdout as two
 // frames: the report (JSON) and the object file.
 #include "aicache/jit/patch_compiler.hpp"
+#include "aicache/jit/patch_linker.hpp"
 #include "aicache/jit/worker_client.hpp"
 
 #include <aicache/sandbox/channel.hpp>
@@ -49,7 +50,7 @@ void self_test(const std::string &what) {
 
 int main(int argc, char **argv) {
     std::set_new_handler([] { out_of_memory(); });
-    jit::PatchCompiler::set_out_of_memory_handler(&out_of_memory);
+    jit::PatchLinker::set_out_of_memory_handler(&out_of_memory);
     std::string allowlist_path, sdk, test;
     uint64_t cpu_seconds = 30, memory_bytes = 3ull << 30;
     for (int i = 1; i + 1 < argc; i += 2) {

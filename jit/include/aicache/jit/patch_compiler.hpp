@@ -29,9 +29,6 @@ public:
     // Touches no file: everything comes from the snapshot and the source.
     CompileReport run(const PatchSource &source, bool emit_object);
 
-    // LLVM's allocation failures (which otherwise abort) call `handler` instead.
-    static void set_out_of_memory_handler(void (*handler)());
-
     [[nodiscard]] size_t snapshot_files() const;
     [[nodiscard]] uint64_t snapshot_bytes() const;
 

@@ -21,6 +21,9 @@ struct LinkedCode {
 class PatchLinker {
 public:
     static Expected<std::shared_ptr<PatchLinker>> create(Allowlist allowlist);
+    // LLVM's allocation failures (which otherwise abort) call `handler` instead: a sandboxed
+    // child reports running out of memory as a verdict, not a crash.
+    static void set_out_of_memory_handler(void (*handler)());
     ~PatchLinker();
 
     // `label` names the patch in errors and in the JIT's symbol tables.

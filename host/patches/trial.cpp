@@ -1,0 +1,233 @@
+#include "patches/trial.hpp"
+
+#include "aicache/jit/allowlist.hpp"
+#include "aicache/jit/patch_linker.hpp"
+#include "core/hash.hpp"
+#include "loader/policy_conformance.hpp"
+#include "loader/qualify.hpp"
+#include "replay/replay.hpp"
+
+#include <aicache/sandbox/channel.hpp>
+#include <aicache/sandbox/lockdown.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <new>
+#include <unistd.h>
+
+namespace aicache::patches {
+
+TrialOptions TrialOptions::defaults() {
+    TrialOptions options;
+    options.aicache_exe = loader::current_executable();
+    options.allowlist = options.aicache_exe.parent_path().parent_path() / "share" / "aicache" / "patch-allowlist-abi1.txt";
+    options.plugin_dir = options.aicache_exe.parent_path().parent_path() / "lib" / "aicache" / "plugins";
+    options.limits.wall_time = std::chrono::seconds(120);
+    options.limits.cpu_seconds = 60;
+    options.limits.address_space_bytes = 4ull << 30;
+    options.limits.max_output_bytes = 1u << 20;
+    return options;
+}
+
+namespace {
+
+constexpr int kExitOutOfMemory = 4; // as the jit worker: "ran out of memory under its limit"
+
+std::string join(const std::vector<std::string> &parts) {
+    std::string out;
+    for (const auto &p : parts) out += (out.empty() ? "" : ",") + p;
+    return out;
+}
+
+} // namespace
+
+TrialResult run_trial(const TrialOptions &options, std::string_view object, const std::string &label) {
+    TrialResult result;
+    std::string input;
+    sandbox::append_frame(input, object);
+    std::vector<std::string> argv = {options.aicache_exe.string(), "__trial",
+                                     "--label", label,
+                                     "--allowlist", options.allowlist.string(),
+                                     "--incumbent", options.incumbent,
+                                     "--plugins", options.plugin_dir.string(),
+                                     "--sizes", join(options.sizes),
+                                     "--requests", std::to_string(options.generated_requests),
+                                     "--cpu-seconds", std::to_string(options.limits.cpu_seconds),
+                                     "--memory-bytes", std::to_string(options.limits.address_space_bytes)};
+    if (!options.trace.empty()) argv.insert(argv.end(), {"--trace", options.trace});
+    sandbox::Result ran = sandbox::run(argv, options.limits, input);
+    result.outcome = ran.outcome;
+    result.reason = ran.reason;
+    if (ran.outcome == sandbox::Outcome::failed && ran.exit_code == kExitOutOfMemory) {
+        result.outcome = sandbox::Outcome::resource;
+        result.reason = "out of memory under the " + std::to_string(options.limits.address_space_bytes >> 20) + " MiB limit";
+    } else if (ran.outcome == sandbox::Outcome::resource && ran.signal == SIGXCPU) {
+        result.reason = "used up its " + std::to_string(options.limits.cpu_seconds) + " s of CPU time";
+    }
+    if (ran.outcome != sandbox::Outcome::ok) {
+        std::string said = ran.err.size() > 1000 ? ran.err.substr(ran.err.size() - 1000) : ran.err;
+        while (!said.empty() && said.back() == '\n') said.pop_back();
+        if (!said.empty()) result.reason += "; the trial said: " + said;
+        return result;
+    }
+    nlohmann::json report = nlohmann::json::parse(ran.out, nullptr, false);
+    if (report.is_discarded() || !report.is_object()) {
+        result.outcome = sandbox::Outcome::failed;
+        result.reason = "the trial's report is not JSON";
+        return result;
+    }
+    result.linked = report.value("linked", false);
+    result.conformant = report.value("conformant", false);
+    result.failure = report.value("failure", "");
+    result.candidate = report.value("candidate", "");
+    result.trace_name = report.value("trace", "");
+    for (const auto &row : report.value("comparisons", nlohmann::json::array())) {
+        TrialComparison c;
+        c.size = row.value("size", "");
+        c.capacity = row.value("capacity", uint64_t(0));
+        c.objects = row.value("objects", false);
+        c.requests = row.value("requests", uint64_t(0));
+        c.candidate_hits = row.value("candidate_hits", uint64_t(0));
+        c.incumbent_hits = row.value("incumbent_hits", uint64_t(0));
+        c.candidate_policy_errors = row.value("candidate_policy_errors", uint64_t(0));
+        c.candidate_seconds = row.value("candidate_seconds", 0.0);
+        c.incumbent_seconds = row.value("incumbent_seconds", 0.0);
+        result.comparisons.push_back(c);
+    }
+    return result;
+}
+
+namespace {
+
+[[noreturn]] void out_of_memory() {
+    static const char message[] = "aicache __trial: out of memory (address-space limit)\n";
+    (void)!::write(2, message, sizeof message - 1);
+    ::_exit(kExitOutOfMemory);
+}
+
+int say(const nlohmann::json &report) {
+    std::string line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return ::write(1, line.data(), line.size()) == static_cast<ssize_t>(line.size()) ? 0 : 3;
+}
+
+int setup_failure(const std::string &why) {
+    std::fprintf(stderr, "aicache __trial: %s\n", why.c_str());
+    return 2;
+}
+
+std::vector<std::string> split_commas(const std::string &text) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t comma = text.find(',', start);
+        if (comma == std::string::npos) comma = text.size();
+        if (comma > start) parts.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return parts;
+}
+
+} // namespace
+
+int trial_child_main(int argc, char **argv) {
+    std::string label = "patch", allowlist_path, trace_path, incumbent_name = "lru", plugins, sizes = "1%,10%";
+    uint64_t requests = 200'000, cpu_seconds = 60, memory_bytes = 4ull << 30;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        std::string flag = argv[i], value = argv[i + 1];
+        if (flag == "--label") label = value;
+        else if (flag == "--allowlist") allowlist_path = value;
+        else if (flag == "--trace") trace_path = value;
+        else if (flag == "--incumbent") incumbent_name = value;
+        else if (flag == "--plugins") plugins = value;
+        else if (flag == "--sizes") sizes = value;
+        else if (flag == "--requests") requests = std::strtoull(value.c_str(), nullptr, 10);
+        else if (flag == "--cpu-seconds") cpu_seconds = std::strtoull(value.c_str(), nullptr, 10);
+        else if (flag == "--memory-bytes") memory_bytes = std::strtoull(value.c_str(), nullptr, 10);
+        else return setup_failure("unknown flag " + flag);
+    }
+    if (std::string why = sandbox::apply_limits(cpu_seconds, memory_bytes); !why.empty()) return setup_failure(why);
+    std::set_new_handler([] { out_of_memory(); });
+
+    // Everything that needs the file system or the loader, while the child still may.
+    auto allowlist = jit::Allowlist::load(allowlist_path);
+    if (!allowlist) return setup_failure(allowlist.error().message());
+    jit::PatchLinker::set_out_of_memory_handler(&out_of_memory);
+    auto linker = jit::PatchLinker::create(*allowlist);
+    if (!linker) return setup_failure(linker.error().message());
+    std::filesystem::path incumbent_path = incumbent_name.find('/') != std::string::npos || incumbent_name.ends_with(".so")
+                                               ? std::filesystem::path(incumbent_name)
+                                               : std::filesystem::path(plugins) / (incumbent_name + ".so");
+    auto incumbent = loader::PluginLibrary::load_file(incumbent_path);
+    if (!incumbent) return setup_failure("incumbent: " + incumbent.error().message());
+    Expected<replay::Trace> trace = Status(Errc::internal, "unset");
+    if (trace_path.empty()) {
+        replay::GeneratorOptions generator;
+        generator.requests = requests;
+        generator.objects = std::max<uint64_t>(requests / 10, 100);
+        trace = replay::generate_workload(generator);
+    } else {
+        trace = replay::read_trace(trace_path);
+    }
+    if (!trace) return setup_failure(trace.error().message());
+    std::vector<std::pair<std::string, replay::CacheSize>> capacities;
+    for (const auto &size : split_commas(sizes)) {
+        auto parsed = replay::parse_cache_size(size, *trace);
+        if (!parsed) return setup_failure(parsed.error().message());
+        capacities.emplace_back(size, *parsed);
+    }
+
+    if (std::string why = sandbox::close_descriptors_except({0, 1, 2}); !why.empty()) return setup_failure(why);
+    if (std::string why = sandbox::SyscallFilter::compute_only().fail("ioctl", ENOTTY).install(); !why.empty()) return setup_failure(why);
+
+    auto object = sandbox::read_frame(0, 256u << 20);
+    if (!object) return setup_failure("no object file on stdin");
+    nlohmann::json report = {{"trace", trace->name}, {"linked", false}, {"conformant", false}};
+    auto linked = (*linker)->link(*object, label);
+    if (!linked) {
+        report["failure"] = linked.error().message();
+        return say(report);
+    }
+    report["linked"] = true;
+    auto candidate = loader::PluginLibrary::from_entry(reinterpret_cast<aicache_plugin_init_fn>(linked->entry), linked->owner, label,
+                                                       sha256_hex(*object));
+    if (!candidate) {
+        report["failure"] = candidate.error().message();
+        return say(report);
+    }
+    report["candidate"] = (*candidate)->facts().name + " " + (*candidate)->facts().version;
+    loader::ConformanceReport conformance = loader::run_policy_conformance(*candidate);
+    if (!conformance.status) {
+        report["failure"] = "conformance: " + conformance.status.message();
+        return say(report);
+    }
+    report["conformant"] = true;
+    report["checks"] = conformance.passed;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto &[label_of_size, size] : capacities) {
+        replay::ReplayOptions options;
+        options.capacity_bytes = size.amount;
+        options.count_objects = size.objects;
+        auto ours = replay::run_replay(*trace, *candidate, options);
+        auto theirs = replay::run_replay(*trace, *incumbent, options);
+        if (!ours || !theirs) {
+            report["conformant"] = false;
+            report["failure"] = "replay: " + (ours ? theirs.error() : ours.error()).message();
+            return say(report);
+        }
+        rows.push_back({{"size", label_of_size},
+                        {"capacity", size.amount},
+                        {"objects", size.objects},
+                        {"requests", ours->requests},
+                        {"candidate_hits", ours->hits},
+                        {"incumbent_hits", theirs->hits},
+                        {"candidate_policy_errors", ours->policy_errors},
+                        {"candidate_seconds", ours->seconds},
+                        {"incumbent_seconds", theirs->seconds}});
+    }
+    report["comparisons"] = rows;
+    return say(report);
+}
+
+} // namespace aicache::patches

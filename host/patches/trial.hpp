@@ -1,0 +1,63 @@
+// The trial: a compiled patch is linked and run for the first time in a locked-down child
+// (`aicache __trial`), never in the serving host. The child loads what it needs while it still
+// may (the allowlist, the incumbent policy, the recorded traffic, the JIT), shuts itself in
+// (descriptors closed, seccomp deny-by-default), reads the object from stdin, links it with ORC,
+// runs the policy conformance suite, and replays the traffic through candidate and incumbent at
+// each cache size. A patch that loops, crashes, exhausts memory or makes a forbidden call ends as
+// a sandbox outcome; one that breaks the contract fails conformance; one that runs is measured.
+#pragma once
+
+#include "core/status.hpp"
+
+#include <aicache/sandbox/runner.hpp>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aicache::patches {
+
+struct TrialOptions {
+    std::filesystem::path aicache_exe;   // the binary with the `__trial` child mode
+    std::filesystem::path allowlist;     // [symbols] bound the link
+    std::string trace;                   // a trace file or a data directory (request log); empty: the generated workload
+    std::string incumbent = "lru";       // policy name in plugin_dir, or a .so path
+    std::filesystem::path plugin_dir;
+    std::vector<std::string> sizes = {"1%", "10%"};
+    uint64_t generated_requests = 200'000;
+    sandbox::Limits limits;
+
+    // Limits sized for a replay of up to a few million requests on a loaded 2-core machine.
+    static TrialOptions defaults();
+};
+
+struct TrialComparison {
+    std::string size;
+    uint64_t capacity = 0;
+    bool objects = false;
+    uint64_t requests = 0, candidate_hits = 0, incumbent_hits = 0;
+    uint64_t candidate_policy_errors = 0;
+    double candidate_seconds = 0, incumbent_seconds = 0;
+    [[nodiscard]] double candidate_hit_ratio() const { return requests ? double(candidate_hits) / double(requests) : 0; }
+    [[nodiscard]] double incumbent_hit_ratio() const { return requests ? double(incumbent_hits) / double(requests) : 0; }
+};
+
+struct TrialResult {
+    sandbox::Outcome outcome = sandbox::Outcome::setup_error; // ok: the child finished and reported
+    std::string reason;
+    bool linked = false;
+    bool conformant = false;
+    std::string failure; // link or conformance failure, when the child finished but refused
+    std::string candidate; // "name version" from the patch's descriptor
+    std::string trace_name;
+    std::vector<TrialComparison> comparisons;
+    [[nodiscard]] bool passed() const { return outcome == sandbox::Outcome::ok && linked && conformant; }
+};
+
+TrialResult run_trial(const TrialOptions &options, std::string_view object, const std::string &label);
+
+// The child's side: `aicache __trial ARGS...` (argv as run_trial builds it).
+int trial_child_main(int argc, char **argv);
+
+} // namespace aicache::patches
