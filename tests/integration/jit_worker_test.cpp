@@ -6,6 +6,7 @@
 #include "aicache/jit/worker_client.hpp"
 #include "core/files.hpp"
 #include "loader/plugin_library.hpp"
+#include "patches/trial.hpp"
 #include "replay/replay.hpp"
 #include "test_support.hpp"
 
@@ -131,4 +132,45 @@ TEST_CASE("the JIT linker refuses an object that calls system, whatever the vali
     auto garbage = linker()->link("not an object file", "garbage");
     REQUIRE_FALSE(garbage);
     CHECK(garbage.error().message().find("garbage") != std::string::npos);
+}
+
+namespace {
+
+patches::TrialOptions trial_options() {
+    patches::TrialOptions o = patches::TrialOptions::defaults();
+    o.aicache_exe = test::build_dir() / "bin" / "aicache";
+    o.allowlist = options().allowlist;
+    o.plugin_dir = test::build_dir() / "lib" / "aicache" / "plugins";
+    o.generated_requests = 50'000;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("the trial links a patch in a locked-down child and measures it against the incumbent") {
+    jit::WorkerResult compiled = jit::run_worker(options(), fifo_patch(), jit::WorkerMode::compile);
+    REQUIRE(compiled.report.compiled);
+    patches::TrialOptions o = trial_options();
+    o.incumbent = "fifo";
+    patches::TrialResult trial = patches::run_trial(o, compiled.report.object, "good_fifo.cpp");
+    INFO(trial.reason << " " << trial.failure);
+    REQUIRE(trial.passed());
+    CHECK(trial.candidate == "patched_fifo 0.1.0");
+    REQUIRE(trial.comparisons.size() == 2);
+    for (const auto &c : trial.comparisons) {
+        CHECK(c.requests == 50'000);
+        CHECK(c.candidate_hits > 0);
+        CHECK(c.candidate_hits == c.incumbent_hits); // the same algorithm as the fifo plugin
+        CHECK(c.candidate_policy_errors == 0);
+    }
+}
+
+TEST_CASE("the trial refuses to link a hand-made object that calls system") {
+    auto object = read_file(test::build_dir() / "fixtures" / "objects" / "calls_system.o");
+    REQUIRE(object);
+    patches::TrialResult trial = patches::run_trial(trial_options(), *object, "calls_system.o");
+    INFO(trial.reason);
+    REQUIRE(trial.outcome == sandbox::Outcome::ok);
+    CHECK_FALSE(trial.linked);
+    CHECK(trial.failure.find("system") != std::string::npos);
 }

@@ -2,7 +2,9 @@
 // binary, the real sandboxed worker) and checks it ends where its first line says:
 //   // expect: validate RULE      refused by the validator with a finding of that rule
 //   // expect: sandbox OUTCOME    stopped by the sandbox (timeout, resource, violation, crashed)
-//   // expect: accept             validates and compiles to an object file
+//   // expect: trial-sandbox OUTCOME   compiled, then stopped in the trial child (crashed, resource, timeout, violation)
+//   // expect: link | conformance      compiled, then refused by the JIT linker or the conformance suite in the trial
+//   // expect: accept             validates, compiles, links, passes conformance and replays in the trial
 // An optional `// args: ...` line adds flags (tighter limits for the bombs).
 #include "test_support.hpp"
 
@@ -38,6 +40,8 @@ int main(int argc, char **argv) {
     std::vector<std::string> command = {"patch", "check", "--json", file};
     std::istringstream extra(args);
     for (std::string word; extra >> word;) command.push_back(word);
+    const bool trial = stage == "accept" || stage == "trial-sandbox" || stage == "link" || stage == "conformance";
+    if (trial) command.insert(command.end(), {"--trial", "--size", "1%,10%"});
     if (stage == "accept") command.insert(command.end(), {"--object", (dir.path() / "patch.o").string()});
     sandbox::Result ran = test::run_aicache(command, std::chrono::seconds(120));
     nlohmann::json report = nlohmann::json::parse(ran.out, nullptr, false);
@@ -54,6 +58,7 @@ int main(int argc, char **argv) {
     if (stage == "accept") {
         if (!report.value("accepted", false)) return failed("it was refused at stage " + got_stage);
         if (report.value("object_bytes", 0) < 1000) return failed("the object file is empty");
+        if (report["trial"]["comparisons"].size() != 2) return failed("the trial replayed no comparisons");
         return 0;
     }
     if (report.value("accepted", true)) return failed("it was accepted");
@@ -63,6 +68,12 @@ int main(int argc, char **argv) {
             if (finding.value("rule", "") == detail) return 0;
         return failed("no finding has rule " + detail);
     }
+    if (stage == "trial-sandbox") {
+        if (got_stage != "trial-sandbox") return failed("it stopped at stage " + got_stage);
+        if (report["trial"].value("outcome", "") != detail) return failed("the trial's outcome was " + report["trial"].value("outcome", std::string()));
+        return 0;
+    }
+    if (stage == "link" || stage == "conformance") return got_stage == stage ? 0 : failed("it stopped at stage " + got_stage);
     if (stage == "sandbox") {
         if (got_stage != "sandbox") return failed("it stopped at stage " + got_stage);
         if (report.value("sandbox_outcome", "") != detail) return failed("the sandbox outcome was " + report.value("sandbox_outcome", std::string()));
