@@ -51,3 +51,13 @@ TEST_CASE("llvm_and_torch_headers_stay_in_their_corners") {
     auto torch_in_host = offenders(src / "host", torch);
     CHECK_MESSAGE(torch_in_host.empty(), join(torch_in_host));
 }
+
+TEST_CASE("jit uses only core from the host, and its public headers carry no LLVM types") {
+    auto src = aicache::test::source_dir();
+    std::regex host_beyond_core(R"(#\s*include\s*[<"](loader|cache|store|learning|patches|server|cli|replay)/)");
+    auto bad = offenders(src / "jit", host_beyond_core);
+    CHECK_MESSAGE(bad.empty(), join(bad));
+    std::regex llvm(R"(#\s*include\s*[<"](llvm|clang|clang-c)/)");
+    auto leaky = offenders(src / "jit" / "include", llvm);
+    CHECK_MESSAGE(leaky.empty(), join(leaky));
+}
