@@ -142,8 +142,9 @@ int check(const CheckArgs &args) {
 } // namespace
 
 void register_patch(CLI::App &app) {
-    CLI::App *patch = app.add_subcommand("patch", "The patch pipeline: check C++ policy patches in the sandbox");
+    CLI::App *patch = app.add_subcommand("patch", "The patch pipeline: check, submit, review and decide on C++ policy patches");
     patch->require_subcommand(1);
+    register_patch_lifecycle(*patch);
     auto args = std::make_shared<CheckArgs>();
     CLI::App *check_cmd = patch->add_subcommand("check", "Validate FILE.cpp against the patch rules (and compile it with --object) in the sandboxed jit worker");
     check_cmd->add_option("file", args->file, "The patch: one C++ file implementing a policy with AICACHE_POLICY_PLUGIN")->required();

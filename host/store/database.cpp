@@ -53,6 +53,43 @@ const char *const kMigrations[] = {
     CREATE INDEX cache_entries_by_tenant ON cache_entries(tenant_id);
     CREATE INDEX cache_entries_by_age ON cache_entries(created_at_us);
     )sql",
+    R"sql(
+    CREATE TABLE patches(
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,
+        source_sha256 TEXT NOT NULL,
+        object_sha256 TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        report TEXT NOT NULL DEFAULT '{}',
+        submitted_by TEXT NOT NULL,
+        submitted_at TEXT NOT NULL);
+    CREATE TABLE patch_decisions(
+        id INTEGER PRIMARY KEY,
+        patch_id INTEGER NOT NULL REFERENCES patches(id),
+        operator TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        why TEXT NOT NULL DEFAULT '',
+        signature TEXT NOT NULL,
+        at TEXT NOT NULL);
+    CREATE TABLE audit_log(
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        public_key TEXT NOT NULL DEFAULT '',
+        signature TEXT NOT NULL DEFAULT '');
+    -- Append-only for every honest writer; the hash chain catches the dishonest ones.
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    )sql",
 };
 
 } // namespace
