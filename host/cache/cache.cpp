@@ -197,53 +197,80 @@ Status Cache::migrate_locked(Shard &shard, loader::PolicyInstance &next) {
 }
 
 Status Cache::swap_policy(std::shared_ptr<const loader::PluginLibrary> policy) {
+    std::vector<uint32_t> all(shards_.size());
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    return swap_policy_on(all, std::move(policy));
+}
+
+Status Cache::swap_policy_on(const std::vector<uint32_t> &indices, std::shared_ptr<const loader::PluginLibrary> policy) {
+    for (uint32_t i : indices)
+        if (i >= shards_.size()) return Status(Errc::invalid_argument, "no shard " + std::to_string(i));
     // Instances are created before any shard changes, so a policy that fails to create leaves the
     // cache exactly as it was.
     std::vector<loader::PolicyInstance> next;
-    next.reserve(shards_.size());
-    for (auto &shard : shards_) {
-        auto instance = loader::PolicyInstance::create(policy, policy_config_json(shard->capacity_bytes, config_.policy_parameters));
+    next.reserve(indices.size());
+    for (uint32_t i : indices) {
+        auto instance = loader::PolicyInstance::create(policy, policy_config_json(shards_[i]->capacity_bytes, config_.policy_parameters));
         if (!instance) return instance.error().with_context("swapping to policy " + policy->facts().name);
         next.push_back(std::move(instance.value()));
     }
-    for (size_t i = 0; i < shards_.size(); ++i) {
+    for (size_t n = 0; n < indices.size(); ++n) {
+        const uint32_t i = indices[n];
         Shard &shard = *shards_[i];
         std::lock_guard lock(shard.mutex);
-        if (Status migrated = migrate_locked(shard, next[i]); !migrated) {
+        if (Status migrated = migrate_locked(shard, next[n]); !migrated) {
             // Half-taught instance: rebuild it from scratch once more; if that fails keep the old one.
             auto fresh = loader::PolicyInstance::create(policy, policy_config_json(shard.capacity_bytes, config_.policy_parameters));
             spdlog::error("policy swap on shard {}: {}", i, migrated.message());
             if (!fresh) return migrated;
-            next[i] = std::move(fresh.value());
-            if (Status retry = migrate_locked(shard, next[i]); !retry) return retry.with_context("shard " + std::to_string(i));
+            next[n] = std::move(fresh.value());
+            if (Status retry = migrate_locked(shard, next[n]); !retry) return retry.with_context("shard " + std::to_string(i));
         }
-        shard.policy.swap(next[i]); // the old instance is destroyed below, outside no lock it needs
+        shard.policy.swap(next[n]); // the old instance is destroyed below, outside no lock it needs
     }
     next.clear(); // destroys the old instances; their library is released when nothing else holds it
     return Status::ok();
+}
+
+void Cache::add_counters(CacheStats &total, const Shard &shard) {
+    const CacheStats &c = shard.counters;
+    total.lookups += c.lookups;
+    total.hits += c.hits;
+    total.inserts += c.inserts;
+    total.evictions += c.evictions;
+    total.expirations += c.expirations;
+    total.refused += c.refused;
+    total.policy_errors += c.policy_errors;
+    total.bytes_hit += c.bytes_hit;
+    total.bytes_inserted += c.bytes_inserted;
+    total.warm_swaps += c.warm_swaps;
+    total.cold_swaps += c.cold_swaps;
+    total.entries += shard.index.size();
+    total.bytes_used += shard.bytes_used;
+    total.capacity_bytes += shard.capacity_bytes;
 }
 
 CacheStats Cache::stats() const {
     CacheStats total;
     for (const auto &shard : shards_) {
         std::lock_guard lock(shard->mutex);
-        const CacheStats &c = shard->counters;
-        total.lookups += c.lookups;
-        total.hits += c.hits;
-        total.inserts += c.inserts;
-        total.evictions += c.evictions;
-        total.expirations += c.expirations;
-        total.refused += c.refused;
-        total.policy_errors += c.policy_errors;
-        total.bytes_hit += c.bytes_hit;
-        total.bytes_inserted += c.bytes_inserted;
-        total.warm_swaps += c.warm_swaps;
-        total.cold_swaps += c.cold_swaps;
-        total.entries += shard->index.size();
-        total.bytes_used += shard->bytes_used;
-        total.capacity_bytes += shard->capacity_bytes;
+        add_counters(total, *shard);
     }
     return total;
+}
+
+CacheStats Cache::shard_stats(uint32_t shard) const {
+    CacheStats total;
+    if (shard >= shards_.size()) return total;
+    std::lock_guard lock(shards_[shard]->mutex);
+    add_counters(total, *shards_[shard]);
+    return total;
+}
+
+std::shared_ptr<const loader::PluginLibrary> Cache::shard_policy(uint32_t shard) const {
+    const Shard &s = *shards_.at(shard);
+    std::lock_guard lock(s.mutex);
+    return s.policy.library_ptr();
 }
 
 std::shared_ptr<const loader::PluginLibrary> Cache::policy() const {

@@ -78,8 +78,12 @@ public:
     // Replaces every shard's policy instance. Warm state moves over when both versions declare the
     // same state format; otherwise the new instance learns the resident entries oldest-access first.
     Status swap_policy(std::shared_ptr<const loader::PluginLibrary> policy);
+    // The same on some shards only: a canary runs a new policy on a share of the traffic.
+    Status swap_policy_on(const std::vector<uint32_t> &shards, std::shared_ptr<const loader::PluginLibrary> policy);
 
     [[nodiscard]] CacheStats stats() const;
+    [[nodiscard]] CacheStats shard_stats(uint32_t shard) const;
+    [[nodiscard]] std::shared_ptr<const loader::PluginLibrary> shard_policy(uint32_t shard) const;
     [[nodiscard]] std::shared_ptr<const loader::PluginLibrary> policy() const;
     [[nodiscard]] uint32_t shard_count() const noexcept { return static_cast<uint32_t>(shards_.size()); }
 
@@ -97,6 +101,7 @@ private:
 
     explicit Cache(const CacheConfig &config);
     void release_all() noexcept;
+    static void add_counters(CacheStats &total, const Shard &shard);
     Shard &shard_for(uint64_t hash) noexcept { return *shards_[(hash >> 32) % shards_.size()]; }
     static void remove_locked(Shard &shard, Record *record) noexcept;
     Status migrate_locked(Shard &shard, loader::PolicyInstance &next);

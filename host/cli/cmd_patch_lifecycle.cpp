@@ -6,6 +6,7 @@
 #include "core/files.hpp"
 #include "patches/pipeline.hpp"
 #include "replay/replay.hpp"
+#include "server/control_socket.hpp"
 
 #include <aicache/sandbox/runner.hpp>
 
@@ -28,6 +29,9 @@ struct LifecycleArgs {
     std::string key, why;
     unsigned required = 1;
     bool json = false;
+    // install
+    double share = 0.25, margin = 2.0;
+    uint64_t window = 2000;
 };
 
 struct Repository {
@@ -195,6 +199,20 @@ int decide(const LifecycleArgs &args, bool approve) {
     return 0;
 }
 
+// install, rollback and status act on a running host, through its control socket.
+int host_request(const LifecycleArgs &args, nlohmann::json request) {
+    request["who"] = current_user();
+    const auto socket = data_dir(args.data) / "control.sock";
+    auto answer = server::control_request(socket, request);
+    if (!answer && answer.error().code() == Errc::not_found)
+        return fail(Status(Errc::not_found, "no host is running on " + data_dir(args.data).string() +
+                                                ": patches are installed into a running host (aicache serve --data DIR)"));
+    if (!answer) return fail(answer.error());
+    nlohmann::json reply = nlohmann::json::parse(*answer, nullptr, false);
+    std::printf("%s\n", reply.is_discarded() ? answer->c_str() : reply.dump(2).c_str());
+    return 0;
+}
+
 void on_callback(CLI::App *command, std::function<int()> run) {
     command->callback([run = std::move(run)] {
         if (int code = run(); code != 0) throw CLI::RuntimeError(code);
@@ -244,6 +262,20 @@ void register_patch_lifecycle(CLI::App &patch) {
         }
         on_callback(cmd, [args, approve] { return decide(*args, approve); });
     }
+
+    CLI::App *install_cmd = patch.add_subcommand("install", "Install an approved patch into the running host: canary first, then every shard");
+    install_cmd->add_option("id", args->id, "Patch id")->required();
+    install_cmd->add_option("--share", args->share, "Share of the shards the canary runs on")->capture_default_str();
+    install_cmd->add_option("--window", args->window, "Lookups each side must see before the verdict")->capture_default_str();
+    install_cmd->add_option("--margin", args->margin, "Hit-ratio points the canary may trail the other shards by")->capture_default_str();
+    on_callback(install_cmd, [args] {
+        return host_request(*args, {{"op", "patch.install"}, {"id", args->id}, {"share", args->share}, {"window", args->window}, {"margin", args->margin}});
+    });
+    CLI::App *rollback_cmd = patch.add_subcommand("rollback", "Take an installed (canary or active) patch out of the running host at once");
+    rollback_cmd->add_option("id", args->id, "Patch id")->required();
+    on_callback(rollback_cmd, [args] { return host_request(*args, {{"op", "patch.rollback"}, {"id", args->id}}); });
+    CLI::App *status_cmd = patch.add_subcommand("status", "What the running host has installed, and the canary's figures");
+    on_callback(status_cmd, [args] { return host_request(*args, {{"op", "patch.status"}}); });
 }
 
 } // namespace aicache::cli

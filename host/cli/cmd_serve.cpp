@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "learning/request_log.hpp"
 #include "loader/plugin_watcher.hpp"
+#include "patches/installer.hpp"
 #include "replay/replay.hpp"
 #include "server/cache_api.hpp"
 #include "server/control_socket.hpp"
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <thread>
 #include <cstdio>
 #include <unistd.h>
 
@@ -96,11 +98,49 @@ int run(const ServeArgs &args) {
     http.record_requests_to(request_log.get());
     if (Status s = http.start(); !s) return fail(s);
 
+    // Approved patches install here (patches/installer.hpp); without the JIT the host still serves.
+    patches::PatchPipeline pipeline(*plane.db, plane.data);
+    std::unique_ptr<patches::PatchInstaller> installer;
+    {
+        auto allowlist = jit::Allowlist::load(patches::TrialOptions::defaults().allowlist);
+        auto linker = allowlist ? jit::PatchLinker::create(*allowlist) : Expected<std::shared_ptr<jit::PatchLinker>>(allowlist.error());
+        if (linker) {
+            installer = std::make_unique<patches::PatchInstaller>(pipeline, memory, args.plane.policy, *linker);
+            if (Status restored = installer->restore_active(); !restored) spdlog::error("{}", restored.message());
+        } else {
+            spdlog::error("patches cannot be installed on this host: {}", linker.error().message());
+        }
+    }
+    std::jthread canary_judge([&](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            if (installer) installer->tick();
+        }
+    });
+
     server::ControlSocket control;
     Status started = control.start(plane.data / "control.sock", [&](const nlohmann::json &request) -> Expected<std::string> {
         const std::string op = request.value("op", "");
         if (op.rfind("cache.", 0) == 0) {
             auto answer = server::handle_cache_request(*plane.cache, request);
+            if (!answer) return answer.error();
+            return answer->dump() + "\n";
+        }
+        if (op.rfind("patch.", 0) == 0) {
+            if (!installer) return Status(Errc::internal, "this host cannot install patches (see its log)");
+            Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
+            const std::string who = request.value("who", "operator");
+            if (op == "patch.install") {
+                patches::CanaryOptions canary;
+                canary.share = request.value("share", canary.share);
+                canary.window_lookups = request.value("window", canary.window_lookups);
+                canary.margin_points = request.value("margin", canary.margin_points);
+                answer = installer->install(request.value("id", int64_t(0)), who, canary);
+            } else if (op == "patch.rollback") {
+                answer = installer->rollback(request.value("id", int64_t(0)), who);
+            } else if (op == "patch.status") {
+                answer = installer->status();
+            }
             if (!answer) return answer.error();
             return answer->dump() + "\n";
         }
@@ -133,6 +173,8 @@ int run(const ServeArgs &args) {
     http.stop();
     watcher.stop();
     control.stop();
+    canary_judge.request_stop();
+    canary_judge.join();
     return 0;
 }
 
