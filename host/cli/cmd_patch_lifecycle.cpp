@@ -24,6 +24,8 @@ struct LifecycleArgs {
     std::string file, target = "s3fifo", note, trace;
     std::vector<std::string> sizes = {"1%", "10%"};
     double auto_approve_margin = -1; // < 0: operators decide
+    uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
+    std::string memory = "3GiB";
     // show, diff, approve, reject
     int64_t id = 0;
     std::string key, why;
@@ -102,6 +104,12 @@ int submit(const LifecycleArgs &args) {
     options.trial.trace = args.trace;
     options.trial.sizes = args.sizes;
     if (args.auto_approve_margin >= 0) options.auto_approve_margin = args.auto_approve_margin;
+    auto memory = replay::parse_capacity(args.memory, 0);
+    if (!memory) return fail(memory.error().with_context("--memory"));
+    options.worker.limits.cpu_seconds = args.cpu_seconds;
+    options.worker.limits.address_space_bytes = *memory;
+    options.trial.limits.cpu_seconds = args.trial_cpu_seconds;
+    options.trial.limits.address_space_bytes = *memory;
     auto patch = repo->pipeline->submit(source, options);
     if (!patch) return fail(patch.error());
     nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
@@ -234,6 +242,9 @@ void register_patch_lifecycle(CLI::App &patch) {
     submit_cmd->add_option("--auto-approve-margin", args->auto_approve_margin,
                            "Approve by rule when the trial beats the target by this many hit-ratio points at every size");
     submit_cmd->add_flag("--json", args->json, "Print the record as JSON");
+    submit_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds the compile may use")->capture_default_str();
+    submit_cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds the trial may use")->capture_default_str();
+    submit_cmd->add_option("--memory", args->memory, "Address space the compile and the trial may map")->capture_default_str();
     on_callback(submit_cmd, [args] { return submit(*args); });
 
     CLI::App *list_cmd = patch.add_subcommand("list", "Every patch, newest first");

@@ -21,6 +21,7 @@ struct PatchLinker::Impl {
     std::unique_ptr<llvm::orc::LLJIT> jit;
     std::mutex mutex; // ORC is thread-safe, but adding and removing patches is rare: keep it simple
     std::atomic<uint64_t> next_id{0};
+    std::string reported; // what ORC's session reported during the current link (under `mutex`)
 };
 
 void PatchLinker::set_out_of_memory_handler(void (*handler)()) {
@@ -42,13 +43,18 @@ Expected<std::shared_ptr<PatchLinker>> PatchLinker::create(Allowlist allowlist) 
     auto jit = llvm::orc::LLJITBuilder().create();
     if (!jit) return Status(Errc::internal, "ORC LLJIT: " + message_of(jit.takeError()));
     impl->jit = std::move(*jit);
-    // Link failures come back to the caller from lookup(); ORC's own reporter would print them.
-    impl->jit->getExecutionSession().setErrorReporter([](llvm::Error error) { llvm::consumeError(std::move(error)); });
+    // ORC reports the reason a link failed (the unresolved symbols) to the session, not to lookup():
+    // keep it for the caller's error instead of printing it.
+    Impl *raw = impl.get();
+    impl->jit->getExecutionSession().setErrorReporter([raw](llvm::Error error) {
+        raw->reported += (raw->reported.empty() ? "" : "; ") + message_of(std::move(error));
+    });
     return std::shared_ptr<PatchLinker>(new PatchLinker(std::move(impl)));
 }
 
 Expected<LinkedCode> PatchLinker::link(std::string_view object, const std::string &label) {
     std::lock_guard lock(impl_->mutex);
+    impl_->reported.clear();
     llvm::orc::LLJIT &jit = *impl_->jit;
     // A fresh library per patch: two patches never see (or clash on) each other's symbols.
     auto dylib = jit.createJITDylib(label + "#" + std::to_string(impl_->next_id++));
@@ -67,8 +73,10 @@ Expected<LinkedCode> PatchLinker::link(std::string_view object, const std::strin
     // Looking the entry up links the object: unresolved (non-allowlisted) symbols fail here.
     auto entry = jit.lookup(*dylib, "aicache_plugin_init");
     if (!entry) {
-        (void)tracker->remove();
-        return Status(Errc::abi, label + ": link refused: " + message_of(entry.takeError()));
+        std::string why = message_of(entry.takeError());
+        if (!impl_->reported.empty()) why = impl_->reported + " (" + why + ")";
+        if (llvm::Error removed = tracker->remove()) llvm::consumeError(std::move(removed));
+        return Status(Errc::abi, label + ": link refused: " + why);
     }
     LinkedCode code;
     code.entry = reinterpret_cast<void *>(static_cast<uintptr_t>(entry->getAddress()));

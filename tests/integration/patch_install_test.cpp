@@ -114,3 +114,19 @@ TEST_CASE("a patch that hurts live traffic is rolled back by its canary") {
     CHECK(audit.out.find("canary-rollback") != std::string::npos);
     host.drive(100, 6); // the host kept serving
 }
+
+TEST_CASE("the host keeps serving while hostile patches are submitted and crash, spin or explode in their sandboxes") {
+    Host host;
+    host.start();
+    host.drive(300, 7);
+    for (const char *hostile : {"patches/trial_stack_overflow.cpp", "patches/trial_infinite_loop.cpp", "patches/call_system.cpp",
+                                "patches/bomb_macro_explosion.cpp"}) {
+        sandbox::Result submitted =
+            host.run({"patch", "submit", host.fixture(hostile), "--target", "fifo", "--memory", "1GiB", "--cpu-seconds", "10", "--trial-cpu-seconds", "3"});
+        INFO(hostile << ": " << submitted.out << submitted.err);
+        CHECK(submitted.exit_code == 1);
+        CHECK(submitted.out.find("rejected") != std::string::npos);
+        host.drive(100, 8); // answered between every attempt
+    }
+    CHECK(host.process->running());
+}
