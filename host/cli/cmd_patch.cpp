@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "core/files.hpp"
+#include "patches/generator.hpp"
 #include "patches/trial.hpp"
 #include "replay/replay.hpp"
 
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <map>
 
 namespace aicache::cli {
 namespace {
@@ -139,6 +141,44 @@ int check(const CheckArgs &args) {
     return 0;
 }
 
+struct GenerateArgs {
+    std::string name, out;
+    std::vector<std::string> sets; // NAME=VALUE
+};
+
+int generate(const GenerateArgs &args) {
+    auto loaded = patches::PatchTemplate::load(patches::templates_dir() / (args.name + ".cpp.in"));
+    if (!loaded) return fail(loaded.error().with_context("template " + args.name + " (see `aicache patch templates`)"));
+    std::map<std::string, std::string> values;
+    for (const auto &set : args.sets) {
+        size_t eq = set.find('=');
+        if (eq == std::string::npos) return fail(Status(Errc::invalid_argument, "--set " + set + ": expected NAME=VALUE"));
+        values[set.substr(0, eq)] = set.substr(eq + 1);
+    }
+    auto source = loaded->instantiate(values);
+    if (!source) return fail(source.error());
+    if (args.out.empty() || args.out == "-") {
+        std::fwrite(source->data(), 1, source->size(), stdout);
+        return 0;
+    }
+    if (Status written = write_file_atomic(args.out, *source); !written) return fail(written);
+    std::printf("wrote %s\n", args.out.c_str());
+    return 0;
+}
+
+int list_templates() {
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(patches::templates_dir(), ec)) {
+        auto t = patches::PatchTemplate::load(entry.path());
+        if (!t) continue;
+        std::printf("%s\n", t->name.c_str());
+        for (const auto &p : t->parameters)
+            std::printf("  %-20s %-8s [%g, %g], default %g\n", p.name.c_str(), p.integer ? "integer" : "number", p.min, p.max, p.fallback);
+    }
+    if (ec) return fail(Status(Errc::not_found, patches::templates_dir().string() + ": " + ec.message()));
+    return 0;
+}
+
 } // namespace
 
 void register_patch(CLI::App &app) {
@@ -161,6 +201,19 @@ void register_patch(CLI::App &app) {
     check_cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds the trial may use")->capture_default_str();
     check_cmd->callback([args] {
         if (int code = check(*args); code != 0) throw CLI::RuntimeError(code);
+    });
+
+    auto gen = std::make_shared<GenerateArgs>();
+    CLI::App *generate_cmd = patch->add_subcommand("generate", "Write a patch from a policy template the host owns, with parameters filled in");
+    generate_cmd->add_option("template", gen->name, "Template name (aicache patch templates)")->required();
+    generate_cmd->add_option("--set", gen->sets, "NAME=VALUE (repeatable); unset parameters take their defaults");
+    generate_cmd->add_option("-o,--out", gen->out, "Output file (default: stdout)");
+    generate_cmd->callback([gen] {
+        if (int code = generate(*gen); code != 0) throw CLI::RuntimeError(code);
+    });
+    CLI::App *templates_cmd = patch->add_subcommand("templates", "The patch templates and their parameters");
+    templates_cmd->callback([] {
+        if (int code = list_templates(); code != 0) throw CLI::RuntimeError(code);
     });
 }
 

@@ -74,7 +74,7 @@ Expected<LinkedCode> PatchLinker::link(std::string_view object, const std::strin
     auto entry = jit.lookup(*dylib, "aicache_plugin_init");
     if (!entry) {
         std::string why = message_of(entry.takeError());
-        if (!impl_->reported.empty()) why = impl_->reported + " (" + why + ")";
+        if (!impl_->reported.empty()) why = impl_->reported; // the cause; ORC's own message lists every symbol it then gave up on
         if (llvm::Error removed = tracker->remove()) llvm::consumeError(std::move(removed));
         return Status(Errc::abi, label + ": link refused: " + why);
     }

@@ -239,6 +239,9 @@ private:
         bool called = reference == nullptr || callees_.count(reference) != 0;
         const FunctionDecl *target = function->getCanonicalDecl();
         if (FunctionDecl *pattern = function->getTemplateInstantiationPattern()) target = pattern->getCanonicalDecl();
+        // Special members the compiler wrote (copy assignment, default constructors) only run the
+        // members' own operations, which are checked where the patch names them.
+        if (target->isImplicit() && isa<CXXMethodDecl>(target)) return;
         // Builtins are declared implicitly where first used, so they look like the patch's own.
         bool own = judge_.in_patch(target->getLocation()) && target->getBuiltinID() == 0 && !target->isImplicit();
         std::string name = plain_name(function);

@@ -99,3 +99,22 @@ TEST_CASE("a patch that matches its target within the margin is approved by rule
     sandbox::Result log = lab.run({"audit", "log"});
     CHECK(log.out.find("\"by\":\"rule\"") != std::string::npos);
 }
+
+TEST_CASE("a generated SLRU patch beats LRU in its trial and is approved by rule; bad parameters are refused") {
+    Lab lab;
+    const std::string file = (lab.dir.path() / "slru.cpp").string();
+    sandbox::Result generated = test::run_aicache({"patch", "generate", "slru", "--set", "protected_share=0.8", "--set", "promote_hits=1", "-o", file});
+    INFO(generated.out << generated.err);
+    REQUIRE(generated.outcome == sandbox::Outcome::ok);
+    sandbox::Result submitted = lab.run({"patch", "submit", file, "--target", "lru", "--auto-approve-margin", "1"});
+    INFO(submitted.out << submitted.err);
+    CHECK(submitted.out.find("patch #1 (slru.cpp for lru): approved") != std::string::npos);
+
+    sandbox::Result out_of_range = test::run_aicache({"patch", "generate", "slru", "--set", "protected_share=2"});
+    CHECK(out_of_range.exit_code != 0);
+    CHECK(out_of_range.err.find("must lie in [0.05, 0.95]") != std::string::npos);
+    sandbox::Result not_integer = test::run_aicache({"patch", "generate", "slru", "--set", "promote_hits=1.5"});
+    CHECK(not_integer.err.find("must be an integer") != std::string::npos);
+    sandbox::Result unknown = test::run_aicache({"patch", "generate", "slru", "--set", "window=3"});
+    CHECK(unknown.err.find("no parameter window") != std::string::npos);
+}
