@@ -144,7 +144,7 @@ int run(const ServeArgs &args) {
             if (!answer) return answer.error();
             return answer->dump() + "\n";
         }
-        return server::handle_plugin_request(*plane.host, request);
+        return server::handle_plugin_request(*plane.host, request, &pipeline.audit());
     });
     // Another host on this data directory is fatal; a directory we cannot write only costs the
     // control socket (the data plane already serves uncached and says why).
@@ -155,7 +155,11 @@ int run(const ServeArgs &args) {
     if (args.watch) {
         Status watching = watcher.start(plane.plugins, [&](const std::filesystem::path &file) {
             auto loaded = plane.host->load(file, "inotify");
-            if (loaded) spdlog::warn("hot-swapped {} to {} (version #{})", loaded->record.name, loaded->record.version, loaded->record.id);
+            if (loaded) {
+                spdlog::warn("hot-swapped {} to {} (version #{})", loaded->record.name, loaded->record.version, loaded->record.id);
+                (void)pipeline.audit().append("inotify", "plugin-load", loaded->record.name,
+                                              {{"version", loaded->record.version}, {"content_sha256", loaded->record.content_hash}});
+            }
             else spdlog::error("new build {} refused, still serving the previous version: {}", file.string(), loaded.error().message());
         });
         if (!watching) return fail(watching);

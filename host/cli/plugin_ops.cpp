@@ -1,6 +1,7 @@
 #include "cli/plugin_ops.hpp"
 
 #include "loader/qualify.hpp"
+#include "patches/audit.hpp"
 #include "server/control_socket.hpp"
 #include "server/operator_api.hpp"
 #include "store/database.hpp"
@@ -23,7 +24,8 @@ Expected<std::string> plugin_request(const std::filesystem::path &data, const nl
     auto db = store::Database::open(data / "aicache.db");
     if (!db) return db.error();
     loader::PluginHost host(**db, data / "plugins", child_qualifier());
-    return server::handle_plugin_request(host, request);
+    patches::AuditLog audit(**db);
+    return server::handle_plugin_request(host, request, &audit);
 }
 
 } // namespace aicache::cli

@@ -1,5 +1,7 @@
 #include "server/operator_api.hpp"
 
+#include "patches/audit.hpp"
+
 #include <fmt/format.h>
 
 namespace aicache::server {
@@ -41,7 +43,15 @@ std::string describe(const loader::LoadedVersion &v) {
 
 } // namespace
 
-Expected<std::string> handle_plugin_request(loader::PluginHost &host, const nlohmann::json &request) {
+namespace {
+
+nlohmann::json audit_details(const loader::LoadedVersion &v) {
+    return {{"version", v.record.version}, {"version_id", v.record.id}, {"content_sha256", v.record.content_hash}, {"source", v.record.source_path}};
+}
+
+} // namespace
+
+Expected<std::string> handle_plugin_request(loader::PluginHost &host, const nlohmann::json &request, patches::AuditLog *audit) {
     if (!request.is_object() || !request.contains("op") || !request["op"].is_string())
         return Status(Errc::invalid_argument, "request must be a JSON object with an \"op\" string");
     const std::string op = request["op"];
@@ -59,6 +69,7 @@ Expected<std::string> handle_plugin_request(loader::PluginHost &host, const nloh
         if (text("file").empty()) return Status(Errc::invalid_argument, "plugin.load needs a \"file\"");
         auto loaded = host.load(text("file"), who);
         if (!loaded) return loaded.error();
+        if (audit != nullptr) (void)audit->append(who, "plugin-load", loaded->record.name, audit_details(*loaded));
         return "loaded " + describe(*loaded) + ", active\n";
     }
     if (op == "plugin.rollback") {
@@ -67,6 +78,7 @@ Expected<std::string> handle_plugin_request(loader::PluginHost &host, const nloh
         if (!text("to").empty()) to = text("to");
         auto rolled = host.rollback(text("name"), to, who);
         if (!rolled) return rolled.error();
+        if (audit != nullptr) (void)audit->append(who, "plugin-rollback", rolled->record.name, audit_details(*rolled));
         return "rolled back to " + describe(*rolled) + "\n";
     }
     return Status(Errc::invalid_argument, "unknown operation \"" + op + "\"");

@@ -9,9 +9,14 @@
 
 #include <string>
 
+namespace aicache::patches {
+class AuditLog;
+}
+
 namespace aicache::server {
 
 // request: {"op": "plugin.list" | "plugin.load" | "plugin.history" | "plugin.rollback", ...}
-Expected<std::string> handle_plugin_request(loader::PluginHost &host, const nlohmann::json &request);
+// Loads and rollbacks are appended to `audit` (the patches' hash-chained log) when given.
+Expected<std::string> handle_plugin_request(loader::PluginHost &host, const nlohmann::json &request, patches::AuditLog *audit = nullptr);
 
 } // namespace aicache::server

@@ -119,7 +119,26 @@ Status Database::error(const std::string &what) const {
     return Status(Errc::io, file_.string() + ": " + what + ": " + sqlite3_errmsg(db_));
 }
 
+// One connection serves every thread of the host (the proxy's stores, the plugin host, the patch
+// pipeline, the audit log). Each call runs under the connection's mutex, and a transaction a
+// thread opens with exec("BEGIN ...") keeps it until that thread's COMMIT or ROLLBACK, so no other
+// thread's statement lands inside it (or tries to BEGIN within it).
 Status Database::exec(std::string_view sql) {
+    std::lock_guard lock(mutex_);
+    Status status = exec_locked(sql);
+    const bool begins = sql.substr(0, 5) == "BEGIN" && sql.find("COMMIT") == std::string_view::npos;
+    const bool ends = sql.substr(0, 6) == "COMMIT" || sql.substr(0, 8) == "ROLLBACK";
+    if (begins && status && !in_transaction_) {
+        mutex_.lock(); // released by the COMMIT or ROLLBACK below, on this thread
+        in_transaction_ = true;
+    } else if (ends && in_transaction_) {
+        in_transaction_ = false;
+        mutex_.unlock();
+    }
+    return status;
+}
+
+Status Database::exec_locked(std::string_view sql) {
     char *message = nullptr;
     int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &message);
     if (rc != SQLITE_OK) {
@@ -131,6 +150,7 @@ Status Database::exec(std::string_view sql) {
 }
 
 Expected<std::vector<SqlRow>> Database::query(std::string_view sql, const std::vector<SqlValue> &params) {
+    std::lock_guard lock(mutex_);
     sqlite3_stmt *stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
         return error("prepare");

@@ -4,6 +4,7 @@
 #include "core/status.hpp"
 
 #include <cstdint>
+#include <mutex>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -39,7 +40,10 @@ private:
     Database(sqlite3 *db, std::filesystem::path file) : db_(db), file_(std::move(file)) {}
     Status migrate();
     Status error(const std::string &what) const;
+    Status exec_locked(std::string_view sql);
 
+    std::recursive_mutex mutex_;
+    bool in_transaction_ = false; // an exec("BEGIN") holds mutex_ until its COMMIT/ROLLBACK (guarded by mutex_)
     sqlite3 *db_;
     std::filesystem::path file_;
 };

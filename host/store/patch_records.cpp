@@ -61,11 +61,12 @@ Expected<std::vector<PatchRecord>> records(Database &db, const std::string &wher
 
 Expected<PatchRecord> PatchRecords::insert(PatchRecord p) {
     auto inserted = db_.query("INSERT INTO patches(target, file_name, note, source, source_sha256, object_sha256, state, report, submitted_by, "
-                              "submitted_at) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                              "submitted_at) VALUES(?,?,?,?,?,?,?,?,?,?) RETURNING id",
                               {p.target, p.file_name, p.note, p.source, p.source_sha256, p.object_sha256, std::string(to_string(p.state)),
                                p.report, p.submitted_by, p.submitted_at});
     if (!inserted) return inserted.error().with_context("recording a patch");
-    p.id = db_.last_insert_id();
+    if (inserted->empty()) return Status(Errc::internal, "recording a patch: no id returned");
+    p.id = as_int(inserted->front()[0]);
     return p;
 }
 
