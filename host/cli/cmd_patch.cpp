@@ -46,7 +46,7 @@ nlohmann::json trial_json(const patches::TrialResult &trial) {
                         {"incumbent_hit_ratio", c.incumbent_hit_ratio()},
                         {"candidate_policy_errors", c.candidate_policy_errors}});
     return {{"outcome", sandbox::to_string(trial.outcome)}, {"reason", trial.reason}, {"linked", trial.linked},
-            {"conformant", trial.conformant}, {"failure", trial.failure}, {"candidate", trial.candidate},
+            {"conformant", trial.conformant}, {"failure", trial.failure}, {"candidate", trial.candidate}, {"link_ms", trial.link_ms},
             {"trace", trial.trace_name}, {"comparisons", rows}};
 }
 
@@ -132,8 +132,8 @@ int check(const CheckArgs &args) {
         std::printf("trial: %s: %s\n", stage, trial.failure.c_str());
         return 1;
     }
-    std::printf("trial: %s linked and passed conformance; replayed %s against %s:\n", trial.candidate.c_str(), trial.trace_name.c_str(),
-                args.against.c_str());
+    std::printf("trial: %s linked (%.1f ms) and passed conformance; replayed %s against %s:\n", trial.candidate.c_str(), trial.link_ms,
+                trial.trace_name.c_str(), args.against.c_str());
     std::printf("  %-8s %12s %12s %12s %10s\n", "size", "requests", "patch hit%", "incumbent%", "change");
     for (const auto &c : trial.comparisons)
         std::printf("  %-8s %12llu %11.2f%% %11.2f%% %+9.2f%%\n", c.size.c_str(), static_cast<unsigned long long>(c.requests),

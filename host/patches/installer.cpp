@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace aicache::patches {
@@ -38,8 +39,10 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
         return Status(Errc::invalid_argument, "patch #" + std::to_string(id) + " is for " + patch.target + "; this host serves " + target_);
     const uint32_t shards = cache_.shard_count();
     if (shards < 2) return Status(Errc::invalid_argument, "a canary needs at least 2 shards (serve --shards)");
+    auto link_started = std::chrono::steady_clock::now();
     auto candidate = link(patch);
     if (!candidate) return candidate.error();
+    const double link_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - link_started).count();
 
     Canary canary;
     canary.id = id;
@@ -48,7 +51,9 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
     for (uint32_t i = 0; i < count; ++i) canary.shards.push_back(i * shards / count); // spread over the key space
     canary.previous = cache_.shard_policy(canary.shards.front());
     canary.candidate = *candidate;
+    auto swap_started = std::chrono::steady_clock::now();
     if (Status swapped = cache_.swap_policy_on(canary.shards, canary.candidate); !swapped) return swapped;
+    const double swap_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - swap_started).count();
     for (uint32_t i = 0; i < shards; ++i) {
         cache::CacheStats s = cache_.shard_stats(i);
         auto &side = std::find(canary.shards.begin(), canary.shards.end(), i) != canary.shards.end() ? canary.canary_start : canary.rest_start;
@@ -59,7 +64,7 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
     patch.state = store::PatchState::canary;
     if (Status updated = pipeline_.records().update(patch); !updated) return updated;
     nlohmann::json details = {{"shards", canary_->shards}, {"of", shards}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points},
-                              {"object_sha256", patch.object_sha256}};
+                              {"object_sha256", patch.object_sha256}, {"link_ms", link_ms}, {"swap_ms", swap_ms}};
     if (auto logged = pipeline_.audit().append(who, "canary", "patch #" + std::to_string(id), details); !logged) return logged.error();
     last_event_ = "patch #" + std::to_string(id) + " on canary";
     spdlog::warn("patch #{} ({}) on canary: shards {} of {}", id, patch.file_name, canary_->shards.size(), shards);

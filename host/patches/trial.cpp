@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <new>
 #include <unistd.h>
@@ -83,6 +84,7 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
     result.failure = report.value("failure", "");
     result.candidate = report.value("candidate", "");
     result.trace_name = report.value("trace", "");
+    result.link_ms = report.value("link_ms", 0.0);
     for (const auto &row : report.value("comparisons", nlohmann::json::array())) {
         TrialComparison c;
         c.size = row.value("size", "");
@@ -184,14 +186,16 @@ int trial_child_main(int argc, char **argv) {
     auto object = sandbox::read_frame(0, 256u << 20);
     if (!object) return setup_failure("no object file on stdin");
     nlohmann::json report = {{"trace", trace->name}, {"linked", false}, {"conformant", false}};
+    auto link_started = std::chrono::steady_clock::now();
     auto linked = (*linker)->link(*object, label);
     if (!linked) {
         report["failure"] = linked.error().message();
         return say(report);
     }
-    report["linked"] = true;
     auto candidate = loader::PluginLibrary::from_entry(reinterpret_cast<aicache_plugin_init_fn>(linked->entry), linked->owner, label,
                                                        sha256_hex(*object));
+    report["linked"] = true;
+    report["link_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - link_started).count();
     if (!candidate) {
         report["failure"] = candidate.error().message();
         return say(report);

@@ -51,6 +51,7 @@ struct TrialResult {
     std::string failure; // link or conformance failure, when the child finished but refused
     std::string candidate; // "name version" from the patch's descriptor
     std::string trace_name;
+    double link_ms = 0; // ORC link and ABI negotiation
     std::vector<TrialComparison> comparisons;
     [[nodiscard]] bool passed() const { return outcome == sandbox::Outcome::ok && linked && conformant; }
 };

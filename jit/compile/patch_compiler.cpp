@@ -2,6 +2,12 @@
 
 #include "validate/validator.hpp"
 
+#include "core/files.hpp"
+#include "core/hash.hpp"
+
+#include <clang/Basic/Version.h>
+#include <llvm/Support/Chrono.h>
+
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Basic/DiagnosticOptions.h>
 #include <clang/CodeGen/CodeGenAction.h>
@@ -21,6 +27,7 @@
 #include <tuple>
 #include <mutex>
 #include <set>
+#include <unistd.h>
 
 namespace aicache::jit {
 namespace {
@@ -120,7 +127,43 @@ PatchCompiler::~PatchCompiler() = default;
 size_t PatchCompiler::snapshot_files() const { return impl_->files; }
 uint64_t PatchCompiler::snapshot_bytes() const { return impl_->bytes; }
 
-Expected<std::unique_ptr<PatchCompiler>> PatchCompiler::prepare(Allowlist allowlist, const std::filesystem::path &sdk_include_dir) {
+namespace {
+
+// Builds the precompiled header of every allowlisted header (or reuses the cached one built with
+// the same compiler, flags and header files): parsing the SDK and the standard headers is most of
+// a patch's compile time, and every patch would parse the same ones.
+Expected<std::string> precompiled_prelude(const clang::CompilerInvocation &base, llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> files,
+                                          const std::string &prelude_path, const std::string &key, const std::filesystem::path &cache_dir) {
+    std::error_code ec;
+    std::filesystem::path dir = cache_dir.empty() ? std::filesystem::temp_directory_path(ec) : cache_dir;
+    std::filesystem::create_directories(dir, ec);
+    const std::filesystem::path cached = dir / ("prelude-" + key.substr(0, 24) + ".pch");
+    if (auto bytes = read_file(cached); bytes && !bytes->empty()) return *bytes;
+
+    const std::filesystem::path building = cached.string() + ".building." + std::to_string(::getpid());
+    auto copy = std::make_shared<clang::CompilerInvocation>(base);
+    copy->getFrontendOpts().Inputs = {clang::FrontendInputFile(prelude_path, clang::InputKind(clang::Language::CXX))};
+    copy->getFrontendOpts().ProgramAction = clang::frontend::GeneratePCH;
+    copy->getFrontendOpts().OutputFile = building.string();
+    clang::CompilerInstance ci;
+    ci.setInvocation(copy);
+    std::string log;
+    llvm::raw_string_ostream log_stream(log);
+    ci.createDiagnostics(new clang::TextDiagnosticPrinter(log_stream, &copy->getDiagnosticOpts()), true);
+    ci.createFileManager(files);
+    clang::GeneratePCHAction generate;
+    bool ok = ci.ExecuteAction(generate) && !ci.getDiagnostics().hasErrorOccurred();
+    log_stream.flush();
+    auto bytes = ok ? read_file(building) : Expected<std::string>(Status(Errc::internal, "the allowlisted headers do not precompile: " + log));
+    if (bytes) std::filesystem::rename(building, cached, ec); // another worker may have won the race: both files are equal
+    std::filesystem::remove(building, ec);
+    return bytes;
+}
+
+} // namespace
+
+Expected<std::unique_ptr<PatchCompiler>> PatchCompiler::prepare(Allowlist allowlist, const std::filesystem::path &sdk_include_dir,
+                                                               const std::filesystem::path &pch_cache_dir) {
     static std::once_flag targets;
     std::call_once(targets, [] {
         llvm::InitializeNativeTarget();
@@ -154,6 +197,9 @@ Expected<std::unique_ptr<PatchCompiler>> PatchCompiler::prepare(Allowlist allowl
     driver_stream.flush();
     if (!invocation) return Status(Errc::internal, "clang could not build the patch compile's invocation: " + driver_log);
     invocation->getFrontendOpts().DisableFree = false; // the worker compiles more than once in tests
+    // Loading a precompiled header would otherwise look for a global module index on the real disk.
+    invocation->getFrontendOpts().UseGlobalModuleIndex = false;
+    invocation->getFrontendOpts().GenerateGlobalModuleIndex = false;
     impl->invocation = std::move(invocation);
 
     {
@@ -174,14 +220,29 @@ Expected<std::unique_ptr<PatchCompiler>> PatchCompiler::prepare(Allowlist allowl
     }
 
     impl->snapshot = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
+    // The key of the precompiled header: compiler, flags, and every header's path, size and time.
+    std::string key_material = std::string(CLANG_VERSION_STRING) + "\n" + prelude + "\n";
+    for (const char *arg : args) key_material += std::string(arg) + "\n";
     for (const std::string &path : recording->opened) {
         auto buffer = real->getBufferForFile(path);
         if (!buffer) continue; // the prelude itself lives in memory only
+        auto status = real->status(path);
+        time_t modified = status ? llvm::sys::toTimeT(status->getLastModificationTime()) : 0;
         impl->bytes += (*buffer)->getBufferSize();
         ++impl->files;
-        impl->snapshot->addFile(path, 0, std::move(*buffer));
+        key_material += path + " " + std::to_string((*buffer)->getBufferSize()) + " " + std::to_string(modified) + "\n";
+        // Real modification times, so the precompiled header's checks of its inputs pass.
+        impl->snapshot->addFile(path, modified, std::move(*buffer));
     }
     if (impl->files == 0) return Status(Errc::internal, "the header snapshot is empty");
+    impl->snapshot->addFile(prelude_path, 0, llvm::MemoryBuffer::getMemBufferCopy(prelude, prelude_path));
+
+    auto pch = precompiled_prelude(*impl->invocation, impl->snapshot, prelude_path, sha256_hex(key_material), pch_cache_dir);
+    if (!pch) return pch.error();
+    const std::string pch_path = std::string(kPatchDirectory) + "/prelude.pch";
+    impl->bytes += pch->size();
+    impl->snapshot->addFile(pch_path, 0, llvm::MemoryBuffer::getMemBufferCopy(*pch, pch_path));
+    impl->invocation->getPreprocessorOpts().ImplicitPCHInclude = pch_path;
     return std::unique_ptr<PatchCompiler>(new PatchCompiler(std::move(impl)));
 }
 
@@ -189,9 +250,17 @@ CompileReport PatchCompiler::run(const PatchSource &source, bool emit_object) {
     CompileReport report;
     auto started = std::chrono::steady_clock::now();
     std::vector<Finding> compile_errors;
-    auto validate = make_validate_action(impl_->allowlist, report.findings);
-    bool parsed = impl_->execute(*validate, source, report.compiler_log, compile_errors, nullptr);
-    report.validate_ms = ms_since(started);
+    llvm::SmallVector<char, 0> object;
+    double rules_ms = 0;
+    // One parse: the rules are judged on the AST, then code is generated from it; the object is
+    // kept only if the rules found nothing.
+    auto action = emit_object ? make_validate_and_emit_action(impl_->allowlist, report.findings, rules_ms)
+                              : make_validate_action(impl_->allowlist, report.findings);
+    bool parsed = impl_->execute(*action, source, report.compiler_log, compile_errors,
+                                 emit_object ? std::make_unique<llvm::raw_svector_ostream>(object) : nullptr);
+    const double total_ms = ms_since(started);
+    report.validate_ms = emit_object ? rules_ms : total_ms;
+    report.compile_ms = emit_object ? total_ms - rules_ms : 0;
     std::stable_sort(report.findings.begin(), report.findings.end(),
                      [](const Finding &a, const Finding &b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
     // The rules' findings come first; clang's errors follow (a patch with an unknown include
@@ -202,21 +271,7 @@ CompileReport PatchCompiler::run(const PatchSource &source, bool emit_object) {
         const std::string inner = std::string(kPatchDirectory) + "/";
         for (size_t at; (at = report.compiler_log.find(inner)) != std::string::npos;) report.compiler_log.erase(at, inner.size());
     };
-    if (!report.validated || !emit_object) {
-        name_the_patch();
-        return report;
-    }
-
-    started = std::chrono::steady_clock::now();
-    llvm::SmallVector<char, 0> object;
-    clang::EmitObjAction emit;
-    std::vector<Finding> backend_errors;
-    std::string log;
-    bool compiled = impl_->execute(emit, source, log, backend_errors, std::make_unique<llvm::raw_svector_ostream>(object));
-    report.compiler_log += log;
-    report.compile_ms = ms_since(started);
-    report.findings.insert(report.findings.end(), backend_errors.begin(), backend_errors.end());
-    report.compiled = compiled && !object.empty();
+    report.compiled = emit_object && report.validated && !object.empty();
     if (report.compiled) report.object.assign(object.begin(), object.end());
     name_the_patch();
     return report;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <unistd.h>
 
 namespace aicache::jit {
@@ -16,6 +17,8 @@ WorkerOptions WorkerOptions::beside_executable() {
     options.worker = bin / "aicache-jit-worker";
     options.allowlist = bin.parent_path() / "share" / "aicache" / "patch-allowlist-abi1.txt";
     options.sdk_include = bin.parent_path() / "include";
+    if (const char *cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache != '\0') options.pch_cache = std::filesystem::path(cache) / "aicache";
+    else if (const char *home = std::getenv("HOME"); home != nullptr && *home != '\0') options.pch_cache = std::filesystem::path(home) / ".cache" / "aicache";
     // A compile of a patch that includes <vector> takes a few hundred ms; these bounds stop
     // compile bombs long before they hurt, and leave room on a loaded 2-core machine.
     options.limits.wall_time = std::chrono::seconds(60);
@@ -44,6 +47,7 @@ WorkerResult run_worker(const WorkerOptions &options, const PatchSource &source,
                                      "--cpu-seconds", std::to_string(options.limits.cpu_seconds),
                                      "--memory-bytes", std::to_string(options.limits.address_space_bytes)};
     if (!options.self_test.empty()) argv.insert(argv.end(), {"--self-test", options.self_test});
+    if (!options.pch_cache.empty()) argv.insert(argv.end(), {"--pch-cache", options.pch_cache.string()});
     sandbox::Result ran = sandbox::run(argv, options.limits, input);
     result.outcome = ran.outcome;
     result.reason = ran.reason;

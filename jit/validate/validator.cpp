@@ -3,12 +3,15 @@
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
 #include <clang/AST/RecursiveASTVisitor.h>
+#include <clang/CodeGen/CodeGenAction.h>
+#include <clang/Frontend/MultiplexConsumer.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Lex/PPCallbacks.h>
 #include <clang/Lex/Preprocessor.h>
 #include <llvm/Support/Path.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -339,34 +342,46 @@ private:
 
 class ValidateConsumer : public ASTConsumer {
 public:
-    ValidateConsumer(std::unique_ptr<Judge> judge, int &entry_expansions) : judge_(std::move(judge)), entry_expansions_(entry_expansions) {}
+    ValidateConsumer(std::unique_ptr<Judge> judge, int &entry_expansions, double *validate_ms)
+        : judge_(std::move(judge)), entry_expansions_(entry_expansions), validate_ms_(validate_ms) {}
+    // Only the patch's own top-level declarations: the headers (possibly from a precompiled
+    // header) are trusted, and walking them would cost more than the rest of the compile.
+    bool HandleTopLevelDecl(DeclGroupRef group) override {
+        for (Decl *decl : group) own_.push_back(decl);
+        return true;
+    }
     void HandleTranslationUnit(ASTContext &context) override {
+        // After a fatal error (a missing header) the AST is incomplete; the error is the finding.
+        if (context.getDiagnostics().hasFatalErrorOccurred()) return;
+        auto started = std::chrono::steady_clock::now();
         RuleVisitor visitor(*judge_, context);
-        visitor.TraverseDecl(context.getTranslationUnitDecl());
+        for (Decl *decl : own_) visitor.TraverseDecl(decl);
         report_recursion(*judge_, visitor);
         if (entry_expansions_ == 0) {
             SourceManager &sm = judge_->sources();
             judge_->report(sm.getLocForStartOfFile(sm.getMainFileID()), "entry",
                            "no AICACHE_POLICY_PLUGIN(Class, \"name\", \"version\"): a patch must define its policy's entry point with the SDK macro");
         }
+        if (validate_ms_ != nullptr) *validate_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     }
 
 private:
     std::unique_ptr<Judge> judge_;
     int &entry_expansions_;
+    double *validate_ms_;
+    std::vector<Decl *> own_;
 };
 
-class ValidateAction : public ASTFrontendAction {
+// The preprocessor half (includes, the entry macro) and the AST half of the rules, for any action.
+class Hooks {
 public:
-    ValidateAction(const Allowlist &allowlist, std::vector<Finding> &findings) : allowlist_(allowlist), findings_(findings) {}
-
-    bool BeginSourceFileAction(CompilerInstance &ci) override {
+    Hooks(const Allowlist &allowlist, std::vector<Finding> &findings) : allowlist_(allowlist), findings_(findings) {}
+    void attach(CompilerInstance &ci) {
         judge_for_preprocessor_ = std::make_unique<Judge>(allowlist_, findings_, ci.getSourceManager());
         ci.getPreprocessor().addPPCallbacks(std::make_unique<IncludeAndEntryWatcher>(*judge_for_preprocessor_, entry_expansions_));
-        return true;
     }
-    std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &ci, StringRef) override {
-        return std::make_unique<ValidateConsumer>(std::make_unique<Judge>(allowlist_, findings_, ci.getSourceManager()), entry_expansions_);
+    std::unique_ptr<ASTConsumer> consumer(CompilerInstance &ci, double *validate_ms) {
+        return std::make_unique<ValidateConsumer>(std::make_unique<Judge>(allowlist_, findings_, ci.getSourceManager()), entry_expansions_, validate_ms);
     }
 
 private:
@@ -376,10 +391,49 @@ private:
     int entry_expansions_ = 0;
 };
 
+class ValidateAction : public ASTFrontendAction {
+public:
+    ValidateAction(const Allowlist &allowlist, std::vector<Finding> &findings) : hooks_(allowlist, findings) {}
+    bool BeginSourceFileAction(CompilerInstance &ci) override {
+        hooks_.attach(ci);
+        return true;
+    }
+    std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &ci, StringRef) override { return hooks_.consumer(ci, nullptr); }
+
+private:
+    Hooks hooks_;
+};
+
+class ValidateAndEmitAction : public EmitObjAction {
+public:
+    ValidateAndEmitAction(const Allowlist &allowlist, std::vector<Finding> &findings, double &validate_ms)
+        : hooks_(allowlist, findings), validate_ms_(validate_ms) {}
+    bool BeginSourceFileAction(CompilerInstance &ci) override {
+        hooks_.attach(ci);
+        return EmitObjAction::BeginSourceFileAction(ci);
+    }
+    std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &ci, StringRef file) override {
+        std::vector<std::unique_ptr<ASTConsumer>> consumers;
+        consumers.push_back(hooks_.consumer(ci, &validate_ms_)); // first: the rules are judged before any code is emitted
+        auto backend = EmitObjAction::CreateASTConsumer(ci, file);
+        if (!backend) return nullptr;
+        consumers.push_back(std::move(backend));
+        return std::make_unique<MultiplexConsumer>(std::move(consumers));
+    }
+
+private:
+    Hooks hooks_;
+    double &validate_ms_;
+};
+
 } // namespace
 
 std::unique_ptr<FrontendAction> make_validate_action(const Allowlist &allowlist, std::vector<Finding> &findings) {
     return std::make_unique<ValidateAction>(allowlist, findings);
+}
+
+std::unique_ptr<FrontendAction> make_validate_and_emit_action(const Allowlist &allowlist, std::vector<Finding> &findings, double &validate_ms) {
+    return std::make_unique<ValidateAndEmitAction>(allowlist, findings, validate_ms);
 }
 
 } // namespace aicache::jit

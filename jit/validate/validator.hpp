@@ -15,5 +15,9 @@ namespace aicache::jit {
 
 // A syntax-only action that appends a Finding for every broken rule to `findings`.
 std::unique_ptr<clang::FrontendAction> make_validate_action(const Allowlist &allowlist, std::vector<Finding> &findings);
+// The same checks run beside code generation in one parse: the object is kept only when
+// `findings` stays empty. `validate_ms` receives the time the AST checks took.
+std::unique_ptr<clang::FrontendAction> make_validate_and_emit_action(const Allowlist &allowlist, std::vector<Finding> &findings,
+                                                                     double &validate_ms);
 
 } // namespace aicache::jit

@@ -51,7 +51,7 @@ void self_test(const std::string &what) {
 int main(int argc, char **argv) {
     std::set_new_handler([] { out_of_memory(); });
     jit::PatchLinker::set_out_of_memory_handler(&out_of_memory);
-    std::string allowlist_path, sdk, test;
+    std::string allowlist_path, sdk, test, pch_cache;
     uint64_t cpu_seconds = 30, memory_bytes = 3ull << 30;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
@@ -60,6 +60,7 @@ int main(int argc, char **argv) {
         else if (flag == "--cpu-seconds") cpu_seconds = std::strtoull(value.c_str(), nullptr, 10);
         else if (flag == "--memory-bytes") memory_bytes = std::strtoull(value.c_str(), nullptr, 10);
         else if (flag == "--self-test") test = value;
+        else if (flag == "--pch-cache") pch_cache = value;
         else return usage_error("unknown flag " + flag);
     }
     if (allowlist_path.empty() || sdk.empty()) return usage_error("usage: aicache-jit-worker --allowlist FILE --sdk DIR < request");
@@ -67,7 +68,7 @@ int main(int argc, char **argv) {
 
     auto allowlist = jit::Allowlist::load(allowlist_path);
     if (!allowlist) return usage_error(allowlist.error().message());
-    auto compiler = jit::PatchCompiler::prepare(std::move(*allowlist), sdk);
+    auto compiler = jit::PatchCompiler::prepare(std::move(*allowlist), sdk, pch_cache);
     if (!compiler) return usage_error(compiler.error().message());
 
     if (std::string why = sandbox::close_descriptors_except({0, 1, 2}); !why.empty()) return usage_error(why);

@@ -21,8 +21,10 @@ struct PatchSource {
 
 class PatchCompiler {
 public:
-    // sdk_include_dir: the directory holding aicache/abi.h and aicache/sdk/.
-    static Expected<std::unique_ptr<PatchCompiler>> prepare(Allowlist allowlist, const std::filesystem::path &sdk_include_dir);
+    // sdk_include_dir: the directory holding aicache/abi.h and aicache/sdk/. pch_cache_dir: where the
+    // precompiled allowlisted headers are kept between runs (empty: the temporary directory).
+    static Expected<std::unique_ptr<PatchCompiler>> prepare(Allowlist allowlist, const std::filesystem::path &sdk_include_dir,
+                                                            const std::filesystem::path &pch_cache_dir = {});
     ~PatchCompiler();
 
     // Validates; when the patch is clean and `emit_object`, compiles it to an object file.

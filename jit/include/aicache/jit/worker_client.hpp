@@ -18,6 +18,7 @@ struct WorkerOptions {
     std::filesystem::path worker;      // aicache-jit-worker
     std::filesystem::path allowlist;   // the allowlist file for the ABI
     std::filesystem::path sdk_include; // holds aicache/abi.h and aicache/sdk/
+    std::filesystem::path pch_cache;   // precompiled headers kept between runs ($XDG_CACHE_HOME/aicache or ~/.cache/aicache)
     sandbox::Limits limits;
     std::string self_test;             // tests only: a forbidden act the worker performs after lockdown
 
