@@ -135,8 +135,9 @@ namespace {
 Expected<std::string> precompiled_prelude(const clang::CompilerInvocation &base, llvm::IntrusiveRefCntPtr<llvm::vfs::FileSystem> files,
                                           const std::string &prelude_path, const std::string &key, const std::filesystem::path &cache_dir) {
     std::error_code ec;
-    std::filesystem::path dir = cache_dir.empty() ? std::filesystem::temp_directory_path(ec) : cache_dir;
-    std::filesystem::create_directories(dir, ec);
+    std::filesystem::path dir = cache_dir;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (dir.empty() || ::access(dir.c_str(), W_OK) != 0) dir = std::filesystem::temp_directory_path(ec); // a read-only home still compiles
     const std::filesystem::path cached = dir / ("prelude-" + key.substr(0, 24) + ".pch");
     if (auto bytes = read_file(cached); bytes && !bytes->empty()) return *bytes;
 
