@@ -21,7 +21,7 @@ namespace {
 struct LifecycleArgs {
     std::string data;
     // submit
-    std::string file, target = "s3fifo", note, trace;
+    std::string file, target = "s3fifo", note, trace, against;
     std::vector<std::string> sizes = {"1%", "10%"};
     double auto_approve_margin = -1; // < 0: operators decide
     uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
@@ -100,6 +100,7 @@ int submit(const LifecycleArgs &args) {
     patches::SubmitOptions options;
     options.target = args.target;
     options.note = args.note;
+    options.against = args.against;
     options.who = current_user();
     options.trial.trace = args.trace;
     options.trial.sizes = args.sizes;
@@ -237,6 +238,7 @@ void register_patch_lifecycle(CLI::App &patch) {
     submit_cmd->add_option("file", args->file, "The patch")->required();
     submit_cmd->add_option("--target", args->target, "The policy slot it would replace (also the trial's incumbent)")->capture_default_str();
     submit_cmd->add_option("--note", args->note, "Why this patch");
+    submit_cmd->add_option("--against", args->against, "The trial's incumbent, when not the target (policy name or .so)");
     submit_cmd->add_option("--trace", args->trace, "Trial traffic: a trace file or data directory (default: generated)");
     submit_cmd->add_option("--size", args->sizes, "Trial cache sizes")->delimiter(',')->capture_default_str();
     submit_cmd->add_option("--auto-approve-margin", args->auto_approve_margin,

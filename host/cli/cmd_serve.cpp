@@ -75,8 +75,30 @@ int run(const ServeArgs &args) {
     DataPlane &plane = **opened;
     cache::Cache &memory = plane.cache->memory();
 
+    // Approved patches install here (patches/installer.hpp); without the JIT the host still serves.
+    patches::PatchPipeline pipeline(*plane.db, plane.data);
+    std::unique_ptr<patches::PatchInstaller> installer;
+    {
+        auto allowlist = jit::Allowlist::load(patches::TrialOptions::defaults().allowlist);
+        auto linker = allowlist ? jit::PatchLinker::create(*allowlist) : Expected<std::shared_ptr<jit::PatchLinker>>(allowlist.error());
+        if (linker) {
+            installer = std::make_unique<patches::PatchInstaller>(pipeline, memory, args.plane.policy, *linker);
+            if (Status restored = installer->restore_active(); !restored) spdlog::error("{}", restored.message());
+        } else {
+            spdlog::error("patches cannot be installed on this host: {}", linker.error().message());
+        }
+    }
+    std::jthread canary_judge([&](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            if (installer) installer->tick();
+        }
+    });
+
     plane.host->subscribe([&](const std::string &name, const std::shared_ptr<const loader::PluginLibrary> &library) {
         if (name != args.plane.policy) return Status::ok();
+        // A new plugin version (hot swap or rollback) takes the slot from any installed patch.
+        if (installer) installer->superseded(library->facts().name + " " + library->facts().version);
         return memory.swap_policy(library);
     });
 
@@ -97,26 +119,6 @@ int run(const ServeArgs &args) {
     });
     http.record_requests_to(request_log.get());
     if (Status s = http.start(); !s) return fail(s);
-
-    // Approved patches install here (patches/installer.hpp); without the JIT the host still serves.
-    patches::PatchPipeline pipeline(*plane.db, plane.data);
-    std::unique_ptr<patches::PatchInstaller> installer;
-    {
-        auto allowlist = jit::Allowlist::load(patches::TrialOptions::defaults().allowlist);
-        auto linker = allowlist ? jit::PatchLinker::create(*allowlist) : Expected<std::shared_ptr<jit::PatchLinker>>(allowlist.error());
-        if (linker) {
-            installer = std::make_unique<patches::PatchInstaller>(pipeline, memory, args.plane.policy, *linker);
-            if (Status restored = installer->restore_active(); !restored) spdlog::error("{}", restored.message());
-        } else {
-            spdlog::error("patches cannot be installed on this host: {}", linker.error().message());
-        }
-    }
-    std::jthread canary_judge([&](std::stop_token stop) {
-        while (!stop.stop_requested()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            if (installer) installer->tick();
-        }
-    });
 
     server::ControlSocket control;
     Status started = control.start(plane.data / "control.sock", [&](const nlohmann::json &request) -> Expected<std::string> {

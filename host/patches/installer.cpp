@@ -166,6 +166,22 @@ nlohmann::json PatchInstaller::status() {
     return out;
 }
 
+void PatchInstaller::superseded(const std::string &by) {
+    std::lock_guard lock(mutex_);
+    int64_t id = canary_ ? canary_->id : active_id_;
+    if (id == 0) return;
+    canary_.reset();
+    active_id_ = 0;
+    before_active_.reset();
+    if (auto patch = pipeline_.records().get(id); patch) {
+        patch->state = store::PatchState::retired;
+        (void)pipeline_.records().update(*patch);
+    }
+    (void)pipeline_.audit().append("plugin-host", "superseded", "patch #" + std::to_string(id), {{"by", by}});
+    last_event_ = "patch #" + std::to_string(id) + " superseded by plugin " + by;
+    spdlog::warn("{}", last_event_);
+}
+
 Status PatchInstaller::restore_active() {
     std::lock_guard lock(mutex_);
     auto all = pipeline_.records().list();

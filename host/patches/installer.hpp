@@ -38,6 +38,8 @@ public:
     void tick();
     // After a restart: puts the target's active patch back on every shard.
     Status restore_active();
+    // A plugin version is about to take every shard (`by`): the installed patch, if any, is retired.
+    void superseded(const std::string &by);
 
 private:
     struct Canary {

@@ -86,7 +86,7 @@ Expected<store::PatchRecord> PatchPipeline::submit(const jit::PatchSource &sourc
         return a.error();
 
     TrialOptions trial_options = options.trial;
-    trial_options.incumbent = options.target;
+    trial_options.incumbent = options.against.empty() ? options.target : options.against;
     TrialResult trial = run_trial(trial_options, compiled.report.object, patch.file_name);
     report["trial"] = trial_figures(trial);
     if (!trial.passed())

@@ -19,6 +19,7 @@ namespace aicache::patches {
 
 struct SubmitOptions {
     std::string target = "s3fifo"; // the policy slot the patch would replace; also the trial's incumbent
+    std::string against;           // the trial's incumbent when not the target (a name in the plugin directory, or a .so)
     std::string note;
     std::string who;
     jit::WorkerOptions worker = jit::WorkerOptions::beside_executable();

@@ -21,11 +21,12 @@ struct Host {
     std::filesystem::path keys = dir.path() / "keys";
     std::unique_ptr<test::Background> process;
 
-    void start() {
-        process = std::make_unique<test::Background>(
-            std::vector<std::string>{test::aicache_exe().string(), "--log=info", "serve", "--data", data.string(), "--policy", "fifo", "--capacity",
-                                     "64KiB", "--shards", "4", "--listen", "127.0.0.1:0", "--no-watch"},
-            dir.path() / "serve.log");
+    // extra: e.g. a plugin directory and another policy slot.
+    void start(std::vector<std::string> extra = {"--policy", "fifo"}) {
+        std::vector<std::string> argv{test::aicache_exe().string(), "--log=info", "serve", "--data", data.string(), "--capacity",
+                                      "64KiB", "--shards", "4", "--listen", "127.0.0.1:0", "--no-watch"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        process = std::make_unique<test::Background>(argv, dir.path() / "serve.log");
         bool up = test::eventually([&] { return request({{"op", "ping"}}).has_value(); }, std::chrono::seconds(60));
         REQUIRE_MESSAGE(up, "host did not start; log: " << log());
     }
@@ -93,6 +94,28 @@ TEST_CASE("an approved patch goes through canary to every shard, survives a rest
     CHECK(host.status().value("active_patch", -1) == 0);
     host.drive(200, 3); // still serving
     CHECK(host.run({"audit", "verify"}).outcome == sandbox::Outcome::ok);
+}
+
+TEST_CASE("a plugin version loaded into the patch's slot supersedes the installed patch") {
+    Host host;
+    // The slot runs the `versioned` fixture (a FIFO), so a second build of it can be loaded later.
+    const auto plugins = host.dir.path() / "plugins-dir";
+    std::filesystem::create_directories(plugins);
+    std::filesystem::copy_file(test::build_dir() / "fixtures" / "v1" / "versioned.so", plugins / "versioned.so");
+    REQUIRE(host.run({"patch", "submit", host.fixture("patches/good_fifo.cpp"), "--target", "versioned", "--against", "fifo",
+                      "--auto-approve-margin", "0"})
+                .outcome == sandbox::Outcome::ok);
+    host.start({"--policy", "versioned", "--plugins", plugins.string()});
+    REQUIRE(host.run({"patch", "install", "1", "--window", "200", "--margin", "5"}).outcome == sandbox::Outcome::ok);
+    host.drive(3000, 9);
+    REQUIRE(test::eventually([&] { return host.state(1) == "active"; }, std::chrono::seconds(10)));
+    sandbox::Result loaded = host.run({"plugin", "load", (test::build_dir() / "fixtures" / "v2" / "versioned.so").string()});
+    INFO(loaded.out << loaded.err << host.log());
+    REQUIRE(loaded.outcome == sandbox::Outcome::ok);
+    CHECK(host.state(1) == "retired");
+    CHECK(host.status().value("active_patch", -1) == 0);
+    CHECK(host.run({"audit", "log"}).out.find("superseded") != std::string::npos);
+    host.drive(100, 10);
 }
 
 TEST_CASE("a patch that hurts live traffic is rolled back by its canary") {
