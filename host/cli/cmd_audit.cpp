@@ -98,6 +98,7 @@ void register_audit(CLI::App &app) {
     auto args = std::make_shared<AuditArgs>();
     CLI::App *audit = app.add_subcommand("audit", "The append-only, hash-chained audit log of every change");
     audit->require_subcommand(1);
+    audit->fallthrough(); // `aicache audit verify --data DIR` works as well as `aicache audit --data DIR verify`
     audit->add_option("--data", args->data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
     CLI::App *log_cmd = audit->add_subcommand("log", "Print the audit log, oldest first");
     log_cmd->add_flag("--json", args->json, "JSON");
@@ -107,6 +108,7 @@ void register_audit(CLI::App &app) {
 
     CLI::App *op = app.add_subcommand("operator", "Operator keys that sign patch decisions (ed25519)");
     op->require_subcommand(1);
+    op->fallthrough();
     op->add_option("--data", args->data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
     CLI::App *keygen_cmd = op->add_subcommand("keygen", "Make a key pair: NAME.key (secret, 0600) and NAME.pub");
     keygen_cmd->add_option("--name", args->name, "Operator name (default: your user name)");

@@ -5,10 +5,13 @@
 #include "cli/common.hpp"
 #include "cli/plugin_ops.hpp"
 #include "cli/replay_table.hpp"
+#include "patches/generator.hpp"
+#include "patches/pipeline.hpp"
 #include "replay/belady.hpp"
 #include "store/database.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 
@@ -21,6 +24,40 @@ struct DemoArgs {
     bool json = false;
     replay::GeneratorOptions generator;
 };
+
+// The self-modifying path in small: a patch generated from a template the host owns goes through
+// the whole pipeline (validation and compile in the sandboxed worker, a trial against lru in a
+// locked-down child, approval by rule) and is recorded with its audit trail.
+void self_modification(store::Database &db, const std::filesystem::path &data) {
+    std::printf("\nself-modification: a segmented-LRU patch generated from the slru template, validated and compiled in\n"
+                "the sandbox, linked and replayed against lru in a locked-down trial, approved by rule if it wins by 1 point:\n");
+    auto slru = patches::PatchTemplate::load(patches::templates_dir() / "slru.cpp.in");
+    auto source = slru ? slru->instantiate({{"protected_share", "0.8"}}) : Expected<std::string>(slru.error());
+    if (!source) {
+        std::printf("  patch pipeline unavailable: %s\n", source.error().message().c_str());
+        return;
+    }
+    patches::PatchPipeline pipeline(db, data);
+    patches::SubmitOptions options;
+    options.target = "lru";
+    options.who = "demo";
+    options.note = "demo: slru from its template";
+    options.auto_approve_margin = 1.0;
+    auto patch = pipeline.submit(jit::PatchSource{"slru_demo.cpp", *source}, options);
+    if (!patch) {
+        std::printf("  patch pipeline unavailable: %s\n", patch.error().message().c_str());
+        return;
+    }
+    nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
+    std::printf("  patch #%lld: %s (validate %.0f ms, compile %.0f ms)\n", static_cast<long long>(patch->id), store::to_string(patch->state),
+                report["validation"].value("validate_ms", 0.0), report["validation"].value("compile_ms", 0.0));
+    if (report.contains("trial"))
+        for (const auto &c : report["trial"].value("comparisons", nlohmann::json::array()))
+            std::printf("    %-5s slru %6.2f%%  lru %6.2f%%  (%+.2f points)\n", c.value("size", "").c_str(), 100 * c.value("candidate_hit_ratio", 0.0),
+                        100 * c.value("incumbent_hit_ratio", 0.0), 100 * (c.value("candidate_hit_ratio", 0.0) - c.value("incumbent_hit_ratio", 0.0)));
+    std::printf("  (aicache patch show %lld; aicache audit log; install it into a running host with aicache patch install)\n",
+                static_cast<long long>(patch->id));
+}
 
 int run(const DemoArgs &args) {
     auto data = data_dir(args.data);
@@ -94,6 +131,7 @@ int run(const DemoArgs &args) {
     std::printf("a->b rows hot-swap the policy after half the requests: lru->s3fifo starts s3fifo cold (it learns the\n"
                 "resident entries, oldest access first); s3fifo->s3fifo carries the warm state over (same state format),\n"
                 "so its figures equal the uninterrupted s3fifo run. belady is the clairvoyant bound (it knows the future).\n");
+    self_modification(**db, data);
     return 0;
 }
 

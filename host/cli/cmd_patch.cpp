@@ -184,6 +184,7 @@ int list_templates() {
 void register_patch(CLI::App &app) {
     CLI::App *patch = app.add_subcommand("patch", "The patch pipeline: check, submit, review and decide on C++ policy patches");
     patch->require_subcommand(1);
+    patch->fallthrough(); // --data may follow the subcommand too
     register_patch_lifecycle(*patch);
     auto args = std::make_shared<CheckArgs>();
     CLI::App *check_cmd = patch->add_subcommand("check", "Validate FILE.cpp against the patch rules (and compile it with --object) in the sandboxed jit worker");

@@ -84,3 +84,14 @@ TEST_CASE("plot_draws_miss_ratio_curves_with_gnuplot") {
     CHECK(bad.outcome == sandbox::Outcome::failed);
     CHECK(bad.err.find("must end in .svg or .png") != std::string::npos);
 }
+
+TEST_CASE("the demo replays every policy and takes a generated patch through the pipeline to approval") {
+    test::TempDir dir;
+    sandbox::Result demo = test::run_aicache({"demo", "--data", (dir.path() / "data").string(), "--requests", "20000"}, std::chrono::seconds(180));
+    INFO(demo.out << demo.err);
+    REQUIRE(demo.outcome == sandbox::Outcome::ok);
+    CHECK(demo.out.find("belady") != std::string::npos);
+    CHECK(demo.out.find("patch #1: approved") != std::string::npos);
+    sandbox::Result audit = test::run_aicache({"audit", "verify", "--data", (dir.path() / "data").string()});
+    CHECK(audit.outcome == sandbox::Outcome::ok);
+}
