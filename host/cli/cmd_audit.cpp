@@ -86,12 +86,6 @@ int trust(const AuditArgs &args) {
     return 0;
 }
 
-void on_callback(CLI::App *command, std::function<int()> run) {
-    command->callback([run = std::move(run)] {
-        if (int code = run(); code != 0) throw CLI::RuntimeError(code);
-    });
-}
-
 } // namespace
 
 void register_audit(CLI::App &app) {

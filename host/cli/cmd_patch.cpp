@@ -200,22 +200,16 @@ void register_patch(CLI::App &app) {
     check_cmd->add_option("--against", args->against, "Trial incumbent policy (name or .so)")->capture_default_str();
     check_cmd->add_option("--size", args->sizes, "Trial cache sizes, as for replay")->delimiter(',')->capture_default_str();
     check_cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds the trial may use")->capture_default_str();
-    check_cmd->callback([args] {
-        if (int code = check(*args); code != 0) throw CLI::RuntimeError(code);
-    });
+    on_callback(check_cmd, [args] { return check(*args); });
 
     auto gen = std::make_shared<GenerateArgs>();
     CLI::App *generate_cmd = patch->add_subcommand("generate", "Write a patch from a policy template the host owns, with parameters filled in");
     generate_cmd->add_option("template", gen->name, "Template name (aicache patch templates)")->required();
     generate_cmd->add_option("--set", gen->sets, "NAME=VALUE (repeatable); unset parameters take their defaults");
     generate_cmd->add_option("-o,--out", gen->out, "Output file (default: stdout)");
-    generate_cmd->callback([gen] {
-        if (int code = generate(*gen); code != 0) throw CLI::RuntimeError(code);
-    });
+    on_callback(generate_cmd, [gen] { return generate(*gen); });
     CLI::App *templates_cmd = patch->add_subcommand("templates", "The patch templates and their parameters");
-    templates_cmd->callback([] {
-        if (int code = list_templates(); code != 0) throw CLI::RuntimeError(code);
-    });
+    on_callback(templates_cmd, [] { return list_templates(); });
 }
 
 } // namespace aicache::cli

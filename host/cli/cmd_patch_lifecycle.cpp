@@ -222,12 +222,6 @@ int host_request(const LifecycleArgs &args, nlohmann::json request) {
     return 0;
 }
 
-void on_callback(CLI::App *command, std::function<int()> run) {
-    command->callback([run = std::move(run)] {
-        if (int code = run(); code != 0) throw CLI::RuntimeError(code);
-    });
-}
-
 } // namespace
 
 void register_patch_lifecycle(CLI::App &patch) {

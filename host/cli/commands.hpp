@@ -4,7 +4,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
+
 namespace aicache::cli {
+
+// Runs `run` when `command` is chosen; a non-zero result becomes the process's exit code.
+inline void on_callback(CLI::App *command, std::function<int()> run) {
+    command->callback([run = std::move(run)] {
+        if (int code = run(); code != 0) throw CLI::RuntimeError(code);
+    });
+}
 
 void register_replay(CLI::App &app);
 void register_plugin(CLI::App &app);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 namespace aicache::patches {
 
@@ -54,12 +55,7 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
     auto swap_started = std::chrono::steady_clock::now();
     if (Status swapped = cache_.swap_policy_on(canary.shards, canary.candidate); !swapped) return swapped;
     const double swap_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - swap_started).count();
-    for (uint32_t i = 0; i < shards; ++i) {
-        cache::CacheStats s = cache_.shard_stats(i);
-        auto &side = std::find(canary.shards.begin(), canary.shards.end(), i) != canary.shards.end() ? canary.canary_start : canary.rest_start;
-        side.lookups += s.lookups;
-        side.hits += s.hits;
-    }
+    std::tie(canary.canary_start, canary.rest_start) = totals(canary.shards);
     canary_ = std::move(canary);
     patch.state = store::PatchState::canary;
     if (Status updated = pipeline_.records().update(patch); !updated) return updated;
@@ -71,15 +67,20 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
     return details;
 }
 
-PatchInstaller::Sides PatchInstaller::sides_locked() const {
-    Sides sides;
+std::pair<cache::CacheStats, cache::CacheStats> PatchInstaller::totals(const std::vector<uint32_t> &canary_shards) const {
     cache::CacheStats canary, rest;
     for (uint32_t i = 0; i < cache_.shard_count(); ++i) {
         cache::CacheStats s = cache_.shard_stats(i);
-        auto &side = std::find(canary_->shards.begin(), canary_->shards.end(), i) != canary_->shards.end() ? canary : rest;
+        auto &side = std::find(canary_shards.begin(), canary_shards.end(), i) != canary_shards.end() ? canary : rest;
         side.lookups += s.lookups;
         side.hits += s.hits;
     }
+    return {canary, rest};
+}
+
+PatchInstaller::Sides PatchInstaller::sides_locked() const {
+    Sides sides;
+    auto [canary, rest] = totals(canary_->shards);
     sides.canary_lookups = canary.lookups - canary_->canary_start.lookups;
     sides.canary_hits = canary.hits - canary_->canary_start.hits;
     sides.rest_lookups = rest.lookups - canary_->rest_start.lookups;

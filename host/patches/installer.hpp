@@ -55,6 +55,8 @@ private:
     };
     Expected<std::shared_ptr<const loader::PluginLibrary>> link(const store::PatchRecord &patch);
     Sides sides_locked() const;
+    // Lookups and hits summed over the canary shards and over the rest.
+    std::pair<cache::CacheStats, cache::CacheStats> totals(const std::vector<uint32_t> &canary_shards) const;
     Status finish_canary_locked(bool promote, const std::string &who, const std::string &why);
 
     PatchPipeline &pipeline_;

@@ -2,6 +2,7 @@
 
 #include "aicache/jit/allowlist.hpp"
 #include "aicache/jit/patch_linker.hpp"
+#include "aicache/jit/worker_client.hpp"
 #include "core/hash.hpp"
 #include "loader/policy_conformance.hpp"
 #include "loader/qualify.hpp"
@@ -23,7 +24,7 @@ namespace aicache::patches {
 TrialOptions TrialOptions::defaults() {
     TrialOptions options;
     options.aicache_exe = loader::current_executable();
-    options.allowlist = options.aicache_exe.parent_path().parent_path() / "share" / "aicache" / "patch-allowlist-abi1.txt";
+    options.allowlist = jit::WorkerOptions::beside_executable().allowlist; // one allowlist for the worker, the trial and the host
     options.plugin_dir = options.aicache_exe.parent_path().parent_path() / "lib" / "aicache" / "plugins";
     options.limits.wall_time = std::chrono::seconds(120);
     options.limits.cpu_seconds = 60;
@@ -33,8 +34,6 @@ TrialOptions TrialOptions::defaults() {
 }
 
 namespace {
-
-constexpr int kExitOutOfMemory = 4; // as the jit worker: "ran out of memory under its limit"
 
 std::string join(const std::vector<std::string> &parts) {
     std::string out;
@@ -61,16 +60,8 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
     sandbox::Result ran = sandbox::run(argv, options.limits, input);
     result.outcome = ran.outcome;
     result.reason = ran.reason;
-    if (ran.outcome == sandbox::Outcome::failed && ran.exit_code == kExitOutOfMemory) {
-        result.outcome = sandbox::Outcome::resource;
-        result.reason = "out of memory under the " + std::to_string(options.limits.address_space_bytes >> 20) + " MiB limit";
-    } else if (ran.outcome == sandbox::Outcome::resource && ran.signal == SIGXCPU) {
-        result.reason = "used up its " + std::to_string(options.limits.cpu_seconds) + " s of CPU time";
-    }
     if (ran.outcome != sandbox::Outcome::ok) {
-        std::string said = ran.err.size() > 1000 ? ran.err.substr(ran.err.size() - 1000) : ran.err;
-        while (!said.empty() && said.back() == '\n') said.pop_back();
-        if (!said.empty()) result.reason += "; the trial said: " + said;
+        if (std::string said = ran.last_words(); !said.empty()) result.reason += "; the trial said: " + said;
         return result;
     }
     nlohmann::json report = nlohmann::json::parse(ran.out, nullptr, false);
@@ -102,12 +93,6 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
 }
 
 namespace {
-
-[[noreturn]] void out_of_memory() {
-    static const char message[] = "aicache __trial: out of memory (address-space limit)\n";
-    (void)!::write(2, message, sizeof message - 1);
-    ::_exit(kExitOutOfMemory);
-}
 
 int say(const nlohmann::json &report) {
     std::string line = report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -150,12 +135,12 @@ int trial_child_main(int argc, char **argv) {
         else return setup_failure("unknown flag " + flag);
     }
     if (std::string why = sandbox::apply_limits(cpu_seconds, memory_bytes); !why.empty()) return setup_failure(why);
-    std::set_new_handler([] { out_of_memory(); });
+    sandbox::exit_on_out_of_memory();
 
     // Everything that needs the file system or the loader, while the child still may.
     auto allowlist = jit::Allowlist::load(allowlist_path);
     if (!allowlist) return setup_failure(allowlist.error().message());
-    jit::PatchLinker::set_out_of_memory_handler(&out_of_memory);
+    jit::PatchLinker::set_out_of_memory_handler(&sandbox::exit_out_of_memory);
     auto linker = jit::PatchLinker::create(*allowlist);
     if (!linker) return setup_failure(linker.error().message());
     std::filesystem::path incumbent_path = incumbent_name.find('/') != std::string::npos || incumbent_name.ends_with(".so")

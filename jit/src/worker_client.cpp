@@ -51,17 +51,9 @@ WorkerResult run_worker(const WorkerOptions &options, const PatchSource &source,
     sandbox::Result ran = sandbox::run(argv, options.limits, input);
     result.outcome = ran.outcome;
     result.reason = ran.reason;
-    if (ran.outcome == sandbox::Outcome::failed && ran.exit_code == kWorkerExitOutOfMemory) {
-        result.outcome = sandbox::Outcome::resource;
-        result.reason = "out of memory under the " + std::to_string(options.limits.address_space_bytes >> 20) + " MiB limit";
-    } else if (ran.outcome == sandbox::Outcome::resource && ran.signal == SIGXCPU) {
-        result.reason = "used up its " + std::to_string(options.limits.cpu_seconds) + " s of CPU time";
-    }
     if (ran.outcome != sandbox::Outcome::ok) {
         // The worker's last words say more than an exit status (clang's fatal errors, setup failures).
-        std::string said = ran.err.size() > 2000 ? ran.err.substr(ran.err.size() - 2000) : ran.err;
-        while (!said.empty() && said.back() == '\n') said.pop_back();
-        if (!said.empty()) result.reason += "; worker said: " + said;
+        if (std::string said = ran.last_words(2000); !said.empty()) result.reason += "; worker said: " + said;
         return result;
     }
     auto frames = sandbox::split_frames(ran.out);

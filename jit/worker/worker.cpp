@@ -38,19 +38,11 @@ void self_test(const std::string &what) {
     else if (what == "spin") for (volatile unsigned long i = 0;; i = i + 1) {}
 }
 
-// Out of memory (the address-space limit) is a verdict on the patch, not a crash of the worker:
-// exit with the code the host reads as `resource`.
-[[noreturn]] void out_of_memory() {
-    static const char message[] = "aicache-jit-worker: out of memory (address-space limit)\n";
-    (void)!::write(2, message, sizeof message - 1);
-    ::_exit(jit::kWorkerExitOutOfMemory);
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
-    std::set_new_handler([] { out_of_memory(); });
-    jit::PatchLinker::set_out_of_memory_handler(&out_of_memory);
+    sandbox::exit_on_out_of_memory();
+    jit::PatchLinker::set_out_of_memory_handler(&sandbox::exit_out_of_memory);
     std::string allowlist_path, sdk, test, pch_cache;
     uint64_t cpu_seconds = 30, memory_bytes = 3ull << 30;
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -1,8 +1,10 @@
 #include "aicache/sandbox/lockdown.hpp"
+#include "aicache/sandbox/runner.hpp"
 
 #include <seccomp.h>
 
 #include <algorithm>
+#include <new>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -56,6 +58,16 @@ std::string SyscallFilter::install() const noexcept {
         if (int rc = seccomp_load(ctx); rc != 0) why = std::string("seccomp_load: ") + std::strerror(-rc);
     seccomp_release(ctx);
     return why;
+}
+
+void exit_out_of_memory() noexcept {
+    static const char message[] = "out of memory (address-space limit)\n";
+    (void)!::write(2, message, sizeof message - 1);
+    ::_exit(kExitOutOfMemory);
+}
+
+void exit_on_out_of_memory() noexcept {
+    std::set_new_handler([] { exit_out_of_memory(); });
 }
 
 std::string close_descriptors_except(std::initializer_list<int> keep) noexcept {

@@ -27,6 +27,12 @@ const char *to_string(Outcome outcome) noexcept {
     return "unknown";
 }
 
+std::string Result::last_words(size_t max_bytes) const {
+    std::string said = err.size() > max_bytes ? err.substr(err.size() - max_bytes) : err;
+    while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();
+    return said;
+}
+
 std::string Result::to_string() const {
     std::string text = sandbox::to_string(outcome);
     if (!reason.empty()) text += ": " + reason;
@@ -196,12 +202,17 @@ Result run(const std::vector<std::string> &argv, const Limits &limits, std::opti
             result.exit_code = WEXITSTATUS(status);
             result.outcome = result.exit_code == 0 ? Outcome::ok : Outcome::failed;
             if (result.exit_code != 0) result.reason = "exit status " + std::to_string(result.exit_code);
+            if (result.exit_code == kExitOutOfMemory) {
+                result.outcome = Outcome::resource;
+                result.reason = "out of memory under the " + std::to_string(limits.address_space_bytes >> 20) + " MiB address-space limit";
+            }
         } else if (WIFSIGNALED(status)) {
             result.signal = WTERMSIG(status);
             result.outcome = result.signal == SIGSYS                                  ? Outcome::violation
                              : (result.signal == SIGXCPU || result.signal == SIGKILL) ? Outcome::resource
                                                                                       : Outcome::crashed;
-            result.reason = "killed by " + signal_name(result.signal);
+            result.reason = result.signal == SIGXCPU ? "used up its " + std::to_string(limits.cpu_seconds) + " s of CPU time"
+                                                     : "killed by " + signal_name(result.signal);
         }
         return result;
     } catch (...) {

@@ -95,7 +95,7 @@ TEST_CASE("a patch that matches its target within the margin is approved by rule
     Lab lab;
     sandbox::Result submitted = lab.run({"patch", "submit", lab.fixture("good_fifo.cpp"), "--target", "fifo", "--auto-approve-margin", "0"});
     INFO(submitted.out << submitted.err);
-    CHECK(submitted.out.find("approved") != std::string::npos);
+    CHECK(submitted.out.find("): approved") != std::string::npos);
     sandbox::Result log = lab.run({"audit", "log"});
     CHECK(log.out.find("\"by\":\"rule\"") != std::string::npos);
 }

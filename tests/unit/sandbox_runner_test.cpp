@@ -48,3 +48,14 @@ TEST_CASE("the child reads its stdin, and one that ignores it does not take the 
     Result ignored = run({"/bin/true"}, Limits{}, big);
     CHECK(ignored.outcome == Outcome::ok);
 }
+
+TEST_CASE("a child that exits for lack of memory is a resource outcome, not a failure") {
+    Limits limits;
+    limits.address_space_bytes = 1ull << 30;
+    Result oom = run({"/bin/sh", "-c", "echo 'out of memory' >&2; exit " + std::to_string(kExitOutOfMemory)}, limits);
+    CHECK(oom.outcome == Outcome::resource);
+    CHECK(oom.reason.find("1024 MiB") != std::string::npos);
+    CHECK(oom.last_words() == "out of memory");
+    Result plain = run({"/bin/sh", "-c", "exit 3"}, limits);
+    CHECK(plain.outcome == Outcome::failed);
+}

@@ -29,8 +29,6 @@ struct WorkerOptions {
 
 enum class WorkerMode { validate, compile };
 
-// The worker's exit code when it ran out of memory under its address-space limit.
-inline constexpr int kWorkerExitOutOfMemory = 4;
 
 struct WorkerResult {
     sandbox::Outcome outcome = sandbox::Outcome::setup_error; // ok: the worker finished and `report` is its answer

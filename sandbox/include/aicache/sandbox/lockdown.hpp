@@ -35,6 +35,12 @@ private:
     std::vector<std::pair<std::string, int>> failing_;
 };
 
+// Out of memory is a verdict on the input, not a crash: exit with kExitOutOfMemory (runner.hpp),
+// which the parent reports as Outcome::resource. The first installs it as the new-handler; the
+// second is for libraries with their own allocation-failure hook (LLVM).
+void exit_on_out_of_memory() noexcept;
+[[noreturn]] void exit_out_of_memory() noexcept;
+
 // Closes every descriptor except those listed. Returns an empty string or the reason.
 std::string close_descriptors_except(std::initializer_list<int> keep) noexcept;
 

@@ -19,6 +19,10 @@ struct Limits {
     size_t max_output_bytes = 1 << 20;          // stdout and stderr each; a child that writes more is killed (resource)
 };
 
+// A child that runs out of memory under its address-space limit exits with this code (see
+// exit_on_out_of_memory in lockdown.hpp); run() reports it as Outcome::resource, not as a failure.
+inline constexpr int kExitOutOfMemory = 4;
+
 enum class Outcome {
     ok,          // exited 0
     failed,      // exited non-zero: the child's own verdict
@@ -38,6 +42,8 @@ struct Result {
     std::string err; // captured stderr
     std::string reason;
     [[nodiscard]] std::string to_string() const; // "crashed: killed by SIGABRT"
+    // The end of what the child wrote to stderr (its last words explain most failures).
+    [[nodiscard]] std::string last_words(size_t max_bytes = 1000) const;
 };
 
 // Never throws and never exits: failures to start are Outcome::setup_error. `input` is the
