@@ -172,8 +172,15 @@ int list_templates() {
         auto t = patches::PatchTemplate::load(entry.path());
         if (!t) continue;
         std::printf("%s\n", t->name.c_str());
-        for (const auto &p : t->parameters)
+        for (const auto &p : t->parameters) {
+            if (p.expression) {
+                std::string ids;
+                for (const auto &id : p.identifiers) ids += " " + id;
+                std::printf("  %-20s %-8s over%s, default %s\n", p.name.c_str(), "expression", ids.c_str(), p.default_expression.c_str());
+                continue;
+            }
             std::printf("  %-20s %-8s [%g, %g], default %g\n", p.name.c_str(), p.integer ? "integer" : "number", p.min, p.max, p.fallback);
+        }
     }
     if (ec) return fail(Status(Errc::not_found, patches::templates_dir().string() + ": " + ec.message()));
     return 0;

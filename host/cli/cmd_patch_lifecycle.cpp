@@ -3,6 +3,7 @@
 // trial; approving and rejecting are signed with the operator's key.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/repository.hpp"
 #include "core/files.hpp"
 #include "patches/pipeline.hpp"
 #include "replay/replay.hpp"
@@ -35,23 +36,6 @@ struct LifecycleArgs {
     double share = 0.25, margin = 2.0;
     uint64_t window = 2000;
 };
-
-struct Repository {
-    std::unique_ptr<store::Database> db;
-    std::unique_ptr<patches::PatchPipeline> pipeline;
-};
-
-Expected<Repository> open_repository(const std::string &data_flag) {
-    std::filesystem::path data = data_dir(data_flag);
-    std::error_code ec;
-    std::filesystem::create_directories(data, ec);
-    auto db = store::Database::open(data / "aicache.db");
-    if (!db) return db.error();
-    Repository repo;
-    repo.db = std::move(*db);
-    repo.pipeline = std::make_unique<patches::PatchPipeline>(*repo.db, data);
-    return repo;
-}
 
 nlohmann::json patch_json(const store::PatchRecord &p, bool with_source) {
     nlohmann::json out = {{"id", p.id},

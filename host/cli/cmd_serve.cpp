@@ -96,7 +96,7 @@ int run(const ServeArgs &args) {
     });
 
     plane.host->subscribe([&](const std::string &name, const std::shared_ptr<const loader::PluginLibrary> &library) {
-        if (name != args.plane.policy) return Status::ok();
+        if (name != args.plane.policy || library->policy() == nullptr) return Status::ok();
         // A new plugin version (hot swap or rollback) takes the slot from any installed patch.
         if (installer) installer->superseded(library->facts().name + " " + library->facts().version);
         return memory.swap_policy(library);

@@ -27,6 +27,12 @@ std::filesystem::path data_dir(const std::string &flag) {
 }
 
 Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &name_or_path, const std::filesystem::path &dir) {
+    auto file = find_plugin_file("policy", name_or_path, dir);
+    if (!file) return file.error();
+    return loader::PluginLibrary::load_file(*file);
+}
+
+Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir) {
     std::filesystem::path file = name_or_path;
     if (name_or_path.find('/') == std::string::npos && file.extension() != ".so") file = dir / (name_or_path + ".so");
     std::error_code ec;
@@ -37,11 +43,11 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &
         std::sort(names.begin(), names.end());
         std::string known;
         for (const auto &name : names) known += (known.empty() ? "" : ", ") + name;
-        return Status(Errc::not_found, "policy \"" + name_or_path + "\": no " + file.string() +
+        return Status(Errc::not_found, kind + " \"" + name_or_path + "\": no " + file.string() +
                                            (known.empty() ? " (plugin directory is empty or missing: pass --plugins DIR)"
                                                           : " (available: " + known + ")"));
     }
-    return loader::PluginLibrary::load_file(file);
+    return file;
 }
 
 std::string current_user() {
@@ -59,6 +65,11 @@ Progress::Progress(std::string label) : label_(std::move(label)), enabled_(::isa
 
 Progress::~Progress() {
     if (enabled_ && last_percent_ >= 0) std::fprintf(stderr, "\r\033[K");
+}
+
+void Progress::suspend() {
+    if (enabled_ && last_percent_ >= 0) std::fprintf(stderr, "\r\033[K");
+    last_percent_ = -1;
 }
 
 void Progress::update(uint64_t done, uint64_t total) {

@@ -16,6 +16,8 @@ std::filesystem::path plugin_dir(const std::string &flag);
 std::filesystem::path data_dir(const std::string &flag);
 // A policy by name from the plugin directory ("lru" -> <dir>/lru.so), or a path to a .so file.
 Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &name_or_path, const std::filesystem::path &dir);
+// The library file of a plugin named like that (`kind` words the error), without loading it.
+Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir);
 // The user running the command, for the version record ("who").
 std::string current_user();
 
@@ -28,6 +30,8 @@ public:
     explicit Progress(std::string label);
     ~Progress();
     void update(uint64_t done, uint64_t total);
+    // Erases the bar so a line can be printed; the next update draws it again.
+    void suspend();
 
 private:
     std::string label_;

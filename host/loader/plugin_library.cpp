@@ -38,6 +38,7 @@ uint64_t host_now_us(void *) {
 // The fields ABI 1.0 defines; a plugin that fills fewer is broken, whatever its minor says.
 constexpr size_t kDescriptorMinSize = offsetof(aicache_plugin_descriptor, vtable) + sizeof(void *);
 constexpr size_t kPolicyTableMinSize = offsetof(aicache_policy_vtable, on_stats) + sizeof(void *);
+constexpr size_t kOptimizerTableMinSize = offsetof(aicache_optimizer_vtable, on_load_state) + sizeof(void *);
 
 } // namespace
 
@@ -155,11 +156,17 @@ Status PluginLibrary::negotiate(const std::string &what, aicache_plugin_init_fn 
     facts_.capabilities = descriptor.capabilities;
     context_->label = facts_.name + " " + facts_.version + " (" + facts_.content_hash.substr(0, 12) + ")";
 
-    if (descriptor.kind != AICACHE_KIND_POLICY)
+    switch (descriptor.kind) {
+    case AICACHE_KIND_POLICY: return take_policy_table(what, static_cast<const aicache_policy_vtable *>(descriptor.vtable));
+    case AICACHE_KIND_OPTIMIZER:
+        return take_optimizer_table(what, static_cast<const aicache_optimizer_vtable *>(descriptor.vtable));
+    default:
         return Status(Errc::abi, what + ": kind " + std::string(kind_name(descriptor.kind)) + " (" +
                                      std::to_string(descriptor.kind) + ") is not loadable by this host yet");
+    }
+}
 
-    const auto *table = static_cast<const aicache_policy_vtable *>(descriptor.vtable);
+Status PluginLibrary::take_policy_table(const std::string &what, const aicache_policy_vtable *table) {
     if (table->abi_major != AICACHE_ABI_MAJOR || table->struct_size < kPolicyTableMinSize)
         return Status(Errc::abi, what + ": policy table is ABI " + std::to_string(table->abi_major) + " with struct_size " +
                                      std::to_string(table->struct_size) + ", needs ABI 1 and at least " +
@@ -172,6 +179,21 @@ Status PluginLibrary::negotiate(const std::string &what, aicache_plugin_init_fn 
         policy_.on_load_state == nullptr || policy_.on_stats == nullptr)
         return Status(Errc::abi, what + ": policy table has a NULL function (every ABI 1.0 function is required)");
     facts_.state_format = policy_.state_format != nullptr ? policy_.state_format : "";
+    return Status::ok();
+}
+
+Status PluginLibrary::take_optimizer_table(const std::string &what, const aicache_optimizer_vtable *table) {
+    if (table->abi_major != AICACHE_ABI_MAJOR || table->struct_size < kOptimizerTableMinSize)
+        return Status(Errc::abi, what + ": optimizer table is ABI " + std::to_string(table->abi_major) + " with struct_size " +
+                                     std::to_string(table->struct_size) + ", needs ABI 1 and at least " +
+                                     std::to_string(kOptimizerTableMinSize) + " bytes: struct too small");
+    std::memcpy(&optimizer_, table, std::min<size_t>(table->struct_size, sizeof optimizer_));
+    optimizer_.struct_size = static_cast<uint32_t>(std::min<size_t>(table->struct_size, sizeof optimizer_));
+    if (optimizer_.on_create == nullptr || optimizer_.on_destroy == nullptr || optimizer_.on_ask == nullptr ||
+        optimizer_.on_tell == nullptr || optimizer_.on_best == nullptr || optimizer_.on_save_state == nullptr ||
+        optimizer_.on_load_state == nullptr)
+        return Status(Errc::abi, what + ": optimizer table has a NULL function (every ABI 1.0 function is required)");
+    facts_.state_format = optimizer_.state_format != nullptr ? optimizer_.state_format : "";
     return Status::ok();
 }
 

@@ -1,7 +1,7 @@
 #include "loader/qualify.hpp"
 
 #include "loader/plugin_library.hpp"
-#include "loader/policy_conformance.hpp"
+#include "loader/optimizer_conformance.hpp"
 
 #include <aicache/sandbox/runner.hpp>
 
@@ -74,7 +74,7 @@ int qualification_child_main(const std::filesystem::path &file, uint64_t cpu_sec
         return 1;
     }
     const PluginFacts &facts = (*library)->facts();
-    ConformanceReport report = run_policy_conformance(*library);
+    ConformanceReport report = run_conformance(*library);
     if (!report.status) {
         say({{"ok", false}, {"reason", what + " (" + facts.name + " " + facts.version + "): " + report.status.message()}});
         return 1;

@@ -3,6 +3,7 @@
 #include "core/files.hpp"
 #include "loader/qualify.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -12,6 +13,49 @@ namespace aicache::patches {
 
 std::filesystem::path templates_dir() {
     return loader::current_executable().parent_path().parent_path() / "share" / "aicache" / "templates";
+}
+
+std::string expression_problem(const std::string &text, const std::vector<std::string> &identifiers) {
+    constexpr size_t kMaxLength = 4096;
+    if (text.empty()) return "empty expression";
+    if (text.size() > kMaxLength) return "longer than " + std::to_string(kMaxLength) + " characters";
+    const std::set<std::string> allowed(identifiers.begin(), identifiers.end());
+    auto is_alpha = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; };
+    auto is_digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+    int depth = 0;
+    for (size_t i = 0; i < text.size();) {
+        char c = text[i];
+        if (is_alpha(c)) {
+            size_t end = i;
+            while (end < text.size() && (is_alpha(text[end]) || is_digit(text[end]))) ++end;
+            std::string id = text.substr(i, end - i);
+            if (!allowed.count(id)) return "\"" + id + "\" at offset " + std::to_string(i) + " is not one of its identifiers";
+            i = end;
+        } else if (is_digit(c) || c == '.') {
+            // A decimal number with an optional exponent; nothing may follow it directly.
+            size_t end = i;
+            while (end < text.size() && (is_digit(text[end]) || text[end] == '.')) ++end;
+            if (end < text.size() && (text[end] == 'e' || text[end] == 'E')) {
+                ++end;
+                if (end < text.size() && (text[end] == '+' || text[end] == '-')) ++end;
+                if (end >= text.size() || !is_digit(text[end])) return "malformed number at offset " + std::to_string(i);
+                while (end < text.size() && is_digit(text[end])) ++end;
+            }
+            if (end < text.size() && (is_alpha(text[end]) || text[end] == '.')) return "malformed number at offset " + std::to_string(i);
+            i = end;
+        } else if (c == '(') {
+            ++depth, ++i;
+        } else if (c == ')') {
+            if (--depth < 0) return "unbalanced ')' at offset " + std::to_string(i);
+            ++i;
+        } else if (c == '+' || c == '-' || c == '*' || c == ',' || c == ' ') {
+            ++i;
+        } else {
+            return std::string("character '") + c + "' at offset " + std::to_string(i) + " is not allowed (numbers, + - * ( ) , and identifiers)";
+        }
+    }
+    if (depth != 0) return "unbalanced '('";
+    return {};
 }
 
 Expected<PatchTemplate> PatchTemplate::load(const std::filesystem::path &file) {
@@ -28,9 +72,21 @@ Expected<PatchTemplate> PatchTemplate::load(const std::filesystem::path &file) {
         std::istringstream fields(line.substr(9));
         TemplateParameter p;
         std::string type;
+        auto where = [&] { return file.string() + ":" + std::to_string(number) + ": "; };
+        if (line.find(" expression ") != std::string::npos) {
+            fields >> p.name >> type >> p.default_expression;
+            for (std::string id; fields >> id;) p.identifiers.push_back(id);
+            p.expression = true;
+            if (type != "expression" || p.identifiers.empty())
+                return Status(Errc::invalid_argument, where() + "expected `// param NAME expression DEFAULT IDENTIFIER...`");
+            if (std::string problem = expression_problem(p.default_expression, p.identifiers); !problem.empty())
+                return Status(Errc::invalid_argument, where() + "default of " + p.name + ": " + problem);
+            t.parameters.push_back(p);
+            continue;
+        }
         if (!(fields >> p.name >> type >> p.min >> p.max >> p.fallback) || (type != "number" && type != "integer") || p.min > p.max ||
             p.fallback < p.min || p.fallback > p.max)
-            return Status(Errc::invalid_argument, file.string() + ":" + std::to_string(number) + ": expected `// param NAME number|integer MIN MAX DEFAULT`");
+            return Status(Errc::invalid_argument, where() + "expected `// param NAME number|integer MIN MAX DEFAULT`");
         p.integer = type == "integer";
         t.parameters.push_back(p);
     }
@@ -46,6 +102,15 @@ Expected<std::string> PatchTemplate::instantiate(const std::map<std::string, std
     };
     for (const TemplateParameter &p : parameters) {
         known.insert(p.name);
+        if (p.expression) {
+            auto it = values.find(p.name);
+            const std::string &expression = it != values.end() ? it->second : p.default_expression;
+            if (std::string problem = expression_problem(expression, p.identifiers); !problem.empty())
+                return Status(Errc::invalid_argument, name + ": " + p.name + ": " + problem);
+            replace_all("@" + p.name + "@", expression);
+            summary += (summary.empty() ? "" : ", ") + p.name + "=" + expression;
+            continue;
+        }
         double value = p.fallback;
         if (auto it = values.find(p.name); it != values.end()) {
             char *end = nullptr;

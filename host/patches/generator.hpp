@@ -1,8 +1,11 @@
 // The simplest patch generator: fills parameters into a policy template the host owns
 // (share/aicache/templates/NAME.cpp.in). A template declares its parameters in comment lines,
 //   // param NAME number|integer MIN MAX DEFAULT
-// and uses them as @NAME@; values are checked against type and range before anything is written,
-// so what comes out is always a syntactically complete patch for the pipeline to judge.
+//   // param NAME expression DEFAULT IDENTIFIER...
+// and uses them as @NAME@; values are checked against type and range before anything is written.
+// An expression may use only numbers, + - * ( ) , and the identifiers its line lists (the features
+// and helper functions the template defines), with balanced parentheses, so a value can never
+// close the function it is pasted into: what comes out is a complete patch for the pipeline to judge.
 #pragma once
 
 #include "core/status.hpp"
@@ -18,7 +21,14 @@ struct TemplateParameter {
     std::string name;
     bool integer = false;
     double min = 0, max = 0, fallback = 0;
+    // An expression parameter: the identifiers it may use, and its default text.
+    bool expression = false;
+    std::vector<std::string> identifiers;
+    std::string default_expression;
 };
+
+// Why `text` is not an expression over `identifiers` (see above), or empty when it is one.
+std::string expression_problem(const std::string &text, const std::vector<std::string> &identifiers);
 
 struct PatchTemplate {
     std::string name;

@@ -95,14 +95,31 @@ Expected<store::PatchRecord> PatchPipeline::submit(const jit::PatchSource &sourc
                        {"reason", trial.outcome != sandbox::Outcome::ok ? trial.reason : trial.failure}});
     auto evaluated = finish(store::PatchState::evaluated, "evaluate", report["trial"]);
     if (!evaluated || !options.auto_approve_margin) return evaluated;
+    return approve_by_rule(patch.id, *options.auto_approve_margin);
+}
 
+static bool wins_by_margin(const nlohmann::json &trial, double margin_points) {
+    if (!trial.is_object() || !trial.contains("comparisons") || trial["comparisons"].empty()) return false;
+    for (const auto &c : trial["comparisons"])
+        if (c.value("candidate_policy_errors", uint64_t{1}) != 0 ||
+            100 * (c.value("candidate_hit_ratio", 0.0) - c.value("incumbent_hit_ratio", 0.0)) < margin_points)
+            return false;
+    return true;
+}
+
+Expected<store::PatchRecord> PatchPipeline::approve_by_rule(int64_t id, double margin_points) {
+    auto found = records_.get(id);
+    if (!found) return found.error();
+    store::PatchRecord patch = *found;
     // The rule: better by the margin at every size, with no policy error anywhere.
-    bool wins = !trial.comparisons.empty();
-    for (const auto &c : trial.comparisons)
-        wins = wins && c.candidate_policy_errors == 0 &&
-               100 * (c.candidate_hit_ratio() - c.incumbent_hit_ratio()) >= *options.auto_approve_margin;
-    if (!wins) return evaluated;
-    return finish(store::PatchState::approved, "approve", {{"by", "rule"}, {"margin_points", *options.auto_approve_margin}});
+    nlohmann::json report = nlohmann::json::parse(patch.report, nullptr, false);
+    if (patch.state != store::PatchState::evaluated || report.is_discarded() || !wins_by_margin(report.value("trial", nlohmann::json()), margin_points))
+        return patch;
+    patch.state = store::PatchState::approved;
+    if (Status updated = records_.update(patch); !updated) return updated;
+    auto logged = audit_.append("pipeline", "approve", "patch #" + std::to_string(id), {{"by", "rule"}, {"margin_points", margin_points}});
+    if (!logged) return logged.error();
+    return patch;
 }
 
 Expected<store::PatchRecord> PatchPipeline::decide(int64_t id, const OperatorKey &key, bool approve, const std::string &why, unsigned required) {

@@ -34,6 +34,9 @@ public:
     PatchPipeline(store::Database &db, std::filesystem::path data_dir);
 
     Expected<store::PatchRecord> submit(const jit::PatchSource &source, const SubmitOptions &options);
+    // Approves an evaluated patch when its trial beat the incumbent by `margin_points` percentage
+    // points of hit ratio at every size with no policy error; otherwise returns it unchanged.
+    Expected<store::PatchRecord> approve_by_rule(int64_t id, double margin_points);
     // An operator's signed approval or rejection. The key must be trusted (<data>/operators/*.pub);
     // a patch becomes Approved when `required` distinct trusted operators have approved it.
     Expected<store::PatchRecord> decide(int64_t id, const OperatorKey &key, bool approve, const std::string &why, unsigned required);

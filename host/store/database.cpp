@@ -90,6 +90,35 @@ const char *const kMigrations[] = {
     CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     )sql",
+    R"sql(
+    -- An optimizer's search: what it searches, how candidates are measured, and its saved state
+    -- after the last told trial, so the search resumes where it stopped.
+    CREATE TABLE searches(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        optimizer TEXT NOT NULL,
+        optimizer_version TEXT NOT NULL,
+        optimizer_sha256 TEXT NOT NULL,
+        space TEXT NOT NULL,
+        evaluation TEXT NOT NULL,
+        state_format TEXT NOT NULL DEFAULT '',
+        state_hex TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL);
+    CREATE TABLE search_trials(
+        id INTEGER PRIMARY KEY,
+        search_id INTEGER NOT NULL REFERENCES searches(id),
+        number INTEGER NOT NULL,
+        candidate TEXT NOT NULL,
+        patch_id INTEGER REFERENCES patches(id),
+        outcome TEXT NOT NULL,
+        score REAL NOT NULL,
+        split TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        seconds REAL NOT NULL DEFAULT 0,
+        finished_at TEXT NOT NULL,
+        UNIQUE(search_id, number));
+    )sql",
 };
 
 } // namespace

@@ -58,5 +58,10 @@ inline int64_t as_int(const SqlValue &v) {
     if (auto i = std::get_if<int64_t>(&v)) return *i;
     return 0;
 }
+inline double as_double(const SqlValue &v) {
+    if (auto d = std::get_if<double>(&v)) return *d;
+    if (auto i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+    return 0;
+}
 
 } // namespace aicache::store

@@ -1,0 +1,250 @@
+// `aicache optimize run | list | show`: an optimizer plugin searches for better policies. Each
+// candidate it asks for becomes a patch submitted through the pipeline (validated, compiled in the
+// sandbox, replayed against the incumbent in the trial child); the measured gain is told back;
+// every trial is recorded, and a search resumes by name after a restart.
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/repository.hpp"
+#include "core/files.hpp"
+#include "learning/search.hpp"
+#include "loader/qualify.hpp"
+#include "patches/candidate.hpp"
+#include "patches/generator.hpp"
+#include "replay/replay.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace aicache::cli {
+namespace {
+
+struct OptimizeArgs {
+    std::string data, plugins;
+    std::string optimizer, search, space;
+    uint64_t trials = 20;
+    std::string target = "s3fifo", against, trace;
+    std::vector<std::string> sizes = {"1%", "10%"};
+    std::optional<double> auto_approve_margin;
+    uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
+    std::string memory = "3GiB";
+    bool json = false;
+};
+
+// What a candidate is, in a few words: the template's expression or parameters, or the source's size.
+std::string describe(const std::string &candidate_text) {
+    nlohmann::json c = nlohmann::json::parse(candidate_text, nullptr, false);
+    if (c.is_discarded()) return "?";
+    if (c.contains("source") && c["source"].is_string()) return "source (" + std::to_string(c["source"].get<std::string>().size()) + " bytes)";
+    std::string out = c.value("template", std::string("params")) + ":";
+    if (c.contains("params") && c["params"].is_object())
+        for (const auto &[key, value] : c["params"].items()) out += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    return out;
+}
+
+std::string trial_line(const store::TrialRecord &t) {
+    std::string patch = t.patch_id ? "patch #" + std::to_string(*t.patch_id) : "-";
+    std::string score = t.score <= patches::kFailedPatchScore ? std::string("   failed") : fmt::format("{:+7.2f} pt", t.score);
+    return fmt::format("  #{:<4} {}  {:<10} {:<28} {}\n", t.number, score, patch, t.outcome.substr(0, 28), describe(t.candidate));
+}
+
+nlohmann::json trial_json(const store::TrialRecord &t) {
+    nlohmann::json out = {{"number", t.number}, {"candidate", nlohmann::json::parse(t.candidate, nullptr, false)}, {"outcome", t.outcome},
+                          {"score", t.score}, {"split", t.split}, {"seconds", t.seconds}, {"finished_at", t.finished_at},
+                          {"detail", nlohmann::json::parse(t.detail, nullptr, false)}};
+    out["patch_id"] = t.patch_id ? nlohmann::json(*t.patch_id) : nlohmann::json();
+    return out;
+}
+
+Expected<std::string> read_space(const std::string &flag) {
+    if (flag.empty() || flag[0] != '@') return flag;
+    return read_file(flag.substr(1));
+}
+
+int run(const OptimizeArgs &args) {
+    auto file = find_plugin_file("optimizer", args.optimizer, plugin_dir(args.plugins));
+    if (!file) return fail(file.error());
+    // Like every library the host maps, the optimizer is first checked in a child process.
+    loader::QualifyOptions qualify;
+    qualify.aicache_exe = loader::current_executable();
+    if (loader::Verdict verdict = loader::qualify_in_child(*file, qualify); !verdict.status) return fail(verdict.status);
+    auto library = loader::PluginLibrary::load_file(*file);
+    if (!library) return fail(library.error());
+    if ((*library)->optimizer() == nullptr)
+        return fail(Status(Errc::invalid_argument, file->string() + " is a " + loader::kind_name((*library)->facts().kind) + ", not an optimizer"));
+
+    auto repo = open_repository(args.data);
+    if (!repo) return fail(repo.error());
+    auto memory = replay::parse_capacity(args.memory, 0);
+    if (!memory) return fail(memory.error().with_context("--memory"));
+
+    const loader::PluginFacts &facts = (*library)->facts();
+    learning::SearchOptions options;
+    options.name = args.search.empty() ? facts.name : args.search;
+    options.trials = args.trials;
+    if (!args.space.empty()) {
+        auto space = read_space(args.space);
+        if (!space) return fail(space.error().with_context("--space"));
+        if (nlohmann::json::parse(*space, nullptr, false).is_discarded())
+            return fail(Status(Errc::invalid_argument, "--space: not JSON: " + space->substr(0, 200)));
+        options.space = *space;
+    }
+    options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
+                          {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
+
+    patches::SubmitOptions submit;
+    submit.target = args.target;
+    submit.against = args.against;
+    submit.who = "optimizer:" + facts.name + " " + facts.version + " (search " + options.name + ", run by " + current_user() + ")";
+    submit.note = "search " + options.name;
+    submit.trial.trace = args.trace;
+    submit.trial.sizes = args.sizes;
+    submit.worker.limits.cpu_seconds = args.cpu_seconds;
+    submit.worker.limits.address_space_bytes = *memory;
+    submit.trial.limits.cpu_seconds = args.trial_cpu_seconds;
+    submit.trial.limits.address_space_bytes = *memory;
+    const std::filesystem::path templates = patches::templates_dir();
+
+    Progress progress("search " + options.name);
+    if (!args.json)
+        std::printf("search %s: %s %s, %llu trials, each a patch for %s trialled against %s on %s\n", options.name.c_str(), facts.name.c_str(),
+                    facts.version.c_str(), static_cast<unsigned long long>(args.trials), args.target.c_str(),
+                    options.evaluation["against"].get<std::string>().c_str(), options.evaluation["trace"].get<std::string>().c_str());
+    options.on_trial = [&](const store::TrialRecord &t) {
+        if (!args.json) {
+            progress.suspend();
+            std::fputs(trial_line(t).c_str(), stdout);
+            std::fflush(stdout);
+        }
+        progress.update(static_cast<uint64_t>(t.number), args.trials);
+    };
+    auto summary = learning::run_search(*repo->db, *library, options, [&](const nlohmann::json &candidate) {
+        patches::PatchScore scored = patches::submit_candidate(*repo->pipeline, candidate, submit, templates);
+        return learning::CandidateScore{scored.score, scored.outcome, scored.patch_id, scored.split, {{"per_size", scored.per_size}}};
+    });
+    progress.suspend();
+    if (!summary) return fail(summary.error());
+
+    // Only the search's winner is put to the approval rule, not every candidate that beat the margin.
+    std::optional<store::PatchRecord> approved;
+    if (summary->best && summary->best->patch_id && args.auto_approve_margin) {
+        auto decided = repo->pipeline->approve_by_rule(*summary->best->patch_id, *args.auto_approve_margin);
+        if (!decided) return fail(decided.error());
+        approved = *decided;
+    }
+
+    if (args.json) {
+        nlohmann::json out = {{"search", options.name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary->resumed_from}};
+        out["trials"] = nlohmann::json::array();
+        for (const auto &t : summary->trials) out["trials"].push_back(trial_json(t));
+        out["best"] = summary->best ? trial_json(*summary->best) : nlohmann::json();
+        if (approved) out["best_patch_state"] = store::to_string(approved->state);
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    if (summary->resumed_from > 0)
+        std::printf("resumed after %llu recorded trials\n", static_cast<unsigned long long>(summary->resumed_from));
+    if (summary->trials.size() == summary->resumed_from)
+        std::printf("search %s already has %zu trials: raise --trials to search further\n", options.name.c_str(), summary->trials.size());
+    if (summary->best) {
+        std::printf("best: trial #%lld, %+.2f hit-ratio points over %s (mean of %zu sizes) on %s\n  %s\n",
+                    static_cast<long long>(summary->best->number), summary->best->score, options.evaluation["against"].get<std::string>().c_str(),
+                    args.sizes.size(), summary->best->split.c_str(), describe(summary->best->candidate).c_str());
+        if (summary->best->patch_id)
+            std::printf("  patch #%lld is %s%s\n", static_cast<long long>(*summary->best->patch_id),
+                        approved ? store::to_string(approved->state) : "evaluated",
+                        approved && approved->state == store::PatchState::approved ? " (by rule)" : ": `aicache patch show` / `approve` to decide");
+    }
+    return 0;
+}
+
+int list(const OptimizeArgs &args) {
+    auto repo = open_repository(args.data);
+    if (!repo) return fail(repo.error());
+    store::SearchRecords records(*repo->db);
+    auto searches = records.list();
+    if (!searches) return fail(searches.error());
+    nlohmann::json out = nlohmann::json::array();
+    if (!args.json) std::printf("%-16s %-18s %7s %10s  %s\n", "search", "optimizer", "trials", "best", "updated");
+    for (const auto &s : *searches) {
+        auto trials = records.trials(s.id);
+        if (!trials) return fail(trials.error());
+        std::optional<double> best;
+        for (const auto &t : *trials)
+            if (!best || t.score > *best) best = t.score;
+        if (args.json) {
+            out.push_back({{"search", s.name}, {"optimizer", s.optimizer + " " + s.optimizer_version}, {"trials", trials->size()},
+                           {"best_score", best ? nlohmann::json(*best) : nlohmann::json()}, {"updated_at", s.updated_at}});
+            continue;
+        }
+        std::printf("%-16s %-18s %7zu %10s  %s\n", s.name.c_str(), (s.optimizer + " " + s.optimizer_version).c_str(), trials->size(),
+                    best ? fmt::format("{:+.2f}", *best).c_str() : "-", s.updated_at.c_str());
+    }
+    if (args.json) std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+}
+
+int show(const OptimizeArgs &args) {
+    auto repo = open_repository(args.data);
+    if (!repo) return fail(repo.error());
+    store::SearchRecords records(*repo->db);
+    auto found = records.find(args.search);
+    if (!found) return fail(found.error());
+    if (!found->has_value()) return fail(Status(Errc::not_found, "no search named \"" + args.search + "\" (see `aicache optimize list`)"));
+    const store::SearchRecord &s = **found;
+    auto trials = records.trials(s.id);
+    if (!trials) return fail(trials.error());
+    if (args.json) {
+        nlohmann::json out = {{"search", s.name}, {"optimizer", s.optimizer}, {"optimizer_version", s.optimizer_version},
+                              {"optimizer_sha256", s.optimizer_sha256}, {"space", nlohmann::json::parse(s.space, nullptr, false)},
+                              {"evaluation", nlohmann::json::parse(s.evaluation, nullptr, false)}, {"created_at", s.created_at},
+                              {"updated_at", s.updated_at}, {"trials", nlohmann::json::array()}};
+        for (const auto &t : *trials) out["trials"].push_back(trial_json(t));
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("search %s: %s %s (sha256 %s), since %s\n  space %s\n  measured as %s\n", s.name.c_str(), s.optimizer.c_str(),
+                s.optimizer_version.c_str(), s.optimizer_sha256.substr(0, 12).c_str(), s.created_at.c_str(), s.space.c_str(), s.evaluation.c_str());
+    for (const auto &t : *trials) std::fputs(trial_line(t).c_str(), stdout);
+    return 0;
+}
+
+} // namespace
+
+void register_optimize(CLI::App &app) {
+    CLI::App *optimize = app.add_subcommand("optimize", "Optimizer plugins search for better policies; every candidate goes through the patch pipeline");
+    optimize->require_subcommand(1);
+    optimize->fallthrough();
+    auto args = std::make_shared<OptimizeArgs>();
+    optimize->add_option("--data", args->data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
+    optimize->add_option("--plugins", args->plugins, "Plugin directory (default: beside the executable)");
+
+    CLI::App *run_cmd = optimize->add_subcommand("run", "Run (or resume) a search: ask, submit each candidate as a patch, tell the measured gain");
+    run_cmd->add_option("optimizer", args->optimizer, "Optimizer plugin: a name in the plugin directory, or a .so")->required();
+    run_cmd->add_option("--search", args->search, "The search's name; running it again resumes it (default: the optimizer's name)");
+    run_cmd->add_option("--space", args->space, "Search space JSON, or @FILE (default: the optimizer's own; fixed once a search starts)");
+    run_cmd->add_option("--trials", args->trials, "Trials the search may have in all, earlier runs included")->capture_default_str();
+    run_cmd->add_option("--target", args->target, "The policy slot the patches would replace (also the trials' incumbent)")->capture_default_str();
+    run_cmd->add_option("--against", args->against, "The trials' incumbent, when not the target (policy name or .so)");
+    run_cmd->add_option("--trace", args->trace, "Trial traffic: a trace file or data directory (default: generated)");
+    run_cmd->add_option("--size", args->sizes, "Trial cache sizes")->delimiter(',')->capture_default_str();
+    run_cmd->add_option("--auto-approve-margin", args->auto_approve_margin,
+                        "Approve the search's best patch by rule when it beats the incumbent by this many points at every size");
+    run_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds each compile may use")->capture_default_str();
+    run_cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds each trial may use")->capture_default_str();
+    run_cmd->add_option("--memory", args->memory, "Address space each compile and trial may map")->capture_default_str();
+    run_cmd->add_flag("--json", args->json, "Print the trials and the best as JSON");
+    on_callback(run_cmd, [args] { return run(*args); });
+
+    CLI::App *list_cmd = optimize->add_subcommand("list", "Every recorded search, with its trials and best score");
+    list_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(list_cmd, [args] { return list(*args); });
+
+    CLI::App *show_cmd = optimize->add_subcommand("show", "One search: its space, how it measures, and every trial");
+    show_cmd->add_option("search", args->search, "Search name")->required();
+    show_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(show_cmd, [args] { return show(*args); });
+}
+
+} // namespace aicache::cli

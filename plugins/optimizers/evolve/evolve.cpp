@@ -1,0 +1,232 @@
+// evolve: evolutionary program search for eviction priority functions (genetic programming over
+// expression trees, selected by aging evolution, Real et al. 2019). Each candidate is an expression
+// over an entry's features that the host pastes into its `priority` patch template; the host sends
+// the patch through its pipeline (validation, sandboxed compile, trial replay against the
+// incumbent) and tells back the measured gain. See README.md for the search space.
+#include "genome.hpp"
+
+#include <aicache/sdk/optimizer.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+namespace {
+
+using aicache::sdk::invalid_argument;
+using aicache::sdk::not_found;
+using aicache::sdk::state_format_error;
+using evolve::Genome;
+using evolve::Grammar;
+using json = nlohmann::json;
+
+struct Settings {
+    uint64_t seed = 1;
+    size_t population = 16;
+    size_t tournament = 4;
+    double crossover = 0.3;
+    size_t max_nodes = 25;
+    std::string template_name = "priority";
+    std::string parameter = "priority";
+    json fixed = json::object(); // other template parameters, passed through unchanged
+    Grammar grammar;
+    bool seed_classics = true;
+
+    static Settings parse(std::string_view text) {
+        json space = json::parse(text, nullptr, false);
+        if (space.is_discarded() || !space.is_object()) throw invalid_argument("evolve: the search space is not a JSON object");
+        Settings s;
+        auto number = [&](const char *key, auto &out, double lo, double hi) {
+            if (!space.contains(key)) return;
+            if (!space[key].is_number() || space[key].get<double>() < lo || space[key].get<double>() > hi)
+                throw invalid_argument(std::string("evolve: \"") + key + "\" must be a number in [" + std::to_string(lo) + ", " +
+                                       std::to_string(hi) + "]");
+            out = static_cast<std::remove_reference_t<decltype(out)>>(space[key].get<double>());
+        };
+        number("seed", s.seed, 0, 9e15);
+        number("population", s.population, 2, 10000);
+        number("tournament", s.tournament, 1, 1000);
+        number("crossover", s.crossover, 0, 1);
+        number("max_nodes", s.max_nodes, 3, 255);
+        if (s.tournament > s.population) s.tournament = s.population;
+        if (space.contains("template")) s.template_name = space["template"].get<std::string>();
+        if (space.contains("parameter")) s.parameter = space["parameter"].get<std::string>();
+        if (space.contains("fixed")) {
+            if (!space["fixed"].is_object()) throw invalid_argument("evolve: \"fixed\" must be an object of template parameters");
+            s.fixed = space["fixed"];
+        }
+        if (space.contains("seed_classics")) s.seed_classics = space["seed_classics"].get<bool>();
+        if (space.contains("features")) {
+            s.grammar.features.clear();
+            for (const auto &f : space["features"]) s.grammar.features.push_back(f.get<std::string>());
+            if (s.grammar.features.empty()) throw invalid_argument("evolve: \"features\" is empty");
+        }
+        return s;
+    }
+};
+
+struct Member {
+    uint64_t id = 0;
+    Genome genome;
+    double score = 0;
+};
+
+class Evolve {
+public:
+    static constexpr const char *state_format = "evolve/1";
+
+    explicit Evolve(std::string_view search_space) : space_text_(search_space), settings_(Settings::parse(search_space)) { clear(); }
+
+    std::string ask() {
+        Genome genome = next_genome();
+        uint64_t id = next_id_++;
+        std::string expression = genome.render(settings_.grammar);
+        seen_.insert(expression);
+        pending_[id] = genome;
+        return candidate(id, expression).dump();
+    }
+
+    void tell(std::string_view candidate_text, double score) {
+        json told = json::parse(candidate_text, nullptr, false);
+        if (told.is_discarded() || !told.is_object() || !told.contains("id") || !told["id"].is_number_unsigned())
+            throw invalid_argument("evolve: a told candidate must be a JSON object with the integer id it was asked with");
+        uint64_t id = told["id"].get<uint64_t>();
+        auto it = pending_.find(id);
+        if (it == pending_.end()) throw invalid_argument("evolve: candidate " + std::to_string(id) + " was never asked for, or was told already");
+        if (!std::isfinite(score)) throw invalid_argument("evolve: score must be finite");
+        Member member{id, std::move(it->second), score};
+        pending_.erase(it);
+        if (!best_ || score > best_->score) best_ = member;
+        population_.push_back(std::move(member));
+        // Aging evolution: the oldest member dies, however good, which keeps the search moving.
+        while (population_.size() > settings_.population) population_.pop_front();
+        ++told_;
+    }
+
+    std::string best() const {
+        if (!best_) throw not_found("evolve: no candidate has been told yet");
+        json out = candidate(best_->id, best_->genome.render(settings_.grammar));
+        out["score"] = best_->score;
+        return out.dump();
+    }
+
+    void save_state(aicache::sdk::StateWriter &out) const {
+        json state;
+        state["space"] = space_text_; // a state only resumes the search it came from
+        std::ostringstream rng;
+        rng << rng_;
+        state["rng"] = rng.str();
+        state["next_id"] = next_id_;
+        state["told"] = told_;
+        state["seeded"] = seeded_;
+        state["seen"] = seen_;
+        auto member_json = [](const Member &m) { return json{{"id", m.id}, {"genome", m.genome.to_json()}, {"score", m.score}}; };
+        state["population"] = json::array();
+        for (const Member &m : population_) state["population"].push_back(member_json(m));
+        state["pending"] = json::array();
+        for (const auto &[id, genome] : pending_) state["pending"].push_back(json{{"id", id}, {"genome", genome.to_json()}});
+        if (best_) state["best"] = member_json(*best_);
+        out.text(state.dump());
+    }
+
+    void load_state(aicache::sdk::StateReader &in) {
+        json state = json::parse(in.text(), nullptr, false);
+        if (state.is_discarded() || !state.is_object()) throw state_format_error("evolve: saved state is not evolve/1 JSON");
+        try {
+            if (state.at("space").get<std::string>() != space_text_)
+                throw state_format_error("evolve: the saved state belongs to a search with another search space");
+            clear();
+            std::istringstream rng(state.at("rng").get<std::string>());
+            rng >> rng_;
+            if (!rng) throw state_format_error("evolve: saved random state is damaged");
+            next_id_ = state.at("next_id").get<uint64_t>();
+            told_ = state.at("told").get<uint64_t>();
+            seeded_ = state.at("seeded").get<size_t>();
+            seen_ = state.at("seen").get<std::set<std::string>>();
+            auto member = [&](const json &m) {
+                return Member{m.at("id").get<uint64_t>(), Genome::from_json(m.at("genome"), settings_.grammar), m.at("score").get<double>()};
+            };
+            for (const json &m : state.at("population")) population_.push_back(member(m));
+            for (const json &p : state.at("pending")) pending_[p.at("id").get<uint64_t>()] = Genome::from_json(p.at("genome"), settings_.grammar);
+            if (state.contains("best")) best_ = member(state["best"]);
+        } catch (const json::exception &e) {
+            throw state_format_error(std::string("evolve: saved state is damaged: ") + e.what());
+        }
+    }
+
+    void clear() {
+        rng_.seed(settings_.seed);
+        next_id_ = 1;
+        told_ = 0;
+        seeded_ = 0;
+        seen_.clear();
+        population_.clear();
+        pending_.clear();
+        best_.reset();
+    }
+
+private:
+    json candidate(uint64_t id, const std::string &expression) const {
+        json params = settings_.fixed;
+        params[settings_.parameter] = expression;
+        return json{{"id", id}, {"template", settings_.template_name}, {"params", params}};
+    }
+
+    Genome next_genome() {
+        // The classical priorities first (LRU, LFU, hyperbolic, size-aware), so the search starts
+        // from the known good and is measured against them on the same trial.
+        if (settings_.seed_classics) {
+            std::vector<Genome> classics = evolve::classics(settings_.grammar);
+            while (seeded_ < classics.size()) {
+                Genome g = classics[seeded_++];
+                if (!seen_.count(g.render(settings_.grammar))) return g;
+            }
+        }
+        for (int attempt = 0; attempt < 64; ++attempt) {
+            Genome g = population_.size() < settings_.population ? evolve::random_tree(settings_.grammar, rng_, 1 + attempt % 4)
+                                                                  : offspring();
+            if (g.size() <= settings_.max_nodes && !seen_.count(g.render(settings_.grammar))) return g;
+        }
+        // A crowded space: accept a repeat rather than loop; the host scores repeats from its records.
+        return evolve::random_tree(settings_.grammar, rng_, 3);
+    }
+
+    Genome offspring() {
+        const Member &parent = tournament();
+        std::uniform_real_distribution<double> coin(0, 1);
+        if (coin(rng_) < settings_.crossover) {
+            const Member &other = tournament();
+            return evolve::mutate(evolve::crossover(parent.genome, other.genome, rng_), settings_.grammar, rng_, 0.5);
+        }
+        return evolve::mutate(parent.genome, settings_.grammar, rng_, 1.0);
+    }
+
+    const Member &tournament() {
+        std::uniform_int_distribution<size_t> pick(0, population_.size() - 1);
+        const Member *winner = nullptr;
+        for (size_t i = 0; i < settings_.tournament; ++i) {
+            const Member &m = population_[pick(rng_)];
+            // Ties go to the smaller program (parsimony against bloat).
+            if (!winner || m.score > winner->score || (m.score == winner->score && m.genome.size() < winner->genome.size())) winner = &m;
+        }
+        return *winner;
+    }
+
+    std::string space_text_;
+    Settings settings_;
+    std::mt19937_64 rng_;
+    uint64_t next_id_ = 1, told_ = 0;
+    size_t seeded_ = 0;
+    std::set<std::string> seen_;
+    std::deque<Member> population_;
+    std::map<uint64_t, Genome> pending_;
+    std::optional<Member> best_;
+};
+
+} // namespace
+
+AICACHE_OPTIMIZER_PLUGIN(Evolve, "evolve", "1.0.0")

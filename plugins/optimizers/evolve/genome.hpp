@@ -1,0 +1,219 @@
+// The genomes evolve searches over: expression trees in prefix order, with the operators the
+// host's `priority` template defines. Rendering gives the C++ expression text the template takes;
+// every operator is total (pdiv by zero is 0), so any tree is a valid priority.
+#pragma once
+
+#include <aicache/sdk/error.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace evolve {
+
+enum class Op : uint8_t { constant, feature, add, sub, mul, pdiv, pmin, pmax, plog, psqrt };
+constexpr int kOpCount = 10;
+
+inline int arity(Op op) {
+    switch (op) {
+    case Op::constant:
+    case Op::feature: return 0;
+    case Op::plog:
+    case Op::psqrt: return 1;
+    default: return 2;
+    }
+}
+
+struct Grammar {
+    std::vector<std::string> features = {"recency", "frequency", "age", "size", "cost", "gap"};
+    [[nodiscard]] int feature_index(const std::string &name) const {
+        for (size_t i = 0; i < features.size(); ++i)
+            if (features[i] == name) return static_cast<int>(i);
+        return -1;
+    }
+};
+
+struct Node {
+    Op op = Op::constant;
+    uint32_t feature = 0;
+    double value = 0;
+};
+
+class Genome {
+public:
+    Genome() = default;
+    explicit Genome(std::vector<Node> nodes) : nodes_(std::move(nodes)) {}
+
+    [[nodiscard]] size_t size() const { return nodes_.size(); }
+    [[nodiscard]] const std::vector<Node> &nodes() const { return nodes_; }
+
+    // One past the last node of the subtree starting at `at`.
+    [[nodiscard]] size_t subtree_end(size_t at) const {
+        int open = 1;
+        size_t i = at;
+        while (open > 0 && i < nodes_.size()) open += arity(nodes_[i++].op) - 1;
+        return i;
+    }
+
+    [[nodiscard]] Genome replaced(size_t at, const std::vector<Node> &with) const {
+        std::vector<Node> out(nodes_.begin(), nodes_.begin() + static_cast<long>(at));
+        out.insert(out.end(), with.begin(), with.end());
+        out.insert(out.end(), nodes_.begin() + static_cast<long>(subtree_end(at)), nodes_.end());
+        return Genome(std::move(out));
+    }
+    [[nodiscard]] std::vector<Node> subtree(size_t at) const {
+        return {nodes_.begin() + static_cast<long>(at), nodes_.begin() + static_cast<long>(subtree_end(at))};
+    }
+
+    [[nodiscard]] std::string render(const Grammar &grammar) const {
+        size_t at = 0;
+        return render_at(grammar, at);
+    }
+
+    [[nodiscard]] nlohmann::json to_json() const {
+        nlohmann::json out = nlohmann::json::array();
+        for (const Node &n : nodes_)
+            out.push_back(nlohmann::json::array({static_cast<int>(n.op), n.op == Op::feature ? double(n.feature) : n.value}));
+        return out;
+    }
+    static Genome from_json(const nlohmann::json &in, const Grammar &grammar) {
+        auto damaged = [](const std::string &why) { return aicache::sdk::state_format_error("evolve: saved genome: " + why); };
+        if (!in.is_array() || in.empty()) throw damaged("not a non-empty array");
+        std::vector<Node> nodes;
+        int open = 1;
+        for (const auto &item : in) {
+            if (!item.is_array() || item.size() != 2 || !item[0].is_number_integer() || !item[1].is_number()) throw damaged("malformed node");
+            int op = item[0].get<int>();
+            if (op < 0 || op >= kOpCount) throw damaged("unknown operator " + std::to_string(op));
+            Node n{static_cast<Op>(op), 0, item[1].get<double>()};
+            if (n.op == Op::feature) {
+                if (n.value < 0 || n.value >= double(grammar.features.size())) throw damaged("feature index out of range");
+                n.feature = static_cast<uint32_t>(n.value);
+                n.value = 0;
+            }
+            if (open <= 0) throw damaged("nodes after the end of the tree");
+            open += arity(n.op) - 1;
+            nodes.push_back(n);
+        }
+        if (open != 0) throw damaged("the tree is incomplete");
+        return Genome(std::move(nodes));
+    }
+
+private:
+    std::string render_at(const Grammar &grammar, size_t &at) const {
+        const Node &n = nodes_[at++];
+        switch (n.op) {
+        case Op::constant: {
+            char text[48];
+            std::snprintf(text, sizeof text, "%.6g", std::fabs(n.value));
+            return n.value < 0 ? "(0-" + std::string(text) + ")" : std::string(text);
+        }
+        case Op::feature: return grammar.features[n.feature];
+        case Op::plog: return "plog(" + render_at(grammar, at) + ")";
+        case Op::psqrt: return "psqrt(" + render_at(grammar, at) + ")";
+        default: break;
+        }
+        std::string a = render_at(grammar, at);
+        std::string b = render_at(grammar, at);
+        switch (n.op) {
+        case Op::add: return "(" + a + " + " + b + ")";
+        case Op::sub: return "(" + a + " - " + b + ")";
+        case Op::mul: return "(" + a + " * " + b + ")";
+        case Op::pdiv: return "pdiv(" + a + ", " + b + ")";
+        case Op::pmin: return "pmin(" + a + ", " + b + ")";
+        default: return "pmax(" + a + ", " + b + ")";
+        }
+    }
+
+    std::vector<Node> nodes_;
+};
+
+using Rng = std::mt19937_64;
+
+inline Node random_leaf(const Grammar &grammar, Rng &rng) {
+    std::uniform_real_distribution<double> coin(0, 1);
+    if (coin(rng) < 0.75) return Node{Op::feature, static_cast<uint32_t>(std::uniform_int_distribution<size_t>(0, grammar.features.size() - 1)(rng)), 0};
+    // Constants spread over four orders of magnitude, rounded so the rendered text is exact.
+    double magnitude = std::pow(10.0, std::uniform_real_distribution<double>(-2, 2)(rng));
+    double value = std::round(magnitude * 1000) / 1000;
+    if (coin(rng) < 0.2) value = -value;
+    return Node{Op::constant, 0, value == 0 ? 0.01 : value};
+}
+
+inline Op random_function(Rng &rng) {
+    static constexpr Op functions[] = {Op::add, Op::sub, Op::mul, Op::pdiv, Op::pmin, Op::pmax, Op::plog, Op::psqrt};
+    return functions[std::uniform_int_distribution<size_t>(0, std::size(functions) - 1)(rng)];
+}
+
+// "Grow" trees: every position below the depth limit may end early.
+inline void grow(std::vector<Node> &out, const Grammar &grammar, Rng &rng, int depth) {
+    std::uniform_real_distribution<double> coin(0, 1);
+    if (depth <= 0 || (out.size() > 0 && coin(rng) < 0.3)) {
+        out.push_back(random_leaf(grammar, rng));
+        return;
+    }
+    Op op = random_function(rng);
+    out.push_back(Node{op, 0, 0});
+    for (int i = 0; i < arity(op); ++i) grow(out, grammar, rng, depth - 1);
+}
+
+inline Genome random_tree(const Grammar &grammar, Rng &rng, int depth) {
+    std::vector<Node> nodes;
+    grow(nodes, grammar, rng, depth);
+    return Genome(std::move(nodes));
+}
+
+inline Genome crossover(const Genome &a, const Genome &b, Rng &rng) {
+    size_t at = std::uniform_int_distribution<size_t>(0, a.size() - 1)(rng);
+    size_t from = std::uniform_int_distribution<size_t>(0, b.size() - 1)(rng);
+    return a.replaced(at, b.subtree(from));
+}
+
+// One random change with probability `strength`: a new subtree, another operator or feature of
+// the same shape, a constant nudged, or a subtree hoisted to the root (which shrinks bloated trees).
+inline Genome mutate(const Genome &g, const Grammar &grammar, Rng &rng, double strength) {
+    std::uniform_real_distribution<double> coin(0, 1);
+    if (coin(rng) >= strength) return g;
+    size_t at = std::uniform_int_distribution<size_t>(0, g.size() - 1)(rng);
+    double kind = coin(rng);
+    if (kind < 0.45) {
+        std::vector<Node> fresh;
+        grow(fresh, grammar, rng, 2);
+        return g.replaced(at, fresh);
+    }
+    if (kind < 0.8) {
+        std::vector<Node> nodes = g.nodes();
+        Node &n = nodes[at];
+        if (n.op == Op::constant) n.value = std::round(n.value * std::pow(2.0, std::uniform_real_distribution<double>(-1, 1)(rng)) * 1000) / 1000;
+        else if (n.op == Op::feature) n.feature = static_cast<uint32_t>(std::uniform_int_distribution<size_t>(0, grammar.features.size() - 1)(rng));
+        else {
+            Op op = random_function(rng);
+            for (int tries = 0; arity(op) != arity(n.op) && tries < 16; ++tries) op = random_function(rng);
+            if (arity(op) == arity(n.op)) n.op = op;
+        }
+        return Genome(std::move(nodes));
+    }
+    return Genome(g.subtree(at));
+}
+
+// Priorities the literature knows (the lowest is evicted), written in this grammar.
+inline std::vector<Genome> classics(const Grammar &grammar) {
+    std::vector<Genome> out;
+    int recency = grammar.feature_index("recency"), frequency = grammar.feature_index("frequency");
+    int age = grammar.feature_index("age"), size = grammar.feature_index("size");
+    auto f = [](int i) { return Node{Op::feature, static_cast<uint32_t>(i), 0}; };
+    if (recency >= 0) out.emplace_back(std::vector<Node>{{Op::sub, 0, 0}, {Op::constant, 0, 0}, f(recency)}); // LRU
+    if (frequency >= 0) out.emplace_back(std::vector<Node>{f(frequency)});                                    // LFU
+    if (frequency >= 0 && age >= 0) out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), f(age)}); // hyperbolic
+    if (frequency >= 0 && size >= 0) out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), f(size)}); // size-aware LFU
+    if (frequency >= 0 && recency >= 0) // frequency discounted by time since last use
+        out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), {Op::add, 0, 0}, f(recency), {Op::constant, 0, 1}});
+    return out;
+}
+
+} // namespace evolve

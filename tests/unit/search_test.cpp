@@ -1,0 +1,127 @@
+// The search driver with real optimizer plugins (evolve, and the scripted fixture) and a
+// deterministic evaluator: every trial recorded with the optimizer's state, a stopped search
+// resuming exactly where an uninterrupted one would be, repeats scored from the record, and
+// resumes refused when the scores would not compare.
+#include "learning/search.hpp"
+#include "patches/generator.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+using namespace aicache;
+
+namespace {
+
+std::shared_ptr<const loader::PluginLibrary> optimizer(const std::filesystem::path &file) {
+    auto library = loader::PluginLibrary::load_file(file);
+    REQUIRE_MESSAGE(library, library.error().message());
+    return *library;
+}
+
+// A real measurement of something: shorter expressions score higher.
+learning::Evaluator by_length(int &calls) {
+    return [&calls](const nlohmann::json &candidate) {
+        ++calls;
+        std::string text = candidate.dump();
+        return learning::CandidateScore{-double(text.size()), "measured", std::nullopt, "lengths", {}};
+    };
+}
+
+std::vector<std::string> candidates_of(const learning::SearchSummary &summary) {
+    std::vector<std::string> out;
+    for (const auto &t : summary.trials) out.push_back(t.candidate);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a search records every trial and, stopped and resumed, asks what an uninterrupted one asks") {
+    test::TempDir dir;
+    auto evolve = optimizer(test::plugin_path("evolve"));
+    int calls = 0;
+
+    auto whole_db = store::Database::open(dir.path() / "whole.db");
+    REQUIRE(whole_db);
+    learning::SearchOptions options;
+    options.name = "s";
+    options.trials = 30;
+    options.space = R"({"seed": 7, "population": 8})";
+    auto whole = learning::run_search(**whole_db, evolve, options, by_length(calls));
+    REQUIRE_MESSAGE(whole, whole.error().message());
+    REQUIRE(whole->trials.size() == 30);
+    CHECK(whole->resumed_from == 0);
+    for (size_t i = 0; i < whole->trials.size(); ++i) CHECK(whole->trials[i].number == int64_t(i + 1));
+    REQUIRE(whole->best);
+    for (const auto &t : whole->trials) CHECK(t.score <= whole->best->score);
+    std::set<std::string> distinct;
+    for (const auto &t : whole->trials) distinct.insert(learning::candidate_key(nlohmann::json::parse(t.candidate)));
+    CHECK(distinct.size() == 30); // evolve does not propose an expression twice while it can find a new one
+
+    auto split_db = store::Database::open(dir.path() / "split.db");
+    REQUIRE(split_db);
+    options.trials = 12;
+    auto first = learning::run_search(**split_db, evolve, options, by_length(calls));
+    REQUIRE(first);
+    options.trials = 30;
+    options.space.reset(); // resuming takes the recorded space
+    auto second = learning::run_search(**split_db, evolve, options, by_length(calls));
+    REQUIRE_MESSAGE(second, second.error().message());
+    CHECK(second->resumed_from == 12);
+    CHECK(candidates_of(*second) == candidates_of(*whole));
+    CHECK(second->best->number == whole->best->number);
+
+    SUBCASE("a resumed search must measure the same way and be run by the same optimizer") {
+        options.evaluation = {{"trace", "another"}};
+        auto other = learning::run_search(**split_db, evolve, options, by_length(calls));
+        REQUIRE_FALSE(other);
+        CHECK(other.error().message().find("would not compare") != std::string::npos);
+        options.evaluation = nlohmann::json::object();
+        auto scripted = learning::run_search(**split_db, optimizer(test::fixture_path("scripted_optimizer")), options, by_length(calls));
+        REQUIRE_FALSE(scripted);
+        CHECK(scripted.error().message().find("was run by optimizer evolve") != std::string::npos);
+    }
+}
+
+TEST_CASE("a candidate the search measured before is scored from its record, not measured again") {
+    test::TempDir dir;
+    auto db = store::Database::open(dir.path() / "a.db");
+    REQUIRE(db);
+    learning::SearchOptions options;
+    options.name = "repeats";
+    options.trials = 5;
+    options.space = R"({"params": [{"a": 1}, {"a": 2}]})"; // the scripted optimizer cycles through these
+    int calls = 0;
+    auto summary = learning::run_search(**db, optimizer(test::fixture_path("scripted_optimizer")), options, by_length(calls));
+    REQUIRE_MESSAGE(summary, summary.error().message());
+    CHECK(calls == 2);
+    REQUIRE(summary->trials.size() == 5);
+    CHECK(summary->trials[2].outcome == "repeat of #1");
+    CHECK(summary->trials[3].outcome == "repeat of #2");
+    CHECK(summary->trials[2].score == summary->trials[0].score);
+}
+
+TEST_CASE("a template's expression parameter takes expressions over its identifiers and nothing else") {
+    const std::vector<std::string> ids = {"recency", "frequency", "pdiv"};
+    CHECK(patches::expression_problem("pdiv(frequency, (recency + 1.5e-3)) * 2", ids).empty());
+    CHECK(patches::expression_problem("(0-recency)", ids).empty());
+    // What could close the function the expression is pasted into, or reach anything else:
+    CHECK(patches::expression_problem("recency); } int evil() { return 1", ids).find("unbalanced ')'") != std::string::npos);
+    CHECK(patches::expression_problem("recency; return 0", ids).find("character ';'") != std::string::npos);
+    CHECK(patches::expression_problem("system(0)", ids).find("\"system\"") != std::string::npos);
+    CHECK(patches::expression_problem("recency / frequency", ids).find("'/'") != std::string::npos);
+    CHECK(patches::expression_problem("((recency)", ids) == "unbalanced '('");
+    CHECK(patches::expression_problem("recency)", ids).find("unbalanced ')'") != std::string::npos);
+    CHECK(patches::expression_problem("1x", ids).find("malformed number") != std::string::npos);
+    CHECK(patches::expression_problem("", ids) == "empty expression");
+
+    auto loaded = patches::PatchTemplate::load(test::source_dir() / "host" / "patches" / "templates" / "priority.cpp.in");
+    REQUIRE(loaded);
+    auto text = loaded->instantiate({{"priority", "pdiv(frequency, age)"}, {"sample", "16"}});
+    REQUIRE(text);
+    CHECK(text->find("double p = (pdiv(frequency, age));") != std::string::npos);
+    auto refused = loaded->instantiate({{"priority", "recency; return 0"}});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message().find("priority: character ';'") != std::string::npos);
+}
