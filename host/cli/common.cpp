@@ -45,7 +45,7 @@ Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const 
         for (const auto &name : names) known += (known.empty() ? "" : ", ") + name;
         return Status(Errc::not_found, kind + " \"" + name_or_path + "\": no " + file.string() +
                                            (known.empty() ? " (plugin directory is empty or missing: pass --plugins DIR)"
-                                                          : " (available: " + known + ")"));
+                                                          : " (plugins there: " + known + ")"));
     }
     return file;
 }
