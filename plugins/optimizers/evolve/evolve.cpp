@@ -77,15 +77,18 @@ struct Member {
 
 class Evolve {
 public:
-    static constexpr const char *state_format = "evolve/1";
+    static constexpr const char *state_format = "evolve/2";
 
-    explicit Evolve(std::string_view search_space) : space_text_(search_space), settings_(Settings::parse(search_space)) { clear(); }
+    explicit Evolve(std::string_view search_space)
+        : space_text_(search_space), settings_(Settings::parse(search_space)), phenotype_(settings_.grammar) {
+        clear();
+    }
 
     std::string ask() {
         Genome genome = next_genome();
         uint64_t id = next_id_++;
         std::string expression = genome.render(settings_.grammar);
-        seen_.insert(expression);
+        seen_.insert(phenotype_.fingerprint(genome));
         pending_[id] = genome;
         return candidate(id, expression).dump();
     }
@@ -135,7 +138,7 @@ public:
 
     void load_state(aicache::sdk::StateReader &in) {
         json state = json::parse(in.text(), nullptr, false);
-        if (state.is_discarded() || !state.is_object()) throw state_format_error("evolve: saved state is not evolve/1 JSON");
+        if (state.is_discarded() || !state.is_object()) throw state_format_error("evolve: saved state is not evolve/2 JSON");
         try {
             if (state.at("space").get<std::string>() != space_text_)
                 throw state_format_error("evolve: the saved state belongs to a search with another search space");
@@ -183,15 +186,16 @@ private:
             std::vector<Genome> classics = evolve::classics(settings_.grammar);
             while (seeded_ < classics.size()) {
                 Genome g = classics[seeded_++];
-                if (!seen_.count(g.render(settings_.grammar))) return g;
+                if (!seen_.count(phenotype_.fingerprint(g))) return g;
             }
         }
         for (int attempt = 0; attempt < 64; ++attempt) {
             Genome g = population_.size() < settings_.population ? evolve::random_tree(settings_.grammar, rng_, 1 + attempt % 4)
                                                                   : offspring();
-            if (g.size() <= settings_.max_nodes && !seen_.count(g.render(settings_.grammar))) return g;
+            if (g.size() <= settings_.max_nodes && !seen_.count(phenotype_.fingerprint(g))) return g;
         }
         // A crowded space: accept a repeat rather than loop; the host scores repeats from its records.
+        // (64 attempts, each a fresh tree or offspring, rarely all land on known phenotypes.)
         return evolve::random_tree(settings_.grammar, rng_, 3);
     }
 
@@ -218,10 +222,11 @@ private:
 
     std::string space_text_;
     Settings settings_;
+    evolve::Phenotype phenotype_;
     std::mt19937_64 rng_;
     uint64_t next_id_ = 1, told_ = 0;
     size_t seeded_ = 0;
-    std::set<std::string> seen_;
+    std::set<std::string> seen_; // phenotype fingerprints of every tree asked for
     std::deque<Member> population_;
     std::map<uint64_t, Genome> pending_;
     std::optional<Member> best_;

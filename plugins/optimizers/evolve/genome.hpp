@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -131,6 +132,88 @@ private:
     }
 
     std::vector<Node> nodes_;
+};
+
+// The value the template's C++ computes for this tree (same total operators), for the features
+// in grammar order.
+inline double evaluate(const Genome &g, const std::vector<double> &features) {
+    std::vector<double> stack;
+    const auto &nodes = g.nodes();
+    for (size_t i = nodes.size(); i-- > 0;) { // prefix order, evaluated right to left
+        const Node &n = nodes[i];
+        if (n.op == Op::constant) { stack.push_back(n.value); continue; }
+        if (n.op == Op::feature) { stack.push_back(features[n.feature]); continue; }
+        double a = stack.back();
+        stack.pop_back();
+        if (n.op == Op::plog) { stack.push_back(std::log1p(std::fabs(a))); continue; }
+        if (n.op == Op::psqrt) { stack.push_back(std::sqrt(std::fabs(a))); continue; }
+        double b = stack.back();
+        stack.pop_back();
+        switch (n.op) {
+        case Op::add: stack.push_back(a + b); break;
+        case Op::sub: stack.push_back(a - b); break;
+        case Op::mul: stack.push_back(a * b); break;
+        case Op::pdiv: stack.push_back(b == 0 ? 0.0 : a / b); break;
+        case Op::pmin: stack.push_back(a < b ? a : b); break;
+        default: stack.push_back(a < b ? b : a); break;
+        }
+    }
+    double p = stack.empty() ? 0.0 : stack.back();
+    return std::isnan(p) ? 0.0 : p;
+}
+
+// What a priority does to a policy is only the order it puts entries in: two trees that rank a
+// fixed sample of plausible entries the same way are the same policy for the search's purposes
+// (`frequency + 2` is `frequency`; every constant is every other constant), so the search
+// measures one of them only.
+class Phenotype {
+public:
+    explicit Phenotype(const Grammar &grammar) {
+        std::mt19937_64 rng(20170101); // fixed: fingerprints must compare across runs and resumes
+        std::uniform_real_distribution<double> unit(0, 1);
+        auto log_uniform = [&](double lo, double hi) { return std::round(lo * std::pow(hi / lo, unit(rng))); };
+        for (int i = 0; i < kSamples; ++i) {
+            double age = log_uniform(1, 1e6);
+            double recency = std::floor(age * unit(rng));
+            double frequency = log_uniform(1, 200);
+            std::vector<double> f;
+            for (const std::string &name : grammar.features) {
+                if (name == "recency") f.push_back(recency);
+                else if (name == "frequency") f.push_back(frequency);
+                else if (name == "age") f.push_back(age);
+                else if (name == "size") f.push_back(log_uniform(64, 1e6));
+                else if (name == "cost") f.push_back(log_uniform(1, 4000));
+                else if (name == "gap") f.push_back(frequency > 1 ? std::max(1.0, std::floor(age / frequency * 2 * unit(rng))) : age);
+                else f.push_back(log_uniform(1, 1e6));
+            }
+            samples_.push_back(std::move(f));
+        }
+    }
+
+    // A hash of the rank of each sample's priority (ties share a rank).
+    [[nodiscard]] std::string fingerprint(const Genome &g) const {
+        std::vector<std::pair<double, int>> values;
+        for (int i = 0; i < kSamples; ++i) values.emplace_back(evaluate(g, samples_[size_t(i)]), i);
+        std::sort(values.begin(), values.end());
+        std::vector<int> rank(kSamples);
+        int r = 0;
+        for (size_t i = 0; i < values.size(); ++i) {
+            if (i > 0 && values[i].first != values[i - 1].first) r = static_cast<int>(i);
+            rank[size_t(values[i].second)] = r;
+        }
+        uint64_t hash = 1469598103934665603ull; // FNV-1a: stable across builds, unlike std::hash
+        for (int x : rank) {
+            hash ^= static_cast<uint64_t>(x);
+            hash *= 1099511628211ull;
+        }
+        char text[17];
+        std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+        return text;
+    }
+
+private:
+    static constexpr int kSamples = 64;
+    std::vector<std::vector<double>> samples_;
 };
 
 using Rng = std::mt19937_64;
