@@ -1,14 +1,17 @@
 // `aicache demo`: the main job until the full demonstration exists. Starts the plugin host on a
-// data directory, qualifies and records the built-in policy plugins, replays the built-in
-// generated workload through each at three sizes, hot-swaps policies mid-run, and prints the table.
+// data directory, qualifies and records the built-in plugins, replays the built-in generated
+// workload through each policy at three sizes, hot-swaps policies mid-run, prints the table, then
+// takes a generated patch through the pipeline and lets the evolve optimizer submit a few more.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/plugin_ops.hpp"
 #include "cli/replay_table.hpp"
+#include "cli/search_report.hpp"
 #include "patches/generator.hpp"
 #include "patches/pipeline.hpp"
 #include "replay/belady.hpp"
 #include "store/database.hpp"
+#include "store/search_records.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -59,6 +62,44 @@ void self_modification(store::Database &db, const std::filesystem::path &data) {
                 static_cast<long long>(patch->id));
 }
 
+// An optimizer submitting code through the host: evolve asks for priority functions, each becomes
+// a patch through the same pipeline, and the measured gain is told back. Every run of the demo
+// resumes the same recorded search and adds a few trials to it.
+void optimizer_search(store::Database &db, const std::filesystem::path &data, const std::shared_ptr<const loader::PluginLibrary> &evolve) {
+    if (!evolve) return;
+    constexpr uint64_t kTrialsPerRun = 5;
+    store::SearchRecords records(db);
+    auto existing = records.find("demo");
+    uint64_t done = 0;
+    if (existing && existing->has_value())
+        if (auto trials = records.trials((*existing)->id); trials) done = trials->size();
+    learning::SearchOptions options;
+    options.name = "demo";
+    options.trials = done + kTrialsPerRun;
+    options.evaluation = {{"kind", "patch"}, {"target", "lru"}, {"against", "lru"}, {"trace", "generated"}, {"sizes", {"1%", "10%"}}};
+    patches::PatchPipeline pipeline(db, data);
+    patches::SubmitOptions submit;
+    submit.target = "lru";
+    submit.who = "optimizer:" + evolve->facts().name + " " + evolve->facts().version + " (search demo, run by demo)";
+    submit.note = "search demo";
+    std::printf("\nan optimizer at work: evolve proposes eviction priority functions; each is rendered from the host's\n"
+                "priority template and goes through the same pipeline (%s trials %llu-%llu; each run of the demo adds %llu):\n",
+                done ? "resuming its recorded search," : "a new search,", static_cast<unsigned long long>(done + 1),
+                static_cast<unsigned long long>(done + kTrialsPerRun), static_cast<unsigned long long>(kTrialsPerRun));
+    options.on_trial = [](const store::TrialRecord &t) {
+        std::fputs(trial_line(t).c_str(), stdout);
+        std::fflush(stdout);
+    };
+    auto summary = learning::run_search(db, evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
+    if (!summary) {
+        std::printf("  search unavailable: %s\n", summary.error().message().c_str());
+        return;
+    }
+    if (summary->best)
+        std::printf("  best so far: trial #%lld, %+.2f points over lru, %s\n  (aicache optimize show demo; aicache optimize run evolve --search demo --trials N)\n",
+                    static_cast<long long>(summary->best->number), summary->best->score, describe_candidate(summary->best->candidate).c_str());
+}
+
 int run(const DemoArgs &args) {
     auto data = data_dir(args.data);
     auto dir = plugin_dir(args.plugins);
@@ -76,6 +117,7 @@ int run(const DemoArgs &args) {
     if (files.empty()) return fail(Status(Errc::not_found, "no plugins in " + dir.string() + ": build first (make run) or pass --plugins"));
 
     std::map<std::string, std::shared_ptr<const loader::PluginLibrary>> policies;
+    std::shared_ptr<const loader::PluginLibrary> evolve;
     for (const auto &file : files) {
         auto loaded = host.load(file, "demo");
         if (!loaded) return fail(loaded.error());
@@ -83,6 +125,7 @@ int run(const DemoArgs &args) {
                     loaded->record.version.c_str(), static_cast<long long>(loaded->record.id),
                     loaded->record.content_hash.substr(0, 12).c_str());
         if (loaded->library->policy() != nullptr) policies[loaded->record.name] = loaded->library;
+        if (loaded->library->optimizer() != nullptr && loaded->record.name == "evolve") evolve = loaded->library;
     }
 
     replay::Trace trace = replay::generate_workload(args.generator);
@@ -132,6 +175,7 @@ int run(const DemoArgs &args) {
                 "resident entries, oldest access first); s3fifo->s3fifo carries the warm state over (same state format),\n"
                 "so its figures equal the uninterrupted s3fifo run. belady is the clairvoyant bound (it knows the future).\n");
     self_modification(**db, data);
+    optimizer_search(**db, data, evolve);
     return 0;
 }
 

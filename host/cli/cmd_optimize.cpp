@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/repository.hpp"
+#include "cli/search_report.hpp"
 #include "core/files.hpp"
 #include "learning/search.hpp"
 #include "loader/qualify.hpp"
@@ -31,23 +32,6 @@ struct OptimizeArgs {
     std::string memory = "3GiB";
     bool json = false;
 };
-
-// What a candidate is, in a few words: the template's expression or parameters, or the source's size.
-std::string describe(const std::string &candidate_text) {
-    nlohmann::json c = nlohmann::json::parse(candidate_text, nullptr, false);
-    if (c.is_discarded()) return "?";
-    if (c.contains("source") && c["source"].is_string()) return "source (" + std::to_string(c["source"].get<std::string>().size()) + " bytes)";
-    std::string out = c.value("template", std::string("params")) + ":";
-    if (c.contains("params") && c["params"].is_object())
-        for (const auto &[key, value] : c["params"].items()) out += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
-    return out;
-}
-
-std::string trial_line(const store::TrialRecord &t) {
-    std::string patch = t.patch_id ? "patch #" + std::to_string(*t.patch_id) : "-";
-    std::string score = t.score <= patches::kFailedPatchScore ? std::string("   failed") : fmt::format("{:+7.2f} pt", t.score);
-    return fmt::format("  #{:<4} {}  {:<10} {:<28} {}\n", t.number, score, patch, t.outcome.substr(0, 28), describe(t.candidate));
-}
 
 nlohmann::json trial_json(const store::TrialRecord &t) {
     nlohmann::json out = {{"number", t.number}, {"candidate", nlohmann::json::parse(t.candidate, nullptr, false)}, {"outcome", t.outcome},
@@ -119,10 +103,7 @@ int run(const OptimizeArgs &args) {
         }
         progress.update(static_cast<uint64_t>(t.number), args.trials);
     };
-    auto summary = learning::run_search(*repo->db, *library, options, [&](const nlohmann::json &candidate) {
-        patches::PatchScore scored = patches::submit_candidate(*repo->pipeline, candidate, submit, templates);
-        return learning::CandidateScore{scored.score, scored.outcome, scored.patch_id, scored.split, {{"per_size", scored.per_size}}};
-    });
+    auto summary = learning::run_search(*repo->db, *library, options, patch_evaluator(*repo->pipeline, submit, templates));
     progress.suspend();
     if (!summary) return fail(summary.error());
 
@@ -150,7 +131,7 @@ int run(const OptimizeArgs &args) {
     if (summary->best) {
         std::printf("best: trial #%lld, %+.2f hit-ratio points over %s (mean of %zu sizes) on %s\n  %s\n",
                     static_cast<long long>(summary->best->number), summary->best->score, options.evaluation["against"].get<std::string>().c_str(),
-                    args.sizes.size(), summary->best->split.c_str(), describe(summary->best->candidate).c_str());
+                    args.sizes.size(), summary->best->split.c_str(), describe_candidate(summary->best->candidate).c_str());
         if (summary->best->patch_id)
             std::printf("  patch #%lld is %s%s\n", static_cast<long long>(*summary->best->patch_id),
                         approved ? store::to_string(approved->state) : "evaluated",

@@ -1,0 +1,34 @@
+#include "cli/search_report.hpp"
+
+#include "patches/candidate.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace aicache::cli {
+
+learning::Evaluator patch_evaluator(patches::PatchPipeline &pipeline, const patches::SubmitOptions &submit,
+                                    const std::filesystem::path &templates) {
+    return [&pipeline, &submit, templates](const nlohmann::json &candidate) {
+        patches::PatchScore scored = patches::submit_candidate(pipeline, candidate, submit, templates);
+        return learning::CandidateScore{scored.score, scored.outcome, scored.patch_id, scored.split, {{"per_size", scored.per_size}}};
+    };
+}
+
+std::string describe_candidate(const std::string &candidate_json) {
+    nlohmann::json c = nlohmann::json::parse(candidate_json, nullptr, false);
+    if (c.is_discarded()) return "?";
+    if (c.contains("source") && c["source"].is_string()) return "source (" + std::to_string(c["source"].get<std::string>().size()) + " bytes)";
+    std::string out = c.value("template", std::string("params")) + ":";
+    if (c.contains("params") && c["params"].is_object())
+        for (const auto &[key, value] : c["params"].items()) out += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    return out;
+}
+
+std::string trial_line(const store::TrialRecord &t) {
+    std::string patch = t.patch_id ? "patch #" + std::to_string(*t.patch_id) : "-";
+    std::string score = t.score <= patches::kFailedPatchScore ? std::string("   failed") : fmt::format("{:+7.2f} pt", t.score);
+    return fmt::format("  #{:<4} {}  {:<10} {:<28} {}\n", t.number, score, patch, t.outcome.substr(0, 28), describe_candidate(t.candidate));
+}
+
+} // namespace aicache::cli
