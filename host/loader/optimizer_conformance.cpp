@@ -154,9 +154,4 @@ ConformanceReport run_optimizer_conformance(const Library &library) {
     return report;
 }
 
-ConformanceReport run_conformance(const Library &library) {
-    if (library->optimizer() != nullptr) return run_optimizer_conformance(library);
-    return run_policy_conformance(library);
-}
-
 } // namespace aicache::loader

@@ -13,7 +13,4 @@ namespace aicache::loader {
 
 ConformanceReport run_optimizer_conformance(const std::shared_ptr<const PluginLibrary> &library);
 
-// The suite for the library's kind.
-ConformanceReport run_conformance(const std::shared_ptr<const PluginLibrary> &library);
-
 } // namespace aicache::loader

@@ -39,6 +39,7 @@ uint64_t host_now_us(void *) {
 constexpr size_t kDescriptorMinSize = offsetof(aicache_plugin_descriptor, vtable) + sizeof(void *);
 constexpr size_t kPolicyTableMinSize = offsetof(aicache_policy_vtable, on_stats) + sizeof(void *);
 constexpr size_t kOptimizerTableMinSize = offsetof(aicache_optimizer_vtable, on_load_state) + sizeof(void *);
+constexpr size_t kLearnerTableMinSize = offsetof(aicache_learner_vtable, on_load_state) + sizeof(void *);
 
 } // namespace
 
@@ -160,9 +161,10 @@ Status PluginLibrary::negotiate(const std::string &what, aicache_plugin_init_fn 
     case AICACHE_KIND_POLICY: return take_policy_table(what, static_cast<const aicache_policy_vtable *>(descriptor.vtable));
     case AICACHE_KIND_OPTIMIZER:
         return take_optimizer_table(what, static_cast<const aicache_optimizer_vtable *>(descriptor.vtable));
+    case AICACHE_KIND_LEARNER: return take_learner_table(what, static_cast<const aicache_learner_vtable *>(descriptor.vtable));
     default:
         return Status(Errc::abi, what + ": kind " + std::string(kind_name(descriptor.kind)) + " (" +
-                                     std::to_string(descriptor.kind) + ") is not loadable by this host yet");
+                                     std::to_string(descriptor.kind) + ") is not one this host knows");
     }
 }
 
@@ -179,6 +181,21 @@ Status PluginLibrary::take_policy_table(const std::string &what, const aicache_p
         policy_.on_load_state == nullptr || policy_.on_stats == nullptr)
         return Status(Errc::abi, what + ": policy table has a NULL function (every ABI 1.0 function is required)");
     facts_.state_format = policy_.state_format != nullptr ? policy_.state_format : "";
+    return Status::ok();
+}
+
+Status PluginLibrary::take_learner_table(const std::string &what, const aicache_learner_vtable *table) {
+    if (table->abi_major != AICACHE_ABI_MAJOR || table->struct_size < kLearnerTableMinSize)
+        return Status(Errc::abi, what + ": learner table is ABI " + std::to_string(table->abi_major) + " with struct_size " +
+                                     std::to_string(table->struct_size) + ", needs ABI 1 and at least " +
+                                     std::to_string(kLearnerTableMinSize) + " bytes: struct too small");
+    std::memcpy(&learner_, table, std::min<size_t>(table->struct_size, sizeof learner_));
+    learner_.struct_size = static_cast<uint32_t>(std::min<size_t>(table->struct_size, sizeof learner_));
+    if (learner_.on_create == nullptr || learner_.on_destroy == nullptr || learner_.on_observe == nullptr ||
+        learner_.on_train == nullptr || learner_.on_infer == nullptr || learner_.on_save_state == nullptr ||
+        learner_.on_load_state == nullptr)
+        return Status(Errc::abi, what + ": learner table has a NULL function (every ABI 1.0 function is required)");
+    facts_.state_format = learner_.state_format != nullptr ? learner_.state_format : "";
     return Status::ok();
 }
 

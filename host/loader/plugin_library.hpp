@@ -57,6 +57,9 @@ public:
     [[nodiscard]] const aicache_policy_vtable *policy() const noexcept {
         return facts_.kind == AICACHE_KIND_POLICY ? &policy_ : nullptr;
     }
+    [[nodiscard]] const aicache_learner_vtable *learner() const noexcept {
+        return facts_.kind == AICACHE_KIND_LEARNER ? &learner_ : nullptr;
+    }
     [[nodiscard]] const aicache_optimizer_vtable *optimizer() const noexcept {
         return facts_.kind == AICACHE_KIND_OPTIMIZER ? &optimizer_ : nullptr;
     }
@@ -69,6 +72,7 @@ private:
     Status negotiate(const std::string &what);
     Status negotiate(const std::string &what, aicache_plugin_init_fn init);
     Status take_policy_table(const std::string &what, const aicache_policy_vtable *table);
+    Status take_learner_table(const std::string &what, const aicache_learner_vtable *table);
     Status take_optimizer_table(const std::string &what, const aicache_optimizer_vtable *table);
 
     // Declaration order matters: the library (last) is unloaded before the context it was given.
@@ -76,6 +80,7 @@ private:
     aicache_host_api host_api_{};
     PluginFacts facts_;
     aicache_policy_vtable policy_{};
+    aicache_learner_vtable learner_{};
     aicache_optimizer_vtable optimizer_{};
     boost::dll::shared_library library_; // or, for JIT-linked code:
     std::shared_ptr<void> code_;

@@ -1,7 +1,7 @@
 #include "loader/qualify.hpp"
 
 #include "loader/plugin_library.hpp"
-#include "loader/optimizer_conformance.hpp"
+#include "loader/conformance.hpp"
 
 #include <aicache/sandbox/runner.hpp>
 

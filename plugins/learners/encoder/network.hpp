@@ -1,0 +1,61 @@
+// The encoder's network behind an interface with no LibTorch types, so only network.cpp pays for
+// <torch/torch.h>: hashed features -> EmbeddingBag -> MLP -> unit embedding, and a relation head
+// over [u, v, |u-v|, u*v] (Sung et al., CVPR 2018) that scores whether two texts match.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace encoder {
+
+using Features = std::vector<int64_t>;
+
+struct NetworkConfig {
+    uint64_t buckets = 1 << 18;
+    int64_t bag_dim = 64, hidden = 256, dim = 128, relation_hidden = 128;
+    uint64_t seed = 1;
+    double learning_rate = 2e-3;
+    int64_t batch = 64;
+    double temperature = 0.05;
+};
+
+struct Pair {
+    const Features *a, *b;
+    float label; // 1: b may be answered with a's answer
+};
+
+// What one training call did, measured.
+struct TrainReport {
+    uint64_t steps = 0;
+    double prototype_loss = 0, relation_loss = 0; // means over the call's last 50 steps
+};
+
+class Network {
+public:
+    explicit Network(const NetworkConfig &config);
+    ~Network();
+    Network(const Network &) = delete;
+    Network &operator=(const Network &) = delete;
+
+    [[nodiscard]] int64_t dim() const;
+    std::vector<float> embed(const std::vector<const Features *> &texts);
+    std::vector<float> match(const std::vector<Pair> &pairs);
+    // Trains until `budget_ms` passes: a prototypical loss over `clusters` (texts known to share an
+    // answer; each step's batch of clusters are each other's negatives) and a binary loss of the
+    // relation head on `pairs`. Sampling draws from `rng`.
+    TrainReport train(const std::vector<std::vector<const Features *>> &clusters, const std::vector<Pair> &pairs, uint64_t budget_ms,
+                      std::mt19937_64 &rng);
+
+    [[nodiscard]] std::string save() const;
+    void load(std::string_view bytes); // throws on bytes that are not this network's
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace encoder
