@@ -24,6 +24,7 @@ void register_store(CLI::App &app); // list, inspect, clear, stats
 void register_patch(CLI::App &app);
 void register_patch_lifecycle(CLI::App &patch); // submit, list, show, diff, approve, reject
 void register_audit(CLI::App &app);
-void register_optimize(CLI::App &app);        // optimize run|list|show           // audit log|verify, operator keygen|trust
+void register_optimize(CLI::App &app);        // optimize run|list|show
+void register_eval(CLI::App &app);            // eval semantic           // audit log|verify, operator keygen|trust
 
 } // namespace aicache::cli

@@ -13,7 +13,8 @@ namespace {
 
 struct Model : torch::nn::Module {
     explicit Model(const NetworkConfig &c)
-        : bag(register_module("bag", torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(int64_t(c.buckets), c.bag_dim).mode(torch::kMean)))),
+        : bag(register_module("bag", torch::nn::EmbeddingBag(
+                                         torch::nn::EmbeddingBagOptions(int64_t(c.buckets), c.bag_dim).mode(torch::kMean).sparse(true)))),
           fc1(register_module("fc1", torch::nn::Linear(c.bag_dim, c.hidden))),
           fc2(register_module("fc2", torch::nn::Linear(c.hidden, c.dim))),
           skip(register_module("skip", torch::nn::Linear(c.bag_dim, c.dim))),
@@ -50,13 +51,39 @@ std::pair<torch::Tensor, torch::Tensor> batch_of(const std::vector<const Feature
 struct Network::Impl {
     NetworkConfig config;
     std::shared_ptr<Model> model;
+    // Dense layers learn with Adam. The embedding table (buckets x bag_dim, most of the weights)
+    // gets sparse gradients and a row-wise Adagrad update of only the rows a batch touched: a dense
+    // update of the whole table every step would cost more than the rest of the step together.
     std::unique_ptr<torch::optim::Adam> optimizer;
+    torch::Tensor embedding_square_sum;
 
     explicit Impl(const NetworkConfig &c) : config(c) {
         torch::manual_seed(c.seed);
         model = std::make_shared<Model>(c);
-        optimizer = std::make_unique<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(c.learning_rate));
+        reset_optimizer();
     }
+    void reset_optimizer() {
+        std::vector<torch::Tensor> dense;
+        for (const auto &p : model->named_parameters())
+            if (p.key() != "bag.weight") dense.push_back(p.value());
+        optimizer = std::make_unique<torch::optim::Adam>(dense, torch::optim::AdamOptions(config.learning_rate));
+        embedding_square_sum = torch::zeros_like(model->bag->weight);
+    }
+    void step() {
+        optimizer->step();
+        torch::Tensor &weight = model->bag->weight;
+        torch::Tensor grad = weight.grad();
+        if (!grad.defined()) return;
+        torch::NoGradGuard no_grad;
+        grad = grad.coalesce();
+        torch::Tensor rows = grad.indices()[0];
+        torch::Tensor values = grad.values();
+        embedding_square_sum.index_add_(0, rows, values * values);
+        torch::Tensor scale = embedding_square_sum.index_select(0, rows).sqrt_().add_(1e-10);
+        weight.index_add_(0, rows, values / scale * -kEmbeddingLearningRate);
+        weight.mutable_grad() = torch::Tensor();
+    }
+    static constexpr double kEmbeddingLearningRate = 0.1;
     torch::Tensor encode(const std::vector<const Features *> &texts) {
         auto [ids, offsets] = batch_of(texts);
         return model->encode(ids, offsets);
@@ -156,7 +183,7 @@ TrainReport Network::train(const std::vector<std::vector<const Features *>> &clu
         }
         impl_->optimizer->zero_grad();
         loss.backward();
-        impl_->optimizer->step();
+        impl_->step();
         ++report.steps;
     }
     auto tail_mean = [](const std::vector<double> &v) {
@@ -187,7 +214,7 @@ void Network::load(std::string_view bytes) {
     } catch (const c10::Error &e) {
         throw std::invalid_argument(std::string("not a checkpoint of this network: ") + e.what_without_backtrace());
     }
-    impl_->optimizer = std::make_unique<torch::optim::Adam>(impl_->model->parameters(), torch::optim::AdamOptions(impl_->config.learning_rate));
+    impl_->reset_optimizer();
 }
 
 } // namespace encoder

@@ -1,0 +1,139 @@
+// `aicache eval semantic PAIRS.jsonl`: train a learner on one split of labelled question pairs and
+// report, on questions it never saw, how many paraphrases it would answer from the cache and how
+// many non-paraphrases it would wrongly answer, beside the static baselines, in the same run.
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/gnuplot.hpp"
+#include "learning/semantic_eval.hpp"
+#include "loader/qualify.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace aicache::cli {
+namespace {
+
+struct EvalArgs {
+    std::string plugins, pairs, learner = "encoder", config = "{}", plot;
+    double target = 0.02, budget_seconds = 60, validation_share = 0.1, test_share = 0.2;
+    uint64_t limit = 0, seed = 1;
+    bool json = false;
+};
+
+nlohmann::json point_json(const learning::OperatingPoint &p) {
+    return {{"threshold", std::isfinite(p.threshold) ? nlohmann::json(p.threshold) : nlohmann::json()},
+            {"hit_rate", p.hit_rate},
+            {"false_hit_rate", p.false_hit_rate},
+            {"precision", p.precision},
+            {"true_hits", p.true_hits},
+            {"false_hits", p.false_hits},
+            {"positives", p.positives},
+            {"negatives", p.negatives}};
+}
+
+Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const EvalArgs &args) {
+    auto file = find_plugin_file("learner", args.learner, plugin_dir(args.plugins));
+    if (!file) return file.error();
+    loader::QualifyOptions qualify;
+    qualify.aicache_exe = loader::current_executable();
+    qualify.timeout = std::chrono::seconds(120); // LibTorch start-up and checkpoints of tens of MB
+    if (loader::Verdict verdict = loader::qualify_in_child(*file, qualify); !verdict.status) return verdict.status;
+    auto library = loader::PluginLibrary::load_file(*file);
+    if (!library) return library.error();
+    if ((*library)->learner() == nullptr)
+        return Status(Errc::invalid_argument, file->string() + " is a " + loader::kind_name((*library)->facts().kind) + ", not a learner");
+    return library;
+}
+
+int semantic(const EvalArgs &args) {
+    auto pairs = learning::read_pairs(args.pairs, args.limit);
+    if (!pairs) return fail(pairs.error());
+    learning::PairSplit split = learning::split_by_question(*pairs, args.validation_share, args.test_share, args.seed);
+    auto learner = open_learner(args);
+    if (!learner) return fail(learner.error());
+
+    learning::SemanticEvalOptions options;
+    options.target_false_hit_rate = args.target;
+    options.train_budget_ms = static_cast<uint64_t>(args.budget_seconds * 1000);
+    options.learner_config = args.config;
+    Progress progress("training " + args.learner);
+    options.on_progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
+    auto report = learning::evaluate_semantic(split, *learner, options);
+    progress.suspend();
+    if (!report) return fail(report.error());
+
+    const learning::MethodResult &learned = report->methods.back();
+    double best_baseline = 0;
+    for (size_t i = 0; i + 1 < report->methods.size(); ++i) best_baseline = std::max(best_baseline, report->methods[i].chosen.hit_rate);
+    const double ratio = best_baseline > 0 ? learned.chosen.hit_rate / best_baseline : 0;
+
+    if (args.json) {
+        nlohmann::json out = {{"pairs", args.pairs},
+                              {"split", {{"train", report->train_pairs}, {"validation", report->validation_pairs}, {"test", report->test_pairs}, {"seed", args.seed}}},
+                              {"target_false_hit_rate", args.target},
+                              {"learner", report->learner},
+                              {"train_seconds", report->train_seconds},
+                              {"train_metrics", nlohmann::json::parse(report->train_metrics, nullptr, false)},
+                              {"learned_over_best_baseline", ratio},
+                              {"methods", nlohmann::json::array()}};
+        for (const auto &m : report->methods) {
+            nlohmann::json curve = nlohmann::json::array();
+            // Enough of the curve to draw it, not every distinct score.
+            size_t step = std::max<size_t>(1, m.curve.size() / 200);
+            for (size_t i = 0; i < m.curve.size(); i += step) curve.push_back({m.curve[i].threshold, m.curve[i].false_hit_rate, m.curve[i].hit_rate});
+            out["methods"].push_back({{"name", m.name}, {"chosen", point_json(m.chosen)}, {"oracle", point_json(m.oracle)}, {"curve", curve}});
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+    } else {
+        std::printf("%s: %zu train / %zu validation / %zu test pairs (questions held out by component, seed %llu)\n", args.pairs.c_str(),
+                    report->train_pairs, report->validation_pairs, report->test_pairs, static_cast<unsigned long long>(args.seed));
+        std::printf("trained %s for %.1f s: %s\n\n", report->learner.c_str(), report->train_seconds, report->train_metrics.c_str());
+        std::printf("on the test questions, at the threshold chosen on validation for a false-hit rate <= %.1f%%:\n", 100 * args.target);
+        std::printf("%-26s %10s %9s %11s %10s   %s\n", "method", "threshold", "hit rate", "false hits", "precision", "best static on test (oracle)");
+        for (const auto &m : report->methods)
+            std::printf("%-26s %10.4f %8.1f%% %10.2f%% %9.1f%%   %.1f%% hits at %.2f%% false\n", m.name.c_str(), m.chosen.threshold,
+                        100 * m.chosen.hit_rate, 100 * m.chosen.false_hit_rate, 100 * m.chosen.precision, 100 * m.oracle.hit_rate,
+                        100 * m.oracle.false_hit_rate);
+        std::printf("\n%s hits %.2fx the best static baseline's paraphrases at the same false-hit target\n", learned.name.c_str(), ratio);
+    }
+    if (!args.plot.empty()) {
+        std::vector<PlotSeries> series;
+        for (const auto &m : report->methods) {
+            PlotSeries s{m.name, {}};
+            for (const auto &p : m.curve) s.points.emplace_back(100 * p.false_hit_rate, 100 * p.hit_rate);
+            series.push_back(std::move(s));
+        }
+        PlotSpec spec{"held-out paraphrase hits: " + std::filesystem::path(args.pairs).filename().string(), "false-hit rate (%)", "hit rate (%)", false,
+                      std::make_pair(0.0, 20.0), std::make_pair(0.0, 100.0)};
+        if (Status s = plot_lines(spec, series, args.plot); !s) return fail(s);
+        if (!args.json) std::printf("curves: %s\n", args.plot.c_str());
+    }
+    return 0;
+}
+
+} // namespace
+
+void register_eval(CLI::App &app) {
+    CLI::App *eval = app.add_subcommand("eval", "Measure learners on held-out data");
+    eval->require_subcommand(1);
+    auto args = std::make_shared<EvalArgs>();
+    eval->add_option("--plugins", args->plugins, "Plugin directory (default: beside the executable)");
+
+    CLI::App *semantic_cmd = eval->add_subcommand("semantic", "Paraphrase hits and false hits on held-out question pairs, against static baselines");
+    semantic_cmd->add_option("pairs", args->pairs, "JSONL pairs: {\"a\": ..., \"b\": ..., \"label\": 0|1} per line")->required();
+    semantic_cmd->add_option("--learner", args->learner, "Learner plugin: a name in the plugin directory, or a .so")->capture_default_str();
+    semantic_cmd->add_option("--config", args->config, "The learner's configuration (JSON object)")->capture_default_str();
+    semantic_cmd->add_option("--target-error", args->target, "False-hit rate the thresholds must stay under")->capture_default_str();
+    semantic_cmd->add_option("--budget-seconds", args->budget_seconds, "Training time")->capture_default_str();
+    semantic_cmd->add_option("--limit", args->limit, "Use only the first N pairs (0: all)")->capture_default_str();
+    semantic_cmd->add_option("--seed", args->seed, "Seed of the question split")->capture_default_str();
+    semantic_cmd->add_option("--validation-share", args->validation_share, "Share of question components for choosing thresholds")->capture_default_str();
+    semantic_cmd->add_option("--test-share", args->test_share, "Share of question components held out for the report")->capture_default_str();
+    semantic_cmd->add_option("--plot", args->plot, "Draw hit rate against false-hit rate for every method (.svg or .png)");
+    semantic_cmd->add_flag("--json", args->json, "JSON, with each method's curve");
+    on_callback(semantic_cmd, [args] { return semantic(*args); });
+}
+
+} // namespace aicache::cli

@@ -1,0 +1,187 @@
+#include "learning/semantic_eval.hpp"
+
+#include "learning/tfidf.hpp"
+#include "loader/learner_instance.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <set>
+
+namespace aicache::learning {
+
+OperatingPoint operate_at(const std::vector<ScoredPair> &pairs, double threshold) {
+    OperatingPoint p;
+    p.threshold = threshold;
+    for (const auto &s : pairs) {
+        bool hit = s.score >= threshold;
+        if (s.label == 1) ++p.positives, p.true_hits += hit;
+        else ++p.negatives, p.false_hits += hit;
+    }
+    p.hit_rate = p.positives ? double(p.true_hits) / double(p.positives) : 0;
+    p.false_hit_rate = p.negatives ? double(p.false_hits) / double(p.negatives) : 0;
+    p.precision = p.true_hits + p.false_hits ? double(p.true_hits) / double(p.true_hits + p.false_hits) : 1;
+    return p;
+}
+
+std::vector<OperatingPoint> hit_curve(std::vector<ScoredPair> pairs) {
+    std::sort(pairs.begin(), pairs.end(), [](const ScoredPair &x, const ScoredPair &y) { return x.score > y.score; });
+    uint64_t positives = 0, negatives = 0;
+    for (const auto &s : pairs) (s.label == 1 ? positives : negatives)++;
+    std::vector<OperatingPoint> curve;
+    uint64_t tp = 0, fp = 0;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+        (pairs[i].label == 1 ? tp : fp)++;
+        if (i + 1 < pairs.size() && pairs[i + 1].score == pairs[i].score) continue; // ties hit together
+        OperatingPoint p;
+        p.threshold = pairs[i].score;
+        p.true_hits = tp;
+        p.false_hits = fp;
+        p.positives = positives;
+        p.negatives = negatives;
+        p.hit_rate = positives ? double(tp) / double(positives) : 0;
+        p.false_hit_rate = negatives ? double(fp) / double(negatives) : 0;
+        p.precision = double(tp) / double(tp + fp);
+        curve.push_back(p);
+    }
+    return curve;
+}
+
+double pick_threshold(const std::vector<ScoredPair> &pairs, double target) {
+    double chosen = std::numeric_limits<double>::infinity();
+    for (const OperatingPoint &p : hit_curve(pairs)) {
+        if (p.false_hit_rate > target) break; // the rate only grows as the threshold falls
+        chosen = p.threshold;
+    }
+    return chosen;
+}
+
+namespace {
+
+OperatingPoint oracle_at(const std::vector<OperatingPoint> &curve, double target) {
+    OperatingPoint best;
+    for (const OperatingPoint &p : curve)
+        if (p.false_hit_rate <= target && p.hit_rate >= best.hit_rate) best = p;
+    return best;
+}
+
+MethodResult judge(const std::string &name, const std::vector<ScoredPair> &validation, const std::vector<ScoredPair> &test, double target) {
+    MethodResult r;
+    r.name = name;
+    r.chosen = operate_at(test, pick_threshold(validation, target));
+    r.curve = hit_curve(test);
+    r.oracle = oracle_at(r.curve, target);
+    return r;
+}
+
+// Scores for every pair from embeddings (cosine) or from the learner's match op, in batches.
+Expected<std::vector<ScoredPair>> cosine_scores(loader::LearnerInstance &learner, const std::vector<LabelledPair> &pairs) {
+    std::vector<ScoredPair> out;
+    constexpr size_t kBatch = 256;
+    for (size_t at = 0; at < pairs.size(); at += kBatch) {
+        std::vector<std::string> texts;
+        size_t end = std::min(pairs.size(), at + kBatch);
+        for (size_t i = at; i < end; ++i) texts.push_back(pairs[i].a), texts.push_back(pairs[i].b);
+        size_t dim = 0;
+        auto rows = learner.embed(texts, dim);
+        if (!rows) return rows.error();
+        for (size_t i = at; i < end; ++i) {
+            const float *u = rows->data() + (2 * (i - at)) * dim, *v = u + dim;
+            double dot = 0;
+            for (size_t k = 0; k < dim; ++k) dot += double(u[k]) * v[k];
+            out.push_back({dot, pairs[i].label});
+        }
+    }
+    return out;
+}
+
+Expected<std::vector<ScoredPair>> match_scores(loader::LearnerInstance &learner, const std::vector<LabelledPair> &pairs) {
+    std::vector<ScoredPair> out;
+    constexpr size_t kBatch = 256;
+    for (size_t at = 0; at < pairs.size(); at += kBatch) {
+        std::vector<std::pair<std::string, std::string>> batch;
+        size_t end = std::min(pairs.size(), at + kBatch);
+        for (size_t i = at; i < end; ++i) batch.emplace_back(pairs[i].a, pairs[i].b);
+        auto scores = learner.match(batch);
+        if (!scores) return scores.error();
+        for (size_t i = at; i < end; ++i) out.push_back({(*scores)[i - at], pairs[i].label});
+    }
+    return out;
+}
+
+std::vector<ScoredPair> tfidf_scores(const TfIdf &model, const std::vector<LabelledPair> &pairs) {
+    std::vector<ScoredPair> out;
+    for (const auto &p : pairs) out.push_back({model.similarity(p.a, p.b), p.label});
+    return out;
+}
+
+} // namespace
+
+Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std::shared_ptr<const loader::PluginLibrary> &learner,
+                                               const SemanticEvalOptions &options) {
+    SemanticEvalReport report;
+    report.train_pairs = split.train.size();
+    report.validation_pairs = split.validation.size();
+    report.test_pairs = split.test.size();
+    report.learner = learner->facts().name + " " + learner->facts().version;
+    if (split.validation.empty() || split.test.empty())
+        return Status(Errc::invalid_argument, "too few pairs to hold out validation and test questions");
+    const double target = options.target_false_hit_rate;
+
+    // Baseline 1: TF-IDF cosine, document frequencies from the training questions.
+    TfIdf tfidf;
+    std::vector<std::string> documents;
+    for (const auto &p : split.train) documents.push_back(p.a), documents.push_back(p.b);
+    tfidf.fit(documents);
+    report.methods.push_back(judge("tfidf-cosine", tfidf_scores(tfidf, split.validation), tfidf_scores(tfidf, split.test), target));
+
+    // Baseline 2: the same encoder before any training (cosine of its random-initialised embeddings).
+    auto untrained = loader::LearnerInstance::create(learner, options.learner_config);
+    if (!untrained) return untrained.error();
+    auto info = untrained->infer(R"({"op":"info"})");
+    if (!info) return info.error();
+    nlohmann::json ops = nlohmann::json::parse(*info, nullptr, false).value("ops", nlohmann::json::array());
+    std::set<std::string> supported(ops.begin(), ops.end());
+    if (!supported.count("embed")) return Status(Errc::invalid_argument, report.learner + " does not embed texts (its info lists no \"embed\" op)");
+    {
+        auto v = cosine_scores(*untrained, split.validation);
+        auto t = v ? cosine_scores(*untrained, split.test) : v;
+        if (!t) return t.error();
+        report.methods.push_back(judge("encoder-untrained-cosine", *v, *t, target));
+    }
+
+    // The learner, trained on the training split only.
+    auto trained = loader::LearnerInstance::create(learner, options.learner_config);
+    if (!trained) return trained.error();
+    for (const auto &p : split.train)
+        if (Status s = trained->observe_pair(p.a, p.b, p.label); !s) return s;
+    auto started = std::chrono::steady_clock::now();
+    constexpr uint64_t kSlice = 1000; // train in slices so progress shows and the budget holds
+    for (uint64_t spent = 0; spent < options.train_budget_ms;) {
+        uint64_t slice = std::min(kSlice, options.train_budget_ms - spent);
+        auto metrics = trained->train(slice);
+        if (!metrics) return metrics.error();
+        report.train_metrics = *metrics;
+        spent = static_cast<uint64_t>(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+        if (options.on_progress) options.on_progress(std::min(spent, options.train_budget_ms), options.train_budget_ms);
+    }
+    report.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    {
+        auto v = cosine_scores(*trained, split.validation);
+        auto t = v ? cosine_scores(*trained, split.test) : v;
+        if (!t) return t.error();
+        report.methods.push_back(judge("encoder-trained-cosine", *v, *t, target));
+    }
+    if (supported.count("match")) {
+        auto v = match_scores(*trained, split.validation);
+        auto t = v ? match_scores(*trained, split.test) : v;
+        if (!t) return t.error();
+        report.methods.push_back(judge("encoder-relation-head", *v, *t, target));
+    }
+    return report;
+}
+
+} // namespace aicache::learning

@@ -1,0 +1,63 @@
+// `aicache eval semantic`: how well a matcher answers paraphrases from the cache without
+// answering non-paraphrases, measured on questions it never trained on. Each method's threshold
+// is chosen on the validation split (the lowest whose false-hit rate stays under the target) and
+// then measured on the test split; the best a static threshold could do on the test split itself
+// (an oracle, in the baselines' favour) is reported beside it, with the whole curve.
+#pragma once
+
+#include "core/status.hpp"
+#include "learning/pairs.hpp"
+#include "loader/plugin_library.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aicache::learning {
+
+struct ScoredPair {
+    double score = 0;
+    int label = 0;
+};
+
+struct OperatingPoint {
+    double threshold = 0;
+    double hit_rate = 0;       // share of true paraphrases answered from the cache
+    double false_hit_rate = 0; // share of non-paraphrases answered from the cache
+    double precision = 0;      // share of answers from the cache that were right
+    uint64_t true_hits = 0, false_hits = 0, positives = 0, negatives = 0;
+};
+
+OperatingPoint operate_at(const std::vector<ScoredPair> &pairs, double threshold);
+// One point per distinct score, from the highest threshold down.
+std::vector<OperatingPoint> hit_curve(std::vector<ScoredPair> pairs);
+// The lowest threshold whose false-hit rate on `pairs` is at most `target` (above every score if none).
+double pick_threshold(const std::vector<ScoredPair> &pairs, double target);
+
+struct MethodResult {
+    std::string name;
+    OperatingPoint chosen; // on test, at the threshold picked on validation
+    OperatingPoint oracle; // the best static threshold on test itself with false-hit rate <= target
+    std::vector<OperatingPoint> curve;
+};
+
+struct SemanticEvalOptions {
+    double target_false_hit_rate = 0.02;
+    uint64_t train_budget_ms = 60'000;
+    std::string learner_config = "{}";
+    std::function<void(uint64_t trained_ms, uint64_t budget_ms)> on_progress;
+};
+
+struct SemanticEvalReport {
+    size_t train_pairs = 0, validation_pairs = 0, test_pairs = 0;
+    std::string learner;        // "encoder 1.0.0"
+    std::string train_metrics;  // the learner's own report of its last training call
+    double train_seconds = 0;
+    std::vector<MethodResult> methods; // baselines first, the learned matcher last
+};
+
+Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std::shared_ptr<const loader::PluginLibrary> &learner,
+                                               const SemanticEvalOptions &options);
+
+} // namespace aicache::learning
