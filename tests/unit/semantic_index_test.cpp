@@ -1,0 +1,108 @@
+// The semantic index: nearest neighbours within a scope and never across scopes, recall against
+// an exact search, removals (and the compaction they trigger), and snapshots that come back the
+// same or are refused when a byte has changed.
+#include "cache/semantic_index.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <random>
+
+using namespace aicache;
+
+namespace {
+
+std::vector<std::vector<float>> unit_vectors(size_t n, size_t dim, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal;
+    std::vector<std::vector<float>> out(n, std::vector<float>(dim));
+    for (auto &v : out) {
+        double norm = 0;
+        for (float &x : v) x = normal(rng), norm += double(x) * x;
+        for (float &x : v) x = float(x / std::sqrt(norm));
+    }
+    return out;
+}
+
+std::vector<uint64_t> exact_top(const std::vector<std::vector<float>> &points, const std::vector<float> &q, size_t k) {
+    std::vector<std::pair<float, uint64_t>> scored;
+    for (size_t i = 0; i < points.size(); ++i) {
+        float dot = 0;
+        for (size_t d = 0; d < q.size(); ++d) dot += points[i][d] * q[d];
+        scored.emplace_back(-dot, i);
+    }
+    std::partial_sort(scored.begin(), scored.begin() + long(k), scored.end());
+    std::vector<uint64_t> out;
+    for (size_t i = 0; i < k; ++i) out.push_back(scored[i].second);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("the semantic index finds near neighbours within a scope, never across scopes, and forgets removed keys") {
+    const size_t dim = 32;
+    auto points = unit_vectors(3000, dim, 1);
+    cache::SemanticIndex index(dim);
+    for (size_t i = 0; i < points.size(); ++i) REQUIRE(index.add(7, i, points[i]));
+    REQUIRE(index.add(8, 99999, points[0])); // the same vector in another scope
+    CHECK(index.size() == points.size() + 1);
+
+    // Recall@10 against the exact search, over 50 queries.
+    auto queries = unit_vectors(50, dim, 2);
+    size_t found = 0;
+    for (const auto &q : queries) {
+        auto exact = exact_top(points, q, 10);
+        for (const auto &n : index.search(7, q, 10)) found += std::count(exact.begin(), exact.end(), n.key);
+    }
+    CHECK(double(found) / 500.0 > 0.9);
+
+    auto self = index.search(7, points[42], 3);
+    REQUIRE(self.size() == 3);
+    CHECK(self[0].key == 42);
+    CHECK(self[0].similarity == doctest::Approx(1.0).epsilon(1e-4));
+    CHECK(self[1].similarity <= self[0].similarity);
+    for (const auto &n : index.search(8, points[42], 5)) CHECK(n.key == 99999);
+    CHECK(index.search(9, points[42], 5).empty());
+
+    index.remove(7, 42);
+    for (const auto &n : index.search(7, points[42], 5)) CHECK(n.key != 42);
+    CHECK_FALSE(index.add(7, 1, std::vector<float>(dim + 1, 0.0f)));
+
+    // Enough removals to compact the scope: what is left is still found.
+    for (size_t i = 0; i < 2500; ++i) index.remove(7, i);
+    CHECK(index.size() == 501);
+    auto survivor = index.search(7, points[2999], 1);
+    REQUIRE(survivor.size() == 1);
+    CHECK(survivor[0].key == 2999);
+}
+
+TEST_CASE("a semantic index snapshot loads back the same, and a changed byte makes it refused") {
+    test::TempDir dir;
+    const size_t dim = 16;
+    auto points = unit_vectors(500, dim, 3);
+    cache::SemanticIndex index(dim);
+    for (size_t i = 0; i < points.size(); ++i) REQUIRE(index.add(i % 3, i, points[i]));
+    index.remove(0, 3);
+    REQUIRE(index.save(dir.path() / "index"));
+    auto loaded = cache::SemanticIndex::load(dir.path() / "index", dim);
+    REQUIRE_MESSAGE(loaded, loaded.error().message());
+    CHECK((*loaded)->size() == index.size());
+    for (uint64_t scope = 0; scope < 3; ++scope) {
+        auto a = index.search(scope, points[10], 5), b = (*loaded)->search(scope, points[10], 5);
+        REQUIRE(a.size() == b.size());
+        for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].key == b[i].key);
+    }
+    CHECK_FALSE(cache::SemanticIndex::load(dir.path() / "index", dim + 1));
+
+    {
+        std::fstream f(dir.path() / "index" / "1.hnsw", std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(200);
+        f.put('\x5a');
+    }
+    auto refused = cache::SemanticIndex::load(dir.path() / "index", dim);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message().find("does not match its checksum") != std::string::npos);
+}
