@@ -5,18 +5,22 @@
 #include "cli/common.hpp"
 #include "cli/gnuplot.hpp"
 #include "learning/semantic_eval.hpp"
+#include "learning/threshold_eval.hpp"
 #include "loader/qualify.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <random>
 
 namespace aicache::cli {
 namespace {
 
 struct EvalArgs {
     std::string plugins, pairs, learner = "encoder", config = "{}", plot;
+    std::vector<double> deltas = {0.01, 0.02};
     double target = 0.02, budget_seconds = 60, validation_share = 0.1, test_share = 0.2;
     uint64_t limit = 0, seed = 1;
     bool json = false;
@@ -33,8 +37,8 @@ nlohmann::json point_json(const learning::OperatingPoint &p) {
             {"negatives", p.negatives}};
 }
 
-Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const EvalArgs &args) {
-    auto file = find_plugin_file("learner", args.learner, plugin_dir(args.plugins));
+Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const EvalArgs &args, const std::string &name) {
+    auto file = find_plugin_file("learner", name, plugin_dir(args.plugins));
     if (!file) return file.error();
     loader::QualifyOptions qualify;
     qualify.aicache_exe = loader::current_executable();
@@ -51,7 +55,7 @@ int semantic(const EvalArgs &args) {
     auto pairs = learning::read_pairs(args.pairs, args.limit);
     if (!pairs) return fail(pairs.error());
     learning::PairSplit split = learning::split_by_question(*pairs, args.validation_share, args.test_share, args.seed);
-    auto learner = open_learner(args);
+    auto learner = open_learner(args, args.learner);
     if (!learner) return fail(learner.error());
 
     learning::SemanticEvalOptions options;
@@ -113,6 +117,45 @@ int semantic(const EvalArgs &args) {
     return 0;
 }
 
+int threshold(const EvalArgs &args) {
+    auto pairs = learning::read_pairs(args.pairs, args.limit);
+    if (!pairs) return fail(pairs.error());
+    std::mt19937_64 rng(args.seed);
+    std::shuffle(pairs->begin(), pairs->end(), rng);
+    auto learner = open_learner(args, args.learner == "encoder" ? "threshold" : args.learner);
+    if (!learner) return fail(learner.error());
+    nlohmann::json out = {{"pairs", args.pairs}, {"requests", pairs->size()}, {"learner", (*learner)->facts().name + " " + (*learner)->facts().version},
+                          {"runs", nlohmann::json::array()}};
+    if (!args.json)
+        std::printf("%s: %zu queries in a shuffled stream (seed %llu), similarity: TF-IDF cosine; an explored query's outcome is\n"
+                    "observed, a served one only counted. false hits: the share of non-paraphrase queries served.\n\n"
+                    "%-7s %9s %9s %11s %12s %10s %8s   %s\n",
+                    args.pairs.c_str(), pairs->size(), static_cast<unsigned long long>(args.seed), "delta", "served", "wrong", "false hits",
+                    "wrong/served", "paraphr.", "cold", "best static threshold in hindsight (same delta)");
+    for (double delta : args.deltas) {
+        Progress progress(fmt::format("delta {:.3f}", delta));
+        auto run = learning::run_threshold_stream(*pairs, *learner, delta, args.config,
+                                                  [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+        progress.suspend();
+        if (!run) return fail(run.error());
+        out["runs"].push_back({{"delta", delta}, {"served", run->served}, {"served_wrong", run->served_wrong},
+                               {"false_hit_rate", run->false_hit_rate()}, {"negatives", run->negatives},
+                               {"wrong_among_served", run->wrong_among_served()}, {"paraphrases_served", run->paraphrases_served()},
+                               {"learner_metrics", nlohmann::json::parse(run->final_metrics, nullptr, false)},
+                               {"explored", run->explored}, {"cold", run->cold}, {"positives", run->positives},
+                               {"static_threshold", run->static_threshold}, {"static_paraphrases_served", run->static_paraphrases_served},
+                               {"static_false_hit_rate", run->static_false_hit_rate}});
+        if (!args.json)
+            std::printf("%-7.3f %9llu %9llu %10.2f%% %11.1f%% %9.1f%% %8llu   %.1f%% of paraphrases at %.4f (%.2f%% false hits)\n", delta,
+                        static_cast<unsigned long long>(run->served), static_cast<unsigned long long>(run->served_wrong),
+                        100 * run->false_hit_rate(), 100 * run->wrong_among_served(), 100 * run->paraphrases_served(),
+                        static_cast<unsigned long long>(run->cold), 100 * run->static_paraphrases_served, run->static_threshold,
+                        100 * run->static_false_hit_rate);
+    }
+    if (args.json) std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+}
+
 } // namespace
 
 void register_eval(CLI::App &app) {
@@ -134,6 +177,16 @@ void register_eval(CLI::App &app) {
     semantic_cmd->add_option("--plot", args->plot, "Draw hit rate against false-hit rate for every method (.svg or .png)");
     semantic_cmd->add_flag("--json", args->json, "JSON, with each method's curve");
     on_callback(semantic_cmd, [args] { return semantic(*args); });
+
+    CLI::App *threshold_cmd = eval->add_subcommand("threshold", "A threshold learner online over a stream of labelled pairs: wrong answers served against δ");
+    threshold_cmd->add_option("pairs", args->pairs, "JSONL pairs: {\"a\": cached question, \"b\": query, \"label\": 0|1} per line")->required();
+    threshold_cmd->add_option("--learner", args->learner, "Threshold learner plugin (default: threshold)");
+    threshold_cmd->add_option("--delta", args->deltas, "Targets for the share of served answers that are wrong")->delimiter(',')->capture_default_str();
+    threshold_cmd->add_option("--config", args->config, "Extra learner configuration (JSON object), e.g. {\"cold_explores\": \"false\"}");
+    threshold_cmd->add_option("--limit", args->limit, "Use only the first N pairs (0: all)")->capture_default_str();
+    threshold_cmd->add_option("--seed", args->seed, "Seed of the stream's order")->capture_default_str();
+    threshold_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(threshold_cmd, [args] { return threshold(*args); });
 }
 
 } // namespace aicache::cli

@@ -42,3 +42,24 @@ TEST_CASE("eval semantic trains the encoder on one split and measures it and the
     CHECK(bad.exit_code != 0);
     CHECK(bad.err.find("cannot open the pairs file") != std::string::npos);
 }
+
+TEST_CASE("eval threshold keeps the false-hit rate within 1.2x of each target, with cold entries exploring or not") {
+    auto pairs = test::shared_data_dir() / "semantic" / "quora_val_pairs.jsonl";
+    if (test::shared_data_dir().empty() || !std::filesystem::exists(pairs)) {
+        MESSAGE("skipped: ../shared/data/semantic/quora_val_pairs.jsonl is absent");
+        return;
+    }
+    for (const char *config : {"{}", "{\"cold_explores\": \"false\"}"}) {
+        sandbox::Result run = test::run_aicache({"eval", "threshold", pairs.string(), "--config", config, "--json"}, std::chrono::seconds(120));
+        INFO(config << "\n" << run.out << run.err);
+        REQUIRE(run.outcome == sandbox::Outcome::ok);
+        nlohmann::json out = nlohmann::json::parse(run.out);
+        REQUIRE(out["runs"].size() == 2);
+        for (const auto &r : out["runs"]) {
+            CHECK(r["false_hit_rate"].get<double>() <= 1.2 * r["delta"].get<double>());
+            CHECK(r["served"].get<int>() > 0);
+        }
+        if (std::string(config) == "{}") CHECK(out["runs"][0]["cold"].get<int>() > 5000); // most Quora questions are asked once
+        else CHECK(out["runs"][1]["paraphrases_served"].get<double>() > 0.03);
+    }
+}

@@ -1,5 +1,5 @@
 /*
- * aicache plugin ABI, version 1.0 — the one contract between the aicache host and its plugins.
+ * aicache plugin ABI, version 1.1 — the one contract between the aicache host and its plugins.
  *
  * Pure C (stdint/stddef/stdbool only); compiles as C11 and as C++20. Read plugin-api/STYLE.md before
  * changing anything here: structs only grow at their end, under a comment naming the minor that added
@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define AICACHE_ABI_MAJOR 1
-#define AICACHE_ABI_MINOR 0
+#define AICACHE_ABI_MINOR 1
 
 /* The one symbol a plugin library exports. */
 #define AICACHE_PLUGIN_ENTRY_SYMBOL "aicache_plugin_init"
@@ -165,6 +165,9 @@ typedef struct aicache_learner aicache_learner;
 typedef uint32_t aicache_example_type;
 #define AICACHE_EXAMPLE_QUERY_PAIR 1u /* text_a/text_b with a label (1 = same answer is right) */
 #define AICACHE_EXAMPLE_ACCESS 2u     /* an access record: key, size, cost, time */
+/* ABI 1.1 and later: how serving the cached entry `key` to a query at similarity `score` turned
+   out (label 1: its answer was right for the query, 0: wrong), from exploration or feedback. */
+#define AICACHE_EXAMPLE_MATCH_OUTCOME 3u
 
 /* One training example. OWNERSHIP: host-owned; borrowed for the call (strings too). */
 typedef struct aicache_example {
@@ -180,6 +183,8 @@ typedef struct aicache_example {
     uint64_t size_bytes;
     uint64_t cost;
     uint64_t time_us;
+    /* ABI 1.1 and later (absent when struct_size ends before it): */
+    double score; /* MATCH_OUTCOME: the query's similarity to the cached entry */
 } aicache_example;
 
 /* The learner kind's function table. OWNERSHIP: plugin static storage; valid until unload. */

@@ -47,7 +47,8 @@ public:
     void observe(const aicache_example &example) {
         if (example.struct_size < offsetof(aicache_example, label) + sizeof(int32_t))
             throw invalid_argument("encoder: example struct too small");
-        if (example.type == AICACHE_EXAMPLE_ACCESS) return; // access records teach a matcher nothing
+        // Access records and match outcomes are for other learners (policies, thresholds).
+        if (example.type == AICACHE_EXAMPLE_ACCESS || example.type == AICACHE_EXAMPLE_MATCH_OUTCOME) return;
         if (example.type != AICACHE_EXAMPLE_QUERY_PAIR) throw invalid_argument("encoder: unknown example type " + std::to_string(example.type));
         if (example.label != 0 && example.label != 1) return; // unlabelled pairs: nothing to learn from yet
         uint32_t a = intern(std::string_view(example.text_a, example.text_a_len));
