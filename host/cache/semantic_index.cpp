@@ -103,14 +103,14 @@ size_t SemanticIndex::size() const {
     return n;
 }
 
-Status SemanticIndex::save(const std::filesystem::path &directory) const {
+Status SemanticIndex::save(const std::filesystem::path &directory, const std::string &tag) const {
     std::shared_lock lock(mutex_);
     std::error_code ec;
     std::filesystem::path staging = directory.string() + ".new";
     std::filesystem::remove_all(staging, ec);
     std::filesystem::create_directories(staging, ec);
     if (ec) return Status(Errc::io, staging.string() + ": " + ec.message());
-    nlohmann::json manifest = {{"format", "aicache-semantic-index/1"}, {"dim", dim_}, {"scopes", nlohmann::json::array()}};
+    nlohmann::json manifest = {{"format", "aicache-semantic-index/1"}, {"dim", dim_}, {"tag", tag}, {"scopes", nlohmann::json::array()}};
     for (const auto &[id, s] : scopes_) {
         std::string name = std::to_string(id) + ".hnsw";
         try {
@@ -135,12 +135,14 @@ Status SemanticIndex::save(const std::filesystem::path &directory) const {
     return Status::ok();
 }
 
-Expected<std::unique_ptr<SemanticIndex>> SemanticIndex::load(const std::filesystem::path &directory, size_t dim) {
+Expected<std::unique_ptr<SemanticIndex>> SemanticIndex::load(const std::filesystem::path &directory, size_t dim, const std::string &expected_tag) {
     auto manifest_text = read_file(directory / kManifest);
     if (!manifest_text) return manifest_text.error();
     nlohmann::json manifest = nlohmann::json::parse(*manifest_text, nullptr, false);
     auto damaged = [&](const std::string &why) { return Status(Errc::corrupt, directory.string() + ": semantic index snapshot " + why); };
     if (manifest.is_discarded() || manifest.value("format", "") != "aicache-semantic-index/1") return damaged("has no readable manifest");
+    if (manifest.value("tag", std::string()) != expected_tag)
+        return damaged("is of \"" + manifest.value("tag", std::string()) + "\", not \"" + expected_tag + "\" (stale)");
     if (manifest.value("dim", size_t(0)) != dim)
         return damaged("holds vectors of " + std::to_string(manifest.value("dim", 0)) + " values, not " + std::to_string(dim));
     auto index = std::make_unique<SemanticIndex>(dim);

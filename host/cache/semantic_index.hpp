@@ -41,8 +41,10 @@ public:
     // A snapshot: one file per scope and a manifest with their sizes and XXH3 checksums. Loading
     // checks every file against the manifest before hnswlib reads it (hnswlib trusts its input),
     // and refuses the whole snapshot on any mismatch: the caller then rebuilds from the store.
-    Status save(const std::filesystem::path &directory) const;
-    static Expected<std::unique_ptr<SemanticIndex>> load(const std::filesystem::path &directory, size_t dim);
+    // `tag` names what the snapshot is of (the model and the store's generation); load refuses a
+    // snapshot whose tag differs from `expected_tag`.
+    Status save(const std::filesystem::path &directory, const std::string &tag = "") const;
+    static Expected<std::unique_ptr<SemanticIndex>> load(const std::filesystem::path &directory, size_t dim, const std::string &expected_tag = "");
 
 private:
     struct Scope;

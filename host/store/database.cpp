@@ -119,6 +119,20 @@ const char *const kMigrations[] = {
         finished_at TEXT NOT NULL,
         UNIQUE(search_id, number));
     )sql",
+    R"sql(
+    -- Embeddings of cached questions, for the semantic index: the index is a cache of this table,
+    -- rebuilt from it whenever its snapshot is not of the current generation.
+    CREATE TABLE semantic_vectors(
+        scope INTEGER NOT NULL,
+        key INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY(scope, key));
+    CREATE TABLE semantic_meta(
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL);
+    INSERT INTO semantic_meta(id, generation) VALUES (1, 0);
+    )sql",
 };
 
 } // namespace

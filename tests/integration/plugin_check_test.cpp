@@ -27,7 +27,7 @@ TEST_CASE("check_passes_a_good_plugin_with_a_one_line_verdict") {
     sandbox::Result r = test::run_aicache({"plugin", "check", test::plugin_path("s3fifo").string()});
     INFO(r.out << r.err);
     CHECK(r.outcome == sandbox::Outcome::ok);
-    CHECK(r.out.rfind("ok s3fifo 1.0.0 (policy, ABI 1.0", 0) == 0);
+    CHECK(r.out.rfind("ok s3fifo 1.0.0 (policy, ABI 1.1", 0) == 0);
     CHECK(r.out.find("6 conformance checks passed") != std::string::npos);
 }
 

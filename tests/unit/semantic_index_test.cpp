@@ -1,6 +1,7 @@
 // The semantic index: nearest neighbours within a scope and never across scopes, recall against
 // an exact search, removals (and the compaction they trigger), and snapshots that come back the
-// same or are refused when a byte has changed.
+// same or are refused when a byte has changed; the durable index over SQLite after a restart.
+#include "cache/durable_semantic_index.hpp"
 #include "cache/semantic_index.hpp"
 #include "test_support.hpp"
 
@@ -105,4 +106,40 @@ TEST_CASE("a semantic index snapshot loads back the same, and a changed byte mak
     auto refused = cache::SemanticIndex::load(dir.path() / "index", dim);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message().find("does not match its checksum") != std::string::npos);
+}
+
+TEST_CASE("the durable semantic index comes back after a restart from its snapshot, or rebuilt from the store when the snapshot is stale") {
+    test::TempDir dir;
+    const size_t dim = 16;
+    auto points = unit_vectors(300, dim, 5);
+    auto db = store::Database::open(dir.path() / "aicache.db");
+    REQUIRE(db);
+    {
+        auto index = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "encoder 1.0.0 abc");
+        REQUIRE(index);
+        CHECK((*index)->rebuilt_on_open()); // nothing to load the first time
+        for (size_t i = 0; i < points.size(); ++i) REQUIRE((*index)->add(i % 2, i, points[i]));
+        REQUIRE((*index)->remove(0, 10));
+        REQUIRE((*index)->snapshot());
+    }
+    {
+        auto index = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "encoder 1.0.0 abc");
+        REQUIRE(index);
+        CHECK_FALSE((*index)->rebuilt_on_open());
+        CHECK((*index)->size() == 299);
+        // Written after the snapshot, as if the host then crashed: the snapshot is now stale.
+        REQUIRE((*index)->add(1, 5000, points[7]));
+    }
+    auto reopened = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "encoder 1.0.0 abc");
+    REQUIRE(reopened);
+    CHECK((*reopened)->rebuilt_on_open());
+    CHECK((*reopened)->size() == 300);
+    auto found = (*reopened)->search(1, points[7], 2);
+    REQUIRE(found.size() == 2);
+    CHECK((found[0].key == 7 || found[0].key == 5000));
+    CHECK(found[0].similarity == doctest::Approx(1.0).epsilon(1e-4));
+    // Another model's vectors are not this model's neighbours.
+    auto other = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "encoder 2.0.0 def");
+    REQUIRE(other);
+    CHECK((*other)->size() == 0);
 }

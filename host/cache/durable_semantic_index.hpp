@@ -1,0 +1,53 @@
+// The semantic index made durable: every add and remove is written to SQLite first
+// (store/semantic_vectors, one transaction each, bumping the generation), then applied to the
+// in-memory HNSW graphs. Opening loads the snapshot when it is of this model and of the store's
+// current generation, and otherwise rebuilds the graphs from the stored vectors, so after a crash
+// the index holds exactly what the store acknowledged.
+#pragma once
+
+#include "cache/semantic_index.hpp"
+#include "core/status.hpp"
+#include "store/semantic_vectors.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+namespace aicache::cache {
+
+class DurableSemanticIndex {
+public:
+    struct Opened;
+    // `model` names the embedding model (name, version and checkpoint hash): vectors of another
+    // model are not loaded.
+    static Expected<std::unique_ptr<DurableSemanticIndex>> open(store::Database &db, std::filesystem::path snapshot_dir, size_t dim,
+                                                                std::string model);
+
+    Status add(uint64_t scope, uint64_t key, std::span<const float> vector);
+    Status remove(uint64_t scope, uint64_t key);
+    [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k) const {
+        return index_->search(scope, vector, k);
+    }
+    [[nodiscard]] size_t size() const { return index_->size(); }
+    // Writes a snapshot of the current generation (at shutdown, or now and then).
+    Status snapshot();
+    [[nodiscard]] bool rebuilt_on_open() const noexcept { return rebuilt_; }
+
+private:
+    DurableSemanticIndex(store::Database &db, std::filesystem::path dir, std::string model)
+        : vectors_(db), snapshot_dir_(std::move(dir)), model_(std::move(model)) {}
+    std::string tag(uint64_t generation) const { return model_ + "@" + std::to_string(generation); }
+
+    store::SemanticVectors vectors_;
+    std::filesystem::path snapshot_dir_;
+    std::string model_;
+    std::unique_ptr<SemanticIndex> index_;
+    // Writes (store, then graph) and snapshots exclude each other, so a snapshot's generation
+    // always describes exactly the graphs it saved. Searches do not take it.
+    std::mutex write_mutex_;
+    bool rebuilt_ = false;
+};
+
+} // namespace aicache::cache

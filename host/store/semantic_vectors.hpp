@@ -1,0 +1,35 @@
+// The durable side of the semantic index: every cached question's embedding, by scope and key,
+// with the model that made it, and a generation number that every change bumps in the same
+// transaction. An index snapshot records the generation it was taken at; one that does not match
+// is stale (a crash after a write, or a copy from elsewhere) and the index is rebuilt from here.
+#pragma once
+
+#include "core/status.hpp"
+#include "store/database.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace aicache::store {
+
+class SemanticVectors {
+public:
+    explicit SemanticVectors(Database &db) : db_(db) {}
+
+    Status put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model);
+    Status remove(uint64_t scope, uint64_t key);
+    Expected<uint64_t> generation();
+    Expected<uint64_t> count();
+    // Every vector made by `model`, in no particular order; vectors of other models are skipped
+    // (embeddings of two models do not compare).
+    Status for_each(const std::string &model, const std::function<void(uint64_t scope, uint64_t key, std::span<const float>)> &visit);
+
+private:
+    Status bump_locked();
+    Database &db_;
+};
+
+} // namespace aicache::store
