@@ -33,6 +33,24 @@ bool valid_tenant(std::string_view tenant) {
     return true;
 }
 
+// The last user message's text (a string, or the text parts of a content array), and where it is.
+std::string last_user_text(nlohmann::json &messages, nlohmann::json **where) {
+    *where = nullptr;
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+        if (!it->is_object() || it->value("role", "") != "user" || !it->contains("content")) continue;
+        nlohmann::json &content = (*it)["content"];
+        std::string text;
+        if (content.is_string()) text = content.get<std::string>();
+        else if (content.is_array())
+            for (const auto &part : content)
+                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+                    text += (text.empty() ? "" : "\n") + part["text"].get<std::string>();
+        *where = &content;
+        return text;
+    }
+    return {};
+}
+
 bool lower_contains(std::string_view haystack, std::string_view needle) {
     std::string lower(haystack);
     for (char &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -110,6 +128,18 @@ Expected<CanonicalRequest> canonicalize(std::string_view endpoint, nlohmann::jso
     nlohmann::json envelope = {{"endpoint", request.endpoint}, {"tenant", request.tenant}, {"request", std::move(key)}};
     request.key = envelope.dump();
     request.hash = hash_key(request.key);
+
+    // The semantic scope: the same envelope with the question blanked out.
+    nlohmann::json &blanked = envelope["request"];
+    if (request.endpoint == "chat/completions" && blanked.contains("messages") && blanked["messages"].is_array()) {
+        nlohmann::json *where = nullptr;
+        request.question = last_user_text(blanked["messages"], &where);
+        if (where != nullptr) *where = "<question>";
+    } else if (request.endpoint == "completions" && blanked.contains("prompt") && blanked["prompt"].is_string()) {
+        request.question = blanked["prompt"].get<std::string>();
+        blanked["prompt"] = "<question>";
+    }
+    if (!request.question.empty()) request.semantic_scope = hash_key(envelope.dump());
 
     body.erase("aicache");
     request.upstream_body = std::move(body);

@@ -29,6 +29,12 @@ struct CanonicalRequest {
     std::string bypass_reason;     // why read or write is off, for logs and the x-aicache header
     uint64_t ttl_seconds = 0;      // from the request's aicache extension; 0: none given
     nlohmann::json upstream_body;  // what to forward: the body without the aicache extension
+    // Semantic matching: the words a paraphrase may change (the last user message's text, or a
+    // string prompt), and everything that must be equal for a cached answer to be a candidate (the
+    // key with that text blanked: endpoint, tenant, model, parameters, system prompt and earlier
+    // turns), hashed. A follow-up question in another conversation has another scope.
+    std::string question;          // empty: no semantic matching for this request
+    uint64_t semantic_scope = 0;
 };
 
 // endpoint: "chat/completions" | "completions". tenant_header / cache_control: header values or "".

@@ -91,3 +91,44 @@ TEST_CASE("an_unfinished_stream_is_not_an_answer") {
     CHECK_FALSE(assembler.complete());
     CHECK_FALSE(assembler.response_json());
 }
+
+TEST_CASE("the semantic scope is what must match besides the question: model, parameters, tenant and the conversation so far") {
+    auto a = canon(chat("How do I sort a list in Python?"));
+    auto b = canon(chat("what's the way to sort a python list"));
+    CHECK(a.question == "How do I sort a list in Python?");
+    CHECK(a.hash != b.hash);
+    CHECK(a.semantic_scope == b.semantic_scope); // paraphrases of one question: one scope
+
+    json other_model = chat("How do I sort a list in Python?");
+    other_model["model"] = "other";
+    CHECK(canon(other_model).semantic_scope != a.semantic_scope);
+    json more_tokens = chat("How do I sort a list in Python?");
+    more_tokens["max_tokens"] = 5;
+    CHECK(canon(more_tokens).semantic_scope != a.semantic_scope);
+    CHECK(canon(chat("How do I sort a list in Python?"), "team-b").semantic_scope != a.semantic_scope);
+
+    // A follow-up ("and in reverse?") is only a paraphrase of a follow-up in the same conversation.
+    auto follow_up = [](const std::string &first, const std::string &question) {
+        return json{{"model", "m"},
+                    {"temperature", 0},
+                    {"messages", json::array({{{"role", "user"}, {"content", first}},
+                                              {{"role", "assistant"}, {"content", "an answer"}},
+                                              {{"role", "user"}, {"content", question}}})}};
+    };
+    auto in_python = canon(follow_up("How do I sort a list in Python?", "and in reverse?"));
+    auto in_java = canon(follow_up("How do I sort an array in Java?", "and in reverse?"));
+    CHECK(in_python.question == "and in reverse?");
+    CHECK(in_python.semantic_scope != in_java.semantic_scope);
+    CHECK(canon(follow_up("How do I sort a list in Python?", "what about descending order?")).semantic_scope == in_python.semantic_scope);
+
+    // Content given as parts: the text parts are the question.
+    json parts = {{"model", "m"},
+                  {"temperature", 0},
+                  {"messages", json::array({{{"role", "user"},
+                                             {"content", json::array({{{"type", "text"}, {"text", "How do I sort a list in Python?"}}})}}})}};
+    CHECK(canon(parts).question == "How do I sort a list in Python?");
+    // No user text: nothing to match semantically.
+    json system_only = {{"model", "m"}, {"temperature", 0}, {"messages", json::array({{{"role", "system"}, {"content", "be brief"}}})}};
+    CHECK(canon(system_only).question.empty());
+    CHECK(canon(system_only).semantic_scope == 0);
+}
