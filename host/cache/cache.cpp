@@ -80,6 +80,16 @@ LookupResult Cache::lookup(KeyView key, uint64_t now_us) noexcept {
     return LookupResult{true, RecordRef(record), record->meta.size_bytes, record->meta.cost};
 }
 
+LookupResult Cache::peek(KeyView key, uint64_t now_us) noexcept {
+    Shard &shard = shard_for(key.hash);
+    std::lock_guard lock(shard.mutex);
+    Record *record = shard.index.find(key.hash);
+    if (record == nullptr || record->key() != key.full) return {};
+    if (record->expires_at_us != 0 && now_us >= record->expires_at_us) return {};
+    record->acquire();
+    return LookupResult{true, RecordRef(record), record->meta.size_bytes, record->meta.cost};
+}
+
 InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us, std::vector<uint64_t> *evicted) noexcept {
     Shard &shard = shard_for(request.key.hash);
     std::lock_guard lock(shard.mutex);

@@ -70,6 +70,9 @@ public:
     ~Cache();
 
     LookupResult lookup(KeyView key, uint64_t now_us) noexcept;
+    // The entry if resident, without counting a lookup or telling the policy (a look at a semantic
+    // candidate's answer to judge it is not a use of the entry).
+    LookupResult peek(KeyView key, uint64_t now_us) noexcept;
     // evicted (optional) receives the key hashes the policy evicted to make room, so a durable
     // tier can delete them too. It must have room reserved: the hot path does not allocate.
     InsertOutcome insert(const InsertRequest &request, uint64_t now_us, std::vector<uint64_t> *evicted = nullptr) noexcept;

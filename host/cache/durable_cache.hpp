@@ -37,6 +37,7 @@ public:
     Status warm_start(uint64_t now_us);
 
     LookupResult lookup(KeyView key, uint64_t now_us) noexcept { return memory_->lookup(key, now_us); }
+    LookupResult peek(KeyView key, uint64_t now_us) noexcept { return memory_->peek(key, now_us); }
     StoreResult store(const Answer &answer, uint64_t now_us);
     // Removes answers from both tiers (used by `clear`).
     Status remove(const std::vector<uint64_t> &key_hashes, const std::vector<std::string> &keys);

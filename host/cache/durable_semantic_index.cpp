@@ -9,6 +9,8 @@ Expected<std::unique_ptr<DurableSemanticIndex>> DurableSemanticIndex::open(store
     std::unique_ptr<DurableSemanticIndex> self(new DurableSemanticIndex(db, std::move(snapshot_dir), std::move(model)));
     auto generation = self->vectors_.generation();
     if (!generation) return generation.error();
+    if (Status listed = self->vectors_.entries(self->model_, [&](store::SemanticVectors::Entry e) { self->entries_[e.key] = std::move(e); }); !listed)
+        return listed;
     auto loaded = SemanticIndex::load(self->snapshot_dir_, dim, self->tag(*generation));
     if (loaded) {
         self->index_ = std::move(*loaded);
@@ -27,20 +29,36 @@ Expected<std::unique_ptr<DurableSemanticIndex>> DurableSemanticIndex::open(store
     return self;
 }
 
-Status DurableSemanticIndex::add(uint64_t scope, uint64_t key, std::span<const float> vector) {
+Status DurableSemanticIndex::add(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &question,
+                                 const std::string &canonical_key) {
     if (vector.size() != index_->dim())
         return Status(Errc::invalid_argument, "semantic index: a vector of " + std::to_string(vector.size()) + " values, the index holds " +
                                                   std::to_string(index_->dim()));
     std::lock_guard lock(write_mutex_);
-    if (Status stored = vectors_.put(scope, key, vector, model_); !stored) return stored;
+    if (Status stored = vectors_.put(scope, key, vector, model_, question, canonical_key); !stored) return stored;
+    {
+        std::unique_lock entries(entries_mutex_);
+        entries_[key] = store::SemanticVectors::Entry{scope, key, question, canonical_key};
+    }
     return index_->add(scope, key, vector);
 }
 
 Status DurableSemanticIndex::remove(uint64_t scope, uint64_t key) {
     std::lock_guard lock(write_mutex_);
     if (Status stored = vectors_.remove(scope, key); !stored) return stored;
+    {
+        std::unique_lock entries(entries_mutex_);
+        entries_.erase(key);
+    }
     index_->remove(scope, key);
     return Status::ok();
+}
+
+std::optional<store::SemanticVectors::Entry> DurableSemanticIndex::entry(uint64_t key) const {
+    std::shared_lock entries(entries_mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
 }
 
 Status DurableSemanticIndex::snapshot() {

@@ -12,6 +12,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <span>
 #include <string>
 
@@ -25,8 +28,11 @@ public:
     static Expected<std::unique_ptr<DurableSemanticIndex>> open(store::Database &db, std::filesystem::path snapshot_dir, size_t dim,
                                                                 std::string model);
 
-    Status add(uint64_t scope, uint64_t key, std::span<const float> vector);
+    Status add(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &question = "",
+               const std::string &canonical_key = "");
     Status remove(uint64_t scope, uint64_t key);
+    // The cached question and canonical key stored with a key's vector.
+    [[nodiscard]] std::optional<store::SemanticVectors::Entry> entry(uint64_t key) const;
     [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k) const {
         return index_->search(scope, vector, k);
     }
@@ -47,6 +53,8 @@ private:
     // Writes (store, then graph) and snapshots exclude each other, so a snapshot's generation
     // always describes exactly the graphs it saved. Searches do not take it.
     std::mutex write_mutex_;
+    mutable std::shared_mutex entries_mutex_;
+    std::unordered_map<uint64_t, store::SemanticVectors::Entry> entries_;
     bool rebuilt_ = false;
 };
 

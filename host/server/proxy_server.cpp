@@ -69,6 +69,7 @@ struct Shared {
     std::function<std::string()> describe_plugins;
     net::ssl::context tls{net::ssl::context::tls_client};
     learning::RequestLog *request_log = nullptr; // set before start(); null: no request log
+    cache::SemanticMatcher *semantic = nullptr;  // set before start(); null: exact matches only
 
     uint64_t ttl_for(const CanonicalRequest &request) const {
         if (request.ttl_seconds != 0) return request.ttl_seconds;
@@ -116,7 +117,13 @@ public:
         if (canonical_.read_cache) {
             cache::LookupResult found = s_.cache.lookup(cache::KeyView{canonical_.hash, canonical_.key}, now_us());
             if (found.hit) {
-                keep_alive = co_await answer_from_cache(found);
+                keep_alive = co_await answer_from_cache(found, "hit");
+                record_request();
+                co_return keep_alive;
+            }
+            cache::LookupResult similar = semantic_lookup();
+            if (similar.hit) {
+                keep_alive = co_await answer_from_cache(similar, "semantic-hit");
                 record_request();
                 co_return keep_alive;
             }
@@ -133,7 +140,35 @@ private:
     Headers cache_headers(const char *kind) const {
         Headers h{{"x-aicache", kind}, {"x-aicache-key", key_hex(canonical_.hash)}};
         if (!canonical_.bypass_reason.empty()) h.emplace_back("x-aicache-bypass-reason", canonical_.bypass_reason);
+        if (candidate_) {
+            // Which cached question matched, how closely, and what the threshold learner decided.
+            h.emplace_back("x-aicache-semantic-of", key_hex(candidate_->key_hash));
+            h.emplace_back("x-aicache-semantic-score", std::to_string(candidate_->score));
+            h.emplace_back("x-aicache-semantic-decision", candidate_->serve ? "served" : "explored: " + candidate_->why);
+        }
         return h;
+    }
+
+    // On an exact miss: the best cached paraphrase in the request's scope, when the threshold
+    // learner lets it be served. A candidate it does not let through is explored: the upstream
+    // answer is compared with the cached one afterwards (see store()).
+    cache::LookupResult semantic_lookup() {
+        if (s_.semantic == nullptr || canonical_.question.empty()) return {};
+        auto found = s_.semantic->find(canonical_.semantic_scope, canonical_.question);
+        if (!found) {
+            spdlog::warn("semantic matching failed, answering from upstream: {}", found.error().message());
+            return {};
+        }
+        if (!*found) return {};
+        candidate_ = std::move(**found);
+        if (!candidate_->serve) return {};
+        cache::LookupResult hit = s_.cache.lookup(cache::KeyView{candidate_->key_hash, candidate_->canonical_key}, now_us());
+        if (!hit.hit) {
+            // Evicted or expired since it was indexed: forget it and go upstream.
+            (void)s_.semantic->forget(candidate_->scope, candidate_->key_hash);
+            candidate_.reset();
+        }
+        return hit;
     }
 
     // One record in the request log (learning/request_log.hpp) per answered request.
@@ -164,21 +199,21 @@ private:
         logged_outcome_ = outcome() == Outcome::miss ? learning::RequestOutcome::miss : learning::RequestOutcome::bypass;
     }
 
-    awaitable<bool> answer_from_cache(const cache::LookupResult &found) {
-        logged_outcome_ = learning::RequestOutcome::hit;
+    awaitable<bool> answer_from_cache(const cache::LookupResult &found, const char *kind) {
+        logged_outcome_ = std::string_view(kind) == "hit" ? learning::RequestOutcome::hit : learning::RequestOutcome::semantic_hit;
         answer_bytes_ = found.size_bytes;
         answer_tokens_ = found.cost;
         s_.metrics.request(chat(), Outcome::hit);
         s_.metrics.served_from_cache(found.size_bytes, found.cost);
         if (!canonical_.stream) {
-            Reply reply{http::status::ok, std::string(found.value()), "application/json", cache_headers("hit")};
+            Reply reply{http::status::ok, std::string(found.value()), "application/json", cache_headers(kind)};
             co_return co_await write(client_, request_, reply);
         }
         bool include_usage = canonical_.upstream_body.contains("stream_options") &&
                              canonical_.upstream_body["stream_options"].is_object() &&
                              canonical_.upstream_body["stream_options"].value("include_usage", false);
         auto stream = synthesize_stream(canonical_.endpoint, found.value(), include_usage);
-        Reply reply = stream ? Reply{http::status::ok, std::move(stream.value()), "text/event-stream", cache_headers("hit")}
+        Reply reply = stream ? Reply{http::status::ok, std::move(stream.value()), "text/event-stream", cache_headers(kind)}
                              : error_reply(http::status::internal_server_error, stream.error().message(), "server_error", "bad_cache_entry");
         if (!stream) s_.metrics.request(chat(), Outcome::error);
         co_return co_await write(client_, request_, reply);
@@ -365,6 +400,17 @@ private:
         } else if (result == cache::StoreResult::refused) {
             headers.emplace_back("x-aicache-store", "refused by the cache policy or too large");
         }
+        if (s_.semantic == nullptr || canonical_.question.empty()) return;
+        if (candidate_ && !candidate_->serve) {
+            // The exploration's outcome: would the cached answer have been right for this question?
+            cache::LookupResult cached = s_.cache.peek(cache::KeyView{candidate_->key_hash, candidate_->canonical_key}, now_us());
+            if (cached.hit)
+                if (Status told = s_.semantic->outcome(*candidate_, cache::answers_agree(cached.value(), answer)); !told)
+                    spdlog::warn("semantic outcome not recorded: {}", told.message());
+        }
+        if (stored_)
+            if (Status remembered = s_.semantic->remember(canonical_.semantic_scope, canonical_.hash, canonical_.key, canonical_.question); !remembered)
+                spdlog::warn("question not indexed for semantic matching: {}", remembered.message());
     }
 
     Shared &s_;
@@ -378,6 +424,7 @@ private:
     uint64_t answer_bytes_ = 0, answer_tokens_ = 0;
     uint32_t upstream_us_ = 0;
     bool stored_ = false;
+    std::optional<cache::SemanticCandidate> candidate_; // the semantic match considered, served or explored
 };
 
 // Everything about a request that needs no I/O: routing, validation, canonicalization.
@@ -487,6 +534,8 @@ ProxyServer::ProxyServer(ProxyConfig config, cache::DurableCache &cache, Metrics
 ProxyServer::~ProxyServer() { stop(); }
 
 void ProxyServer::record_requests_to(learning::RequestLog *log) { impl_->shared.request_log = log; }
+
+void ProxyServer::match_semantically_with(cache::SemanticMatcher *matcher) { impl_->shared.semantic = matcher; }
 
 Status ProxyServer::start() {
     Shared &s = impl_->shared;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "cache/durable_cache.hpp"
+#include "cache/semantic_matcher.hpp"
 #include "core/status.hpp"
 #include "learning/request_log.hpp"
 #include "server/canonical_request.hpp"
@@ -49,6 +50,9 @@ public:
 
     // Every answered request leaves a record in `log` (which must outlive the server). Call before start().
     void record_requests_to(learning::RequestLog *log);
+    // Answers paraphrases of cached questions through `matcher` (which must outlive the server);
+    // null (the default): exact matches only. Call before start().
+    void match_semantically_with(cache::SemanticMatcher *matcher);
     Status start();
     void stop();
     [[nodiscard]] uint16_t port() const;

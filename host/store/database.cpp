@@ -133,6 +133,12 @@ const char *const kMigrations[] = {
         generation INTEGER NOT NULL);
     INSERT INTO semantic_meta(id, generation) VALUES (1, 0);
     )sql",
+    R"sql(
+    -- What the matcher needs besides the vector: the cached question (the relation head compares
+    -- texts) and the canonical key (to read the cached answer).
+    ALTER TABLE semantic_vectors ADD COLUMN question TEXT NOT NULL DEFAULT '';
+    ALTER TABLE semantic_vectors ADD COLUMN canonical_key TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 } // namespace

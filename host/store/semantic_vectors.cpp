@@ -21,12 +21,14 @@ Status SemanticVectors::bump_locked() {
     return bumped ? Status::ok() : bumped.error();
 }
 
-Status SemanticVectors::put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model) {
+Status SemanticVectors::put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model, const std::string &question,
+                            const std::string &canonical_key) {
     std::string bytes(reinterpret_cast<const char *>(vector.data()), vector.size() * sizeof(float));
     if (Status begun = db_.exec("BEGIN IMMEDIATE"); !begun) return begun;
-    auto stored = db_.query("INSERT INTO semantic_vectors(scope, key, model, vector) VALUES (?, ?, ?, CAST(? AS BLOB)) "
-                            "ON CONFLICT(scope, key) DO UPDATE SET model = excluded.model, vector = excluded.vector",
-                            {as_signed(scope), as_signed(key), model, bytes});
+    auto stored = db_.query("INSERT INTO semantic_vectors(scope, key, model, vector, question, canonical_key) VALUES (?, ?, ?, CAST(? AS BLOB), ?, ?) "
+                            "ON CONFLICT(scope, key) DO UPDATE SET model = excluded.model, vector = excluded.vector, "
+                            "question = excluded.question, canonical_key = excluded.canonical_key",
+                            {as_signed(scope), as_signed(key), model, bytes, question, canonical_key});
     Status status = stored ? bump_locked() : stored.error();
     if (!status) {
         (void)db_.exec("ROLLBACK");
@@ -71,6 +73,13 @@ Status SemanticVectors::for_each(const std::string &model, const std::function<v
         std::memcpy(values.data(), bytes.data(), bytes.size());
         visit(as_unsigned(as_int(row[0])), as_unsigned(as_int(row[1])), values);
     }
+    return Status::ok();
+}
+
+Status SemanticVectors::entries(const std::string &model, const std::function<void(Entry)> &visit) {
+    auto rows = db_.query("SELECT scope, key, question, canonical_key FROM semantic_vectors WHERE model = ?", {model});
+    if (!rows) return rows.error();
+    for (const auto &row : *rows) visit(Entry{as_unsigned(as_int(row[0])), as_unsigned(as_int(row[1])), as_text(row[2]), as_text(row[3])});
     return Status::ok();
 }
 

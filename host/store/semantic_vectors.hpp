@@ -19,13 +19,21 @@ class SemanticVectors {
 public:
     explicit SemanticVectors(Database &db) : db_(db) {}
 
-    Status put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model);
+    struct Entry {
+        uint64_t scope = 0, key = 0;
+        std::string question, canonical_key;
+    };
+
+    Status put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model, const std::string &question = "",
+               const std::string &canonical_key = "");
     Status remove(uint64_t scope, uint64_t key);
     Expected<uint64_t> generation();
     Expected<uint64_t> count();
     // Every vector made by `model`, in no particular order; vectors of other models are skipped
     // (embeddings of two models do not compare).
     Status for_each(const std::string &model, const std::function<void(uint64_t scope, uint64_t key, std::span<const float>)> &visit);
+    // The question and canonical key of every vector of `model`, without the vectors.
+    Status entries(const std::string &model, const std::function<void(Entry)> &visit);
 
 private:
     Status bump_locked();

@@ -1,7 +1,8 @@
 // A small OpenAI-compatible upstream for the tests: deterministic answers, streaming and not,
 // and a count of the calls it served, so a test can prove a cache hit made no upstream call.
 // Prompts steer it: "SLOW" delays 3 s, "ERROR" answers 500, "BREAK" drops a stream half-way,
-// "LONG" streams 200 pieces over ~2 s.
+// "LONG" streams 200 pieces over ~2 s, "TOPIC=word" answers the same text to every question that
+// names the same topic (so paraphrases get one answer, as from a real model at temperature 0).
 // Usage: node fake_upstream.mjs [port]   (prints "listening PORT" when ready)
 import http from 'node:http';
 
@@ -19,6 +20,8 @@ function lastUserText(body) {
 }
 
 function answerText(body) {
+  const topic = lastUserText(body).match(/TOPIC=(\w+)/)?.[1];
+  if (topic) return `the one answer about ${topic}: use the standard library's sorted function with a key`;
   const text = `answer #${calls} to: ${lastUserText(body)}`;
   // "SIZE=N" pads the answer to N characters, for benchmarks with realistic answer sizes.
   const size = Number(text.match(/SIZE=(\d+)/)?.[1] ?? 0);

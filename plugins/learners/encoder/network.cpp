@@ -19,7 +19,12 @@ struct Model : torch::nn::Module {
           fc2(register_module("fc2", torch::nn::Linear(c.hidden, c.dim))),
           skip(register_module("skip", torch::nn::Linear(c.bag_dim, c.dim))),
           rel1(register_module("rel1", torch::nn::Linear(4 * c.dim, c.relation_hidden))),
-          rel2(register_module("rel2", torch::nn::Linear(c.relation_hidden, 1))) {}
+          rel2(register_module("rel2", torch::nn::Linear(c.relation_hidden, 1))) {
+        // Zero biases in the encoder: a random bias is a direction every embedding shares, which
+        // would make even unrelated texts look alike before (and early in) training.
+        torch::NoGradGuard no_grad;
+        for (auto *layer : {&fc1, &fc2, &skip}) (*layer)->bias.zero_();
+    }
 
     torch::Tensor encode(const torch::Tensor &ids, const torch::Tensor &offsets) {
         torch::Tensor x = bag->forward(ids, offsets);

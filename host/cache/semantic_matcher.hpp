@@ -1,0 +1,73 @@
+// Semantic matching for the data plane: a question that missed the exact cache is embedded by
+// the encoder learner, its nearest cached questions in the same scope are found in the semantic
+// index, the relation head re-scores them against the question, and the threshold learner decides
+// whether the best one may be served or must be explored. An explored candidate's outcome (did
+// the fresh upstream answer agree with the cached one?) is told to the threshold learner. Learner
+// calls are serialized here (the ABI promises plugins one caller at a time).
+#pragma once
+
+#include "cache/durable_semantic_index.hpp"
+#include "core/status.hpp"
+#include "loader/learner_instance.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace aicache::cache {
+
+struct SemanticCandidate {
+    uint64_t scope = 0, key_hash = 0;
+    std::string canonical_key, cached_question;
+    float similarity = 0; // embedding cosine
+    float score = 0;      // the relation head's estimate (the cosine when the encoder has no match op)
+    bool serve = false;
+    std::string why;      // the threshold learner's reason
+};
+
+struct SemanticMatcherOptions {
+    size_t neighbours = 4; // candidates re-scored per question
+    bool relation_score = true; // the relation head's estimate when the encoder has one; false: the cosine
+    std::string encoder_config = "{}", threshold_config = "{}";
+    std::optional<std::string> encoder_checkpoint; // a trained encoder's saved state
+};
+
+class SemanticMatcher {
+public:
+    static Expected<std::unique_ptr<SemanticMatcher>> open(store::Database &db, const std::filesystem::path &snapshot_dir,
+                                                           std::shared_ptr<const loader::PluginLibrary> encoder,
+                                                           std::shared_ptr<const loader::PluginLibrary> threshold, const SemanticMatcherOptions &options);
+
+    // After an answer was stored under (scope, key_hash): its question becomes findable.
+    Status remember(uint64_t scope, uint64_t key_hash, const std::string &canonical_key, const std::string &question);
+    Expected<std::optional<SemanticCandidate>> find(uint64_t scope, const std::string &question);
+    Status outcome(const SemanticCandidate &candidate, bool right);
+    Status forget(uint64_t scope, uint64_t key_hash);
+    // The index snapshot and the threshold learner's state (what it learned of outcomes), both
+    // loaded again by open().
+    Status snapshot();
+    [[nodiscard]] size_t size() const { return index_->size(); }
+    [[nodiscard]] const std::string &model() const { return model_; }
+
+private:
+    SemanticMatcher(loader::LearnerInstance encoder, loader::LearnerInstance threshold) : encoder_(std::move(encoder)), threshold_(std::move(threshold)) {}
+    Expected<std::vector<float>> embed(const std::string &text);
+
+    std::mutex learners_mutex_;
+    loader::LearnerInstance encoder_;
+    loader::LearnerInstance threshold_;
+    bool has_match_ = false;
+    size_t neighbours_ = 4;
+    std::string model_;
+    std::filesystem::path threshold_state_;
+    std::unique_ptr<DurableSemanticIndex> index_;
+};
+
+// Whether two OpenAI-style answers say the same: the assistant texts, lower-cased and split into
+// words, share at least 80% of their distinct words (Jaccard). Cheap, and conservative: a wrong
+// "same" would teach the threshold learner that a wrong match was right.
+bool answers_agree(std::string_view cached_answer_json, std::string_view fresh_answer_json);
+
+} // namespace aicache::cache
