@@ -21,7 +21,7 @@ namespace {
 struct EvalArgs {
     std::string plugins, pairs, learner = "encoder", config = "{}", plot;
     std::vector<double> deltas = {0.01, 0.02};
-    double target = 0.02, budget_seconds = 60, validation_share = 0.1, test_share = 0.2;
+    double target = 0.02, budget_seconds = 60, validation_share = 0.1, test_share = 0.2, confidence_z = 1.645;
     uint64_t limit = 0, seed = 1;
     bool json = false;
 };
@@ -60,6 +60,7 @@ int semantic(const EvalArgs &args) {
 
     learning::SemanticEvalOptions options;
     options.target_false_hit_rate = args.target;
+    options.confidence_z = args.confidence_z;
     options.train_budget_ms = static_cast<uint64_t>(args.budget_seconds * 1000);
     options.learner_config = args.config;
     Progress progress("training " + args.learner);
@@ -94,7 +95,8 @@ int semantic(const EvalArgs &args) {
         std::printf("%s: %zu train / %zu validation / %zu test pairs (questions held out by component, seed %llu)\n", args.pairs.c_str(),
                     report->train_pairs, report->validation_pairs, report->test_pairs, static_cast<unsigned long long>(args.seed));
         std::printf("trained %s for %.1f s: %s\n\n", report->learner.c_str(), report->train_seconds, report->train_metrics.c_str());
-        std::printf("on the test questions, at the threshold chosen on validation for a false-hit rate <= %.1f%%:\n", 100 * args.target);
+        std::printf("on the test questions, at the threshold chosen on validation for a false-hit rate <= %.1f%% (at its %s):\n", 100 * args.target,
+                    args.confidence_z > 0 ? fmt::format("upper bound, z = {}", args.confidence_z).c_str() : "point estimate");
         std::printf("%-26s %10s %9s %11s %10s   %s\n", "method", "threshold", "hit rate", "false hits", "precision", "best static on test (oracle)");
         for (const auto &m : report->methods)
             std::printf("%-26s %10.4f %8.1f%% %10.2f%% %9.1f%%   %.1f%% hits at %.2f%% false\n", m.name.c_str(), m.chosen.threshold,
@@ -170,6 +172,9 @@ void register_eval(CLI::App &app) {
     semantic_cmd->add_option("--config", args->config, "The learner's configuration (JSON object)")->capture_default_str();
     semantic_cmd->add_option("--target-error", args->target, "False-hit rate the thresholds must stay under")->capture_default_str();
     semantic_cmd->add_option("--budget-seconds", args->budget_seconds, "Training time")->capture_default_str();
+    semantic_cmd->add_option("--confidence-z", args->confidence_z,
+                             "Choose thresholds where the validation false-hit rate's Wilson upper bound meets the target (0: the rate itself)")
+        ->capture_default_str();
     semantic_cmd->add_option("--limit", args->limit, "Use only the first N pairs (0: all)")->capture_default_str();
     semantic_cmd->add_option("--seed", args->seed, "Seed of the question split")->capture_default_str();
     semantic_cmd->add_option("--validation-share", args->validation_share, "Share of question components for choosing thresholds")->capture_default_str();

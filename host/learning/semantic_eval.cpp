@@ -50,10 +50,15 @@ std::vector<OperatingPoint> hit_curve(std::vector<ScoredPair> pairs) {
     return curve;
 }
 
-double pick_threshold(const std::vector<ScoredPair> &pairs, double target) {
+double pick_threshold(const std::vector<ScoredPair> &pairs, double target, double z) {
     double chosen = std::numeric_limits<double>::infinity();
     for (const OperatingPoint &p : hit_curve(pairs)) {
-        if (p.false_hit_rate > target) break; // the rate only grows as the threshold falls
+        double rate = p.false_hit_rate;
+        if (z > 0 && p.negatives > 0) {
+            const double n = double(p.negatives), z2 = z * z;
+            rate = (rate + z2 / (2 * n) + z * std::sqrt(rate * (1 - rate) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+        }
+        if (rate > target) break; // the rate (and its bound) only grows as the threshold falls
         chosen = p.threshold;
     }
     return chosen;
@@ -68,10 +73,11 @@ OperatingPoint oracle_at(const std::vector<OperatingPoint> &curve, double target
     return best;
 }
 
-MethodResult judge(const std::string &name, const std::vector<ScoredPair> &validation, const std::vector<ScoredPair> &test, double target) {
+MethodResult judge(const std::string &name, const std::vector<ScoredPair> &validation, const std::vector<ScoredPair> &test, double target,
+                   double z) {
     MethodResult r;
     r.name = name;
-    r.chosen = operate_at(test, pick_threshold(validation, target));
+    r.chosen = operate_at(test, pick_threshold(validation, target, z));
     r.curve = hit_curve(test);
     r.oracle = oracle_at(r.curve, target);
     return r;
@@ -136,7 +142,7 @@ Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std
     std::vector<std::string> documents;
     for (const auto &p : split.train) documents.push_back(p.a), documents.push_back(p.b);
     tfidf.fit(documents);
-    report.methods.push_back(judge("tfidf-cosine", tfidf_scores(tfidf, split.validation), tfidf_scores(tfidf, split.test), target));
+    report.methods.push_back(judge("tfidf-cosine", tfidf_scores(tfidf, split.validation), tfidf_scores(tfidf, split.test), target, options.confidence_z));
 
     // Baseline 2: the same encoder before any training (cosine of its random-initialised embeddings).
     auto untrained = loader::LearnerInstance::create(learner, options.learner_config);
@@ -150,7 +156,7 @@ Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std
         auto v = cosine_scores(*untrained, split.validation);
         auto t = v ? cosine_scores(*untrained, split.test) : v;
         if (!t) return t.error();
-        report.methods.push_back(judge("encoder-untrained-cosine", *v, *t, target));
+        report.methods.push_back(judge("encoder-untrained-cosine", *v, *t, target, options.confidence_z));
     }
 
     // The learner, trained on the training split only.
@@ -173,13 +179,13 @@ Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std
         auto v = cosine_scores(*trained, split.validation);
         auto t = v ? cosine_scores(*trained, split.test) : v;
         if (!t) return t.error();
-        report.methods.push_back(judge("encoder-trained-cosine", *v, *t, target));
+        report.methods.push_back(judge("encoder-trained-cosine", *v, *t, target, options.confidence_z));
     }
     if (supported.count("match")) {
         auto v = match_scores(*trained, split.validation);
         auto t = v ? match_scores(*trained, split.test) : v;
         if (!t) return t.error();
-        report.methods.push_back(judge("encoder-relation-head", *v, *t, target));
+        report.methods.push_back(judge("encoder-relation-head", *v, *t, target, options.confidence_z));
     }
     return report;
 }

@@ -32,8 +32,10 @@ struct OperatingPoint {
 OperatingPoint operate_at(const std::vector<ScoredPair> &pairs, double threshold);
 // One point per distinct score, from the highest threshold down.
 std::vector<OperatingPoint> hit_curve(std::vector<ScoredPair> pairs);
-// The lowest threshold whose false-hit rate on `pairs` is at most `target` (above every score if none).
-double pick_threshold(const std::vector<ScoredPair> &pairs, double target);
+// The lowest threshold whose false-hit rate on `pairs` is at most `target` (above every score if
+// none). With z > 0 the rate must hold at the upper end of its Wilson score interval (z = 1.645:
+// one-sided 95%), so a threshold chosen on a small validation split does not overshoot on test.
+double pick_threshold(const std::vector<ScoredPair> &pairs, double target, double z = 0);
 
 struct MethodResult {
     std::string name;
@@ -44,6 +46,7 @@ struct MethodResult {
 
 struct SemanticEvalOptions {
     double target_false_hit_rate = 0.02;
+    double confidence_z = 1.645; // thresholds chosen on the validation rate's upper bound
     uint64_t train_budget_ms = 60'000;
     std::string learner_config = "{}";
     std::function<void(uint64_t trained_ms, uint64_t budget_ms)> on_progress;

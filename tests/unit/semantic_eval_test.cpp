@@ -35,6 +35,15 @@ TEST_CASE("hit rate, false-hit rate and precision at a threshold, and the thresh
     CHECK(learning::pick_threshold(pairs, 0.0) == 0.95);
     CHECK(learning::pick_threshold(pairs, 0.2) == 0.8);
     CHECK(learning::pick_threshold({{0.9, 0}}, 0.0) == std::numeric_limits<double>::infinity());
+    // With five non-paraphrases even none served leaves a 95% upper bound of 35%: no threshold
+    // meets 20% with confidence, but one does with 500 of them.
+    CHECK(learning::pick_threshold(pairs, 0.2, 1.645) == std::numeric_limits<double>::infinity());
+    std::vector<ScoredPair> many;
+    for (int i = 0; i < 500; ++i) many.push_back({i < 450 ? 0.1 : 0.6, 0}); // 10% of them at 0.6
+    many.push_back({0.9, 1});
+    CHECK(learning::pick_threshold(many, 0.2, 1.645) == 0.6);
+    CHECK(learning::pick_threshold(many, 0.1, 1.645) == 0.9); // 10% is within 10% only as a point estimate
+    CHECK(learning::pick_threshold(many, 0.1) == 0.6);
 
     // Tied scores hit together: a threshold cannot split them.
     auto tied = learning::hit_curve({{0.5, 1}, {0.5, 0}, {0.2, 1}});
