@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/gnuplot.hpp"
+#include "core/files.hpp"
 #include "learning/semantic_eval.hpp"
 #include "learning/threshold_eval.hpp"
 #include "loader/qualify.hpp"
@@ -19,7 +20,7 @@ namespace aicache::cli {
 namespace {
 
 struct EvalArgs {
-    std::string plugins, pairs, learner = "encoder", config = "{}", plot;
+    std::string plugins, pairs, learner = "encoder", config = "{}", plot, save_checkpoint;
     std::vector<double> deltas = {0.01, 0.02};
     double target = 0.02, budget_seconds = 60, validation_share = 0.1, test_share = 0.2, confidence_z = 1.645;
     uint64_t limit = 0, seed = 1;
@@ -61,6 +62,7 @@ int semantic(const EvalArgs &args) {
     learning::SemanticEvalOptions options;
     options.target_false_hit_rate = args.target;
     options.confidence_z = args.confidence_z;
+    options.keep_checkpoint = !args.save_checkpoint.empty();
     options.train_budget_ms = static_cast<uint64_t>(args.budget_seconds * 1000);
     options.learner_config = args.config;
     Progress progress("training " + args.learner);
@@ -69,6 +71,8 @@ int semantic(const EvalArgs &args) {
     progress.suspend();
     if (!report) return fail(report.error());
 
+    if (!args.save_checkpoint.empty())
+        if (Status saved = write_file_atomic(args.save_checkpoint, report->checkpoint); !saved) return fail(saved.with_context("--save-checkpoint"));
     const learning::MethodResult &learned = report->methods.back();
     double best_baseline = 0;
     for (size_t i = 0; i + 1 < report->methods.size(); ++i) best_baseline = std::max(best_baseline, report->methods[i].chosen.hit_rate);
@@ -180,6 +184,7 @@ void register_eval(CLI::App &app) {
     semantic_cmd->add_option("--validation-share", args->validation_share, "Share of question components for choosing thresholds")->capture_default_str();
     semantic_cmd->add_option("--test-share", args->test_share, "Share of question components held out for the report")->capture_default_str();
     semantic_cmd->add_option("--plot", args->plot, "Draw hit rate against false-hit rate for every method (.svg or .png)");
+    semantic_cmd->add_option("--save-checkpoint", args->save_checkpoint, "Write the trained learner's state here (for serve --encoder-checkpoint)");
     semantic_cmd->add_flag("--json", args->json, "JSON, with each method's curve");
     on_callback(semantic_cmd, [args] { return semantic(*args); });
 

@@ -181,6 +181,11 @@ Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std
         if (!t) return t.error();
         report.methods.push_back(judge("encoder-trained-cosine", *v, *t, target, options.confidence_z));
     }
+    if (options.keep_checkpoint) {
+        auto state = trained->save_state();
+        if (!state) return state.error().with_context("checkpoint");
+        report.checkpoint = std::move(*state);
+    }
     if (supported.count("match")) {
         auto v = match_scores(*trained, split.validation);
         auto t = v ? match_scores(*trained, split.test) : v;

@@ -50,6 +50,7 @@ struct SemanticEvalOptions {
     uint64_t train_budget_ms = 60'000;
     std::string learner_config = "{}";
     std::function<void(uint64_t trained_ms, uint64_t budget_ms)> on_progress;
+    bool keep_checkpoint = false; // return the trained learner's saved state
 };
 
 struct SemanticEvalReport {
@@ -58,6 +59,7 @@ struct SemanticEvalReport {
     std::string train_metrics;  // the learner's own report of its last training call
     double train_seconds = 0;
     std::vector<MethodResult> methods; // baselines first, the learned matcher last
+    std::string checkpoint;            // the trained learner's state, when asked for
 };
 
 Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std::shared_ptr<const loader::PluginLibrary> &learner,

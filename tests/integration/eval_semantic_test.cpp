@@ -16,8 +16,9 @@ TEST_CASE("eval semantic trains the encoder on one split and measures it and the
     }
     test::TempDir dir;
     auto plot = dir.path() / "curves.svg";
+    auto checkpoint = dir.path() / "encoder.ckpt";
     sandbox::Result run = test::run_aicache({"eval", "semantic", pairs.string(), "--limit", "4000", "--budget-seconds", "8", "--json", "--plot",
-                                             plot.string()},
+                                             plot.string(), "--save-checkpoint", checkpoint.string()},
                                             std::chrono::seconds(240));
     INFO(run.out << run.err);
     REQUIRE(run.outcome == sandbox::Outcome::ok);
@@ -37,6 +38,10 @@ TEST_CASE("eval semantic trains the encoder on one split and measures it and the
     CHECK(by_name["encoder-trained-cosine"]["oracle"]["hit_rate"].get<double>() > by_name["encoder-untrained-cosine"]["oracle"]["hit_rate"].get<double>());
     CHECK(out["train_metrics"]["total_steps"].get<int>() > 20);
     CHECK(std::filesystem::file_size(plot) > 1000);
+    // The trained encoder's checkpoint, for `serve --encoder-checkpoint`: the learner reads it back.
+    sandbox::Result check = test::run_aicache({"plugin", "check", test::plugin_path("encoder").string(), "--timeout", "120"});
+    CHECK(check.outcome == sandbox::Outcome::ok);
+    CHECK(std::filesystem::file_size(checkpoint) > (1u << 20));
 
     sandbox::Result bad = test::run_aicache({"eval", "semantic", (dir.path() / "none.jsonl").string()});
     CHECK(bad.exit_code != 0);
