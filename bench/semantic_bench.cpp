@@ -1,6 +1,7 @@
 // The semantic index's search beside an exact scan over the same vectors, at 10 K and 100 K
 // entries of 128 dimensions (the encoder's), one thread. Built once per size and shared.
 #include "cache/semantic_index.hpp"
+#include "loader/learner_instance.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -65,5 +66,53 @@ void BM_SemanticSearchExactScan(benchmark::State &state) {
     }
 }
 BENCHMARK(BM_SemanticSearchExactScan)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMicrosecond);
+
+} // namespace
+
+// The whole semantic lookup the proxy makes on an exact miss, with the real encoder plugin
+// (untrained weights cost the same as trained ones): embed the question, search 100 K entries of
+// its dimension, re-score the 4 nearest with the relation head.
+namespace {
+
+struct EncoderFixture {
+    std::shared_ptr<const aicache::loader::PluginLibrary> library;
+    std::unique_ptr<aicache::loader::LearnerInstance> encoder;
+};
+
+EncoderFixture &encoder_fixture() {
+    static EncoderFixture f = [] {
+        EncoderFixture made;
+        auto library = aicache::loader::PluginLibrary::load_file(std::string(AICACHE_BENCH_BUILD_DIR) + "/lib/aicache/plugins/encoder.so");
+        if (!library) return made;
+        made.library = *library;
+        auto instance = aicache::loader::LearnerInstance::create(made.library, "{}");
+        if (instance) made.encoder = std::make_unique<aicache::loader::LearnerInstance>(std::move(*instance));
+        return made;
+    }();
+    return f;
+}
+
+void BM_EncoderEmbedOneQuestion(benchmark::State &state) {
+    auto &f = encoder_fixture();
+    if (!f.encoder) return state.SkipWithError("encoder plugin not built");
+    size_t dim = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(f.encoder->embed({"how do I sort a list of dictionaries by a value in python?"}, dim));
+}
+BENCHMARK(BM_EncoderEmbedOneQuestion)->Unit(benchmark::kMicrosecond);
+
+void BM_SemanticLookupEmbedSearchRescore(benchmark::State &state) {
+    auto &f = encoder_fixture();
+    if (!f.encoder) return state.SkipWithError("encoder plugin not built");
+    Fixture &index = fixture(100'000);
+    const std::string question = "how do I sort a list of dictionaries by a value in python?";
+    std::vector<std::pair<std::string, std::string>> pairs(4, {"how can I sort a python list of dicts by one key?", question});
+    for (auto _ : state) {
+        size_t dim = 0;
+        auto v = f.encoder->embed({question}, dim);
+        benchmark::DoNotOptimize(index.index->search(1, *v, 4));
+        benchmark::DoNotOptimize(f.encoder->match(pairs));
+    }
+}
+BENCHMARK(BM_SemanticLookupEmbedSearchRescore)->Unit(benchmark::kMicrosecond);
 
 } // namespace
