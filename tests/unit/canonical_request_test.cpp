@@ -1,5 +1,9 @@
 #include "server/canonical_request.hpp"
 #include "server/sse.hpp"
+#include "core/files.hpp"
+#include "test_support.hpp"
+
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -131,4 +135,37 @@ TEST_CASE("the semantic scope is what must match besides the question: model, pa
     json system_only = {{"model", "m"}, {"temperature", 0}, {"messages", json::array({{{"role", "system"}, {"content", "be brief"}}})}};
     CHECK(canon(system_only).question.empty());
     CHECK(canon(system_only).semantic_scope == 0);
+}
+
+TEST_CASE("MeanCache's two-turn conversations: a follow-up shares a scope only with follow-ups of the same conversation") {
+    auto file = test::shared_data_dir() / "semantic" / "multiturn_claude.json";
+    if (test::shared_data_dir().empty() || !std::filesystem::exists(file)) {
+        MESSAGE("skipped: ../shared/data/semantic/multiturn_claude.json is absent");
+        return;
+    }
+    auto text = read_file(file);
+    REQUIRE(text);
+    json conversations = json::parse(*text);
+    REQUIRE(conversations.size() > 100);
+    auto turn = [](const json &c, const std::string &follow_up) {
+        return json{{"model", "m"},
+                    {"temperature", 0},
+                    {"messages", json::array({{{"role", "user"}, {"content", c["u0"]}},
+                                              {{"role", "assistant"}, {"content", c["system_q0"]}},
+                                              {{"role", "user"}, {"content", follow_up}}})}};
+    };
+    std::set<uint64_t> follow_up_scopes;
+    std::set<std::pair<std::string, std::string>> contexts; // some conversations open the same way
+    for (const auto &c : conversations) {
+        contexts.insert({c["u0"].get<std::string>(), c["system_q0"].get<std::string>()});
+        // First questions and their paraphrases share a scope; so do the two wordings of a follow-up.
+        CHECK(canon(chat(c["u0"])).semantic_scope == canon(chat(c["u0_duplicate"])).semantic_scope);
+        auto u1 = canon(turn(c, c["u1"]));
+        CHECK(u1.semantic_scope == canon(turn(c, c["u1_duplicate"])).semantic_scope);
+        CHECK(u1.question == c["u1"].get<std::string>());
+        // The follow-up asked on its own is another question ("which part?" of what?).
+        CHECK(canon(chat(c["u1"])).semantic_scope != u1.semantic_scope);
+        follow_up_scopes.insert(u1.semantic_scope);
+    }
+    CHECK(follow_up_scopes.size() == contexts.size()); // one scope per conversation so far, never shared across them
 }
