@@ -147,28 +147,14 @@ Status refuses_bad_input(const Library &library) {
 } // namespace
 
 ConformanceReport run_learner_conformance(const Library &library) {
-    using Check = Status (*)(const Library &);
-    static const std::pair<const char *, Check> checks[] = {
+    static const NamedCheck checks[] = {
         {"answers_info", &answers_info},
         {"trains_within_budget", &trains_within_budget},
         {"answers_are_well_formed", &answers_are_well_formed},
         {"checkpoints_restore_answers", &checkpoints_restore_answers},
         {"refuses_bad_input", &refuses_bad_input},
     };
-    ConformanceReport report;
-    if (library->learner() == nullptr) {
-        report.status = Status(Errc::invalid_argument, library->facts().name + " is not a learner");
-        return report;
-    }
-    for (const auto &[name, check] : checks) {
-        Status status = check(library);
-        if (!status) {
-            report.status = status.with_context("conformance");
-            return report;
-        }
-        report.passed.emplace_back(name);
-    }
-    return report;
+    return run_checks(library, library->learner() != nullptr, "a learner", checks);
 }
 
 } // namespace aicache::loader

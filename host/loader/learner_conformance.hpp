@@ -5,7 +5,7 @@
 #pragma once
 
 #include "loader/plugin_library.hpp"
-#include "loader/policy_conformance.hpp"
+#include "loader/conformance.hpp"
 
 #include <memory>
 

@@ -132,26 +132,12 @@ Status refuses_malformed_space(const Library &library) {
 } // namespace
 
 ConformanceReport run_optimizer_conformance(const Library &library) {
-    using Check = Status (*)(const Library &);
-    static const std::pair<const char *, Check> checks[] = {
+    static const NamedCheck checks[] = {
         {"asks_candidates", &asks_candidates},           {"tells_and_reports_best", &tells_and_reports_best},
         {"refuses_foreign_candidates", &refuses_foreign_candidates}, {"state_resumes_search", &state_resumes_search},
         {"refuses_garbage_state", &refuses_garbage_state}, {"refuses_malformed_space", &refuses_malformed_space},
     };
-    ConformanceReport report;
-    if (library->optimizer() == nullptr) {
-        report.status = Status(Errc::invalid_argument, library->facts().name + " is not an optimizer");
-        return report;
-    }
-    for (const auto &[name, check] : checks) {
-        Status status = check(library);
-        if (!status) {
-            report.status = status.with_context("conformance");
-            return report;
-        }
-        report.passed.emplace_back(name);
-    }
-    return report;
+    return run_checks(library, library->optimizer() != nullptr, "an optimizer", checks);
 }
 
 } // namespace aicache::loader

@@ -187,26 +187,12 @@ Status reports_stats(const std::shared_ptr<const PluginLibrary> &lib) {
 } // namespace
 
 ConformanceReport run_policy_conformance(const std::shared_ptr<const PluginLibrary> &library) {
-    using Check = Status (*)(const std::shared_ptr<const PluginLibrary> &);
-    static const std::pair<const char *, Check> checks[] = {
+    static const NamedCheck checks[] = {
         {"fills_and_drains", &fills_and_drains},         {"forgets_removed_keys", &forgets_removed_keys},
         {"random_operations", &random_operations},       {"state_round_trips", &state_round_trips},
         {"refuses_garbage_state", &refuses_garbage_state}, {"reports_stats", &reports_stats},
     };
-    ConformanceReport report;
-    if (library->policy() == nullptr) {
-        report.status = Status(Errc::invalid_argument, library->facts().name + " is not a policy");
-        return report;
-    }
-    for (const auto &[name, check] : checks) {
-        Status status = check(library);
-        if (!status) {
-            report.status = status.with_context("conformance");
-            return report;
-        }
-        report.passed.emplace_back(name);
-    }
-    return report;
+    return run_checks(library, library->policy() != nullptr, "a policy", checks);
 }
 
 } // namespace aicache::loader

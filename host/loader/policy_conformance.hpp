@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/status.hpp"
+#include "loader/conformance.hpp"
 #include "loader/plugin_library.hpp"
 
 #include <memory>
@@ -11,11 +12,6 @@
 #include <vector>
 
 namespace aicache::loader {
-
-struct ConformanceReport {
-    std::vector<std::string> passed; // names of the checks that passed
-    Status status;                   // the first failure, naming the check
-};
 
 ConformanceReport run_policy_conformance(const std::shared_ptr<const PluginLibrary> &library);
 
