@@ -38,18 +38,9 @@ nlohmann::json point_json(const learning::OperatingPoint &p) {
             {"negatives", p.negatives}};
 }
 
+// LibTorch start-up and checkpoints of tens of MB make a learner's qualification slow.
 Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const EvalArgs &args, const std::string &name) {
-    auto file = find_plugin_file("learner", name, plugin_dir(args.plugins));
-    if (!file) return file.error();
-    loader::QualifyOptions qualify;
-    qualify.aicache_exe = loader::current_executable();
-    qualify.timeout = std::chrono::seconds(120); // LibTorch start-up and checkpoints of tens of MB
-    if (loader::Verdict verdict = loader::qualify_in_child(*file, qualify); !verdict.status) return verdict.status;
-    auto library = loader::PluginLibrary::load_file(*file);
-    if (!library) return library.error();
-    if ((*library)->learner() == nullptr)
-        return Status(Errc::invalid_argument, file->string() + " is a " + loader::kind_name((*library)->facts().kind) + ", not a learner");
-    return library;
+    return open_qualified_plugin("learner", name, plugin_dir(args.plugins), std::chrono::seconds(120));
 }
 
 int semantic(const EvalArgs &args) {

@@ -47,16 +47,9 @@ Expected<std::string> read_space(const std::string &flag) {
 }
 
 int run(const OptimizeArgs &args) {
-    auto file = find_plugin_file("optimizer", args.optimizer, plugin_dir(args.plugins));
-    if (!file) return fail(file.error());
     // Like every library the host maps, the optimizer is first checked in a child process.
-    loader::QualifyOptions qualify;
-    qualify.aicache_exe = loader::current_executable();
-    if (loader::Verdict verdict = loader::qualify_in_child(*file, qualify); !verdict.status) return fail(verdict.status);
-    auto library = loader::PluginLibrary::load_file(*file);
+    auto library = open_qualified_plugin("optimizer", args.optimizer, plugin_dir(args.plugins), std::chrono::seconds(10));
     if (!library) return fail(library.error());
-    if ((*library)->optimizer() == nullptr)
-        return fail(Status(Errc::invalid_argument, file->string() + " is a " + loader::kind_name((*library)->facts().kind) + ", not an optimizer"));
 
     auto repo = open_repository(args.data);
     if (!repo) return fail(repo.error());

@@ -41,18 +41,8 @@ struct ServeArgs {
     server::ProxyConfig proxy;
 };
 
-// A learner plugin by name or path, qualified in a child before this process maps it.
 Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const std::string &name, const std::filesystem::path &dir) {
-    auto file = find_plugin_file("learner", name, dir);
-    if (!file) return file.error();
-    loader::QualifyOptions qualify;
-    qualify.aicache_exe = loader::current_executable();
-    qualify.timeout = std::chrono::seconds(120);
-    if (loader::Verdict verdict = loader::qualify_in_child(*file, qualify); !verdict.status) return verdict.status;
-    auto library = loader::PluginLibrary::load_file(*file);
-    if (!library) return library.error();
-    if ((*library)->learner() == nullptr) return Status(Errc::invalid_argument, file->string() + " is not a learner");
-    return library;
+    return open_qualified_plugin("learner", name, dir, std::chrono::seconds(120)); // LibTorch start-up is slow
 }
 
 Expected<std::unique_ptr<cache::SemanticMatcher>> open_matcher(const ServeArgs &args, DataPlane &plane) {

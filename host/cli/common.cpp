@@ -50,6 +50,21 @@ Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const 
     return file;
 }
 
+Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std::string &kind, const std::string &name_or_path,
+                                                                       const std::filesystem::path &dir, std::chrono::milliseconds timeout) {
+    auto file = find_plugin_file(kind, name_or_path, dir);
+    if (!file) return file.error();
+    loader::QualifyOptions qualify;
+    qualify.aicache_exe = loader::current_executable();
+    qualify.timeout = timeout;
+    if (loader::Verdict verdict = loader::qualify_in_child(*file, qualify); !verdict.status) return verdict.status;
+    auto library = loader::PluginLibrary::load_file(*file);
+    if (!library) return library.error();
+    if (kind != loader::kind_name((*library)->facts().kind))
+        return Status(Errc::invalid_argument, file->string() + " is a " + loader::kind_name((*library)->facts().kind) + ", not a " + kind);
+    return library;
+}
+
 std::string current_user() {
     if (const char *user = std::getenv("USER"); user != nullptr && *user) return user;
     if (passwd *pw = ::getpwuid(::getuid()); pw != nullptr) return pw->pw_name;

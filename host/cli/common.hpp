@@ -4,6 +4,7 @@
 #include "core/status.hpp"
 #include "loader/plugin_library.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -16,6 +17,10 @@ std::filesystem::path plugin_dir(const std::string &flag);
 std::filesystem::path data_dir(const std::string &flag);
 // A policy by name from the plugin directory ("lru" -> <dir>/lru.so), or a path to a .so file.
 Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &name_or_path, const std::filesystem::path &dir);
+// A plugin by name or path, qualified in a child (its kind's conformance suite) before this
+// process maps it, and refused unless it is of `kind` ("policy", "learner" or "optimizer").
+Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std::string &kind, const std::string &name_or_path,
+                                                                       const std::filesystem::path &dir, std::chrono::milliseconds timeout);
 // The library file of a plugin named like that (`kind` words the error), without loading it.
 Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir);
 // The user running the command, for the version record ("who").
