@@ -3,7 +3,7 @@ BUILD ?= build
 GENERATOR := Ninja
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps configure build run test bench bench-proxy bench-policies clean
+.PHONY: all deps configure build run test bench bench-proxy bench-policies bench-semantic clean
 
 all: build
 
@@ -38,3 +38,8 @@ bench-proxy: build
 # Every policy and Belady on the shared traces (../shared/data/traces) at four sizes.
 bench-policies: build
 	@bench/policies_report.sh $(BUILD)
+
+# The semantic-matching evaluations on ../shared/data/semantic (eval semantic, threshold, drift,
+# transfer) and the lookup latency benchmarks.
+bench-semantic: build
+	@bench/semantic_report.sh $(BUILD)

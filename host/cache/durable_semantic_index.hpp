@@ -33,8 +33,8 @@ public:
     Status remove(uint64_t scope, uint64_t key);
     // The cached question and canonical key stored with a key's vector.
     [[nodiscard]] std::optional<store::SemanticVectors::Entry> entry(uint64_t key) const;
-    [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k) const {
-        return index_->search(scope, vector, k);
+    [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k, bool with_vectors = false) const {
+        return index_->search(scope, vector, k, with_vectors);
     }
     [[nodiscard]] size_t size() const { return index_->size(); }
     // Writes a snapshot of the current generation (at shutdown, or now and then).

@@ -21,6 +21,7 @@ namespace aicache::cache {
 struct Neighbour {
     uint64_t key = 0;
     float similarity = 0; // cosine in [-1, 1]
+    std::vector<float> vector; // the stored embedding, when the search was asked for it
 };
 
 class SemanticIndex {
@@ -34,8 +35,9 @@ public:
     // Inserts or replaces the key's vector in the scope. The vector must have dim() values.
     Status add(uint64_t scope, uint64_t key, std::span<const float> vector);
     void remove(uint64_t scope, uint64_t key);
-    // Up to k nearest keys of the scope, most similar first.
-    [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k) const;
+    // Up to k nearest keys of the scope, most similar first; with their stored vectors if asked
+    // (for re-scoring them without embedding their texts again).
+    [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k, bool with_vectors = false) const;
     [[nodiscard]] size_t size() const; // live entries over every scope
 
     // A snapshot: one file per scope and a manifest with their sizes and XXH3 checksums. Loading

@@ -40,6 +40,7 @@ Expected<std::unique_ptr<SemanticMatcher>> SemanticMatcher::open(store::Database
     auto index = DurableSemanticIndex::open(db, snapshot_dir, dim, self->model_);
     if (!index) return index.error();
     self->index_ = std::move(*index);
+    self->learned_pairs_ = options.learned_pairs;
     self->threshold_state_ = snapshot_dir.string() + "." + threshold->facts().name + ".state";
     if (std::filesystem::exists(self->threshold_state_)) {
         auto state = read_file(self->threshold_state_);
@@ -88,6 +89,7 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
         c.key_hash = n.key;
         c.canonical_key = entry->canonical_key;
         c.cached_question = entry->question;
+        c.question = question;
         c.similarity = n.similarity;
         c.score = n.similarity;
         candidates.push_back(std::move(c));
@@ -120,7 +122,13 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
     example.label = right ? 1 : 0;
     example.score = candidate.score;
     std::lock_guard lock(learners_mutex_);
-    return threshold_.observe(example);
+    Status told = threshold_.observe(example);
+    if (!learned_pairs_.empty() && !candidate.question.empty()) {
+        std::string line = nlohmann::json{{"a", candidate.cached_question}, {"b", candidate.question}, {"label", right ? 1 : 0}}.dump() + "\n";
+        // A pair not kept costs a training example, not the answer: say so and go on.
+        if (Status kept = append_file(learned_pairs_, line); !kept) spdlog::warn("learned pair not kept: {}", kept.message());
+    }
+    return told;
 }
 
 Status SemanticMatcher::forget(uint64_t scope, uint64_t key_hash) { return index_->remove(scope, key_hash); }
@@ -138,7 +146,7 @@ std::string assistant_text(std::string_view answer_json) {
     return {};
 }
 
-std::set<std::string> words(const std::string &text) {
+std::set<std::string> words(std::string_view text) {
     std::set<std::string> out;
     std::string current;
     for (unsigned char c : text) {
@@ -152,7 +160,11 @@ std::set<std::string> words(const std::string &text) {
 } // namespace
 
 bool answers_agree(std::string_view cached_answer_json, std::string_view fresh_answer_json) {
-    std::set<std::string> a = words(assistant_text(cached_answer_json)), b = words(assistant_text(fresh_answer_json));
+    return texts_agree(assistant_text(cached_answer_json), assistant_text(fresh_answer_json));
+}
+
+bool texts_agree(std::string_view cached, std::string_view fresh) {
+    std::set<std::string> a = words(cached), b = words(fresh);
     if (a.empty() || b.empty()) return false;
     size_t common = 0;
     for (const auto &w : a) common += b.count(w);

@@ -21,6 +21,7 @@ namespace aicache::cache {
 struct SemanticCandidate {
     uint64_t scope = 0, key_hash = 0;
     std::string canonical_key, cached_question;
+    std::string question; // the new question it was matched against
     float similarity = 0; // embedding cosine
     float score = 0;      // the relation head's estimate (the cosine when the encoder has no match op)
     bool serve = false;
@@ -32,6 +33,10 @@ struct SemanticMatcherOptions {
     bool relation_score = true; // the relation head's estimate when the encoder has one; false: the cosine
     std::string encoder_config = "{}", threshold_config = "{}";
     std::optional<std::string> encoder_checkpoint; // a trained encoder's saved state
+    // Where every judged match (an exploration compared with the fresh answer, a user's feedback)
+    // is appended as a labelled pair, {"a": cached question, "b": question, "label": 0|1} per
+    // line: training data for `aicache learner train`. Empty: not kept.
+    std::filesystem::path learned_pairs;
 };
 
 class SemanticMatcher {
@@ -43,6 +48,8 @@ public:
     // After an answer was stored under (scope, key_hash): its question becomes findable.
     Status remember(uint64_t scope, uint64_t key_hash, const std::string &canonical_key, const std::string &question);
     Expected<std::optional<SemanticCandidate>> find(uint64_t scope, const std::string &question);
+    // Whether serving the candidate's answer was (or would have been) right: told to the threshold
+    // learner, and kept as a labelled pair.
     Status outcome(const SemanticCandidate &candidate, bool right);
     Status forget(uint64_t scope, uint64_t key_hash);
     // The index snapshot and the threshold learner's state (what it learned of outcomes), both
@@ -61,7 +68,7 @@ private:
     bool has_match_ = false;
     size_t neighbours_ = 4;
     std::string model_;
-    std::filesystem::path threshold_state_;
+    std::filesystem::path threshold_state_, learned_pairs_;
     std::unique_ptr<DurableSemanticIndex> index_;
 };
 
@@ -69,5 +76,7 @@ private:
 // words, share at least 80% of their distinct words (Jaccard). Cheap, and conservative: a wrong
 // "same" would teach the threshold learner that a wrong match was right.
 bool answers_agree(std::string_view cached_answer_json, std::string_view fresh_answer_json);
+// The same test on plain texts (a command-line tool's outputs).
+bool texts_agree(std::string_view cached, std::string_view fresh);
 
 } // namespace aicache::cache

@@ -3,6 +3,7 @@
 // many non-paraphrases it would wrongly answer, beside the static baselines, in the same run.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/eval_json.hpp"
 #include "cli/gnuplot.hpp"
 #include "core/files.hpp"
 #include "learning/semantic_eval.hpp"
@@ -27,27 +28,11 @@ struct EvalArgs {
     bool json = false;
 };
 
-nlohmann::json point_json(const learning::OperatingPoint &p) {
-    return {{"threshold", std::isfinite(p.threshold) ? nlohmann::json(p.threshold) : nlohmann::json()},
-            {"hit_rate", p.hit_rate},
-            {"false_hit_rate", p.false_hit_rate},
-            {"precision", p.precision},
-            {"true_hits", p.true_hits},
-            {"false_hits", p.false_hits},
-            {"positives", p.positives},
-            {"negatives", p.negatives}};
-}
-
-// LibTorch start-up and checkpoints of tens of MB make a learner's qualification slow.
-Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const EvalArgs &args, const std::string &name) {
-    return open_qualified_plugin("learner", name, plugin_dir(args.plugins), std::chrono::seconds(120));
-}
-
 int semantic(const EvalArgs &args) {
     auto pairs = learning::read_pairs(args.pairs, args.limit);
     if (!pairs) return fail(pairs.error());
     learning::PairSplit split = learning::split_by_question(*pairs, args.validation_share, args.test_share, args.seed);
-    auto learner = open_learner(args, args.learner);
+    auto learner = open_learner(args.learner, plugin_dir(args.plugins));
     if (!learner) return fail(learner.error());
 
     learning::SemanticEvalOptions options;
@@ -83,7 +68,7 @@ int semantic(const EvalArgs &args) {
             // Enough of the curve to draw it, not every distinct score.
             size_t step = std::max<size_t>(1, m.curve.size() / 200);
             for (size_t i = 0; i < m.curve.size(); i += step) curve.push_back({m.curve[i].threshold, m.curve[i].false_hit_rate, m.curve[i].hit_rate});
-            out["methods"].push_back({{"name", m.name}, {"chosen", point_json(m.chosen)}, {"oracle", point_json(m.oracle)}, {"curve", curve}});
+            out["methods"].push_back({{"name", m.name}, {"chosen", operating_point_json(m.chosen)}, {"oracle", operating_point_json(m.oracle)}, {"curve", curve}});
         }
         std::printf("%s\n", out.dump(2).c_str());
     } else {
@@ -119,7 +104,7 @@ int threshold(const EvalArgs &args) {
     if (!pairs) return fail(pairs.error());
     std::mt19937_64 rng(args.seed);
     std::shuffle(pairs->begin(), pairs->end(), rng);
-    auto learner = open_learner(args, args.learner == "encoder" ? "threshold" : args.learner);
+    auto learner = open_learner(args.learner == "encoder" ? "threshold" : args.learner, plugin_dir(args.plugins));
     if (!learner) return fail(learner.error());
     nlohmann::json out = {{"pairs", args.pairs}, {"requests", pairs->size()}, {"learner", (*learner)->facts().name + " " + (*learner)->facts().version},
                           {"runs", nlohmann::json::array()}};
@@ -188,6 +173,7 @@ void register_eval(CLI::App &app) {
     threshold_cmd->add_option("--seed", args->seed, "Seed of the stream's order")->capture_default_str();
     threshold_cmd->add_flag("--json", args->json, "JSON");
     on_callback(threshold_cmd, [args] { return threshold(*args); });
+    register_eval_continual(*eval, args->plugins); // args lives in the callbacks above
 }
 
 } // namespace aicache::cli

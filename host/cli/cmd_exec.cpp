@@ -1,16 +1,22 @@
 // `aicache exec -- CMD ARGS...`: caches the output of an AI command-line tool (claude, gemini,
 // llm, ...). The key covers argv, stdin, the working-directory context and the environment
 // variables that select a model; on a miss the output streams through as it is produced, on a
-// hit it is replayed; the exit status is preserved and failed runs are not cached.
+// hit it is replayed; the exit status is preserved and failed runs are not cached. With semantic
+// matching (a host's, or --encoder) a paraphrased question in the same circumstances (the rest of
+// the key) is answered from the cache when the threshold learner lets it be; otherwise the tool
+// runs and its output, compared with the cached one, teaches the learner whether the match was right.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/cache_client.hpp"
 #include "cli/data_plane.hpp"
 #include "cli/exec_output.hpp"
 #include "core/hash.hpp"
 #include "core/log.hpp"
 #include "learning/request_log.hpp"
 #include "server/cache_api.hpp"
+#include "server/canonical_request.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -38,7 +44,54 @@ struct ExecArgs {
     bool no_cache = false;
     std::string context = "listing"; // none | path | listing
     std::vector<std::string> env_names;
+    std::string question_from = "auto"; // auto | stdin | none | N (an argv index)
+    SemanticArgs semantic;
+    bool explain = false;
 };
+
+// The question a paraphrase may stand in for, and the rest of the key that must match exactly.
+struct Question {
+    std::string text;  // empty: no semantic matching for this run
+    std::string scope; // hex hash of the key with the question blanked
+};
+
+// auto: piped text on stdin, else the last argument with a space in it (a prompt, not a flag).
+Expected<Question> find_question(const ExecArgs &args, const std::optional<std::string> &input, nlohmann::json key_json) {
+    Question q;
+    const std::string &from = args.question_from;
+    auto usable = [](std::string_view text) { return !text.empty() && text.size() <= 64 * 1024 && text.find('\0') == std::string_view::npos; };
+    if (from == "none") return q;
+    if ((from == "auto" || from == "stdin") && input && usable(*input)) {
+        q.text = *input;
+        key_json["stdin"] = "<question>";
+    } else if (from == "auto") {
+        for (size_t i = args.command.size(); i-- > 1;)
+            if (args.command[i].find(' ') != std::string::npos && usable(args.command[i])) {
+                q.text = args.command[i];
+                key_json["argv"][i] = "<question>";
+                break;
+            }
+    } else if (from != "stdin") {
+        char *end = nullptr;
+        unsigned long index = std::strtoul(from.c_str(), &end, 10);
+        if (end == from.c_str() || *end != '\0' || index == 0 || index >= args.command.size())
+            return Status(Errc::invalid_argument, "--question-from must be auto, stdin, none or an argument index 1.." +
+                                                      std::to_string(args.command.size() - 1) + ", not " + from);
+        q.text = args.command[index];
+        key_json["argv"][index] = "<question>";
+    }
+    if (!q.text.empty()) q.scope = server::key_hex(hash_key(key_json.dump()));
+    return q;
+}
+
+std::string stdout_of(std::string_view encoded) {
+    auto chunks = decode_output(encoded);
+    std::string text;
+    if (chunks)
+        for (const auto &c : *chunks)
+            if (c.stream == 1) text += c.bytes;
+    return text;
+}
 
 bool write_all(int fd, std::string_view bytes) {
     while (!bytes.empty()) {
@@ -220,19 +273,47 @@ int run(const ExecArgs &args) {
                                {"cwd", directory_context(args.context, data_dir(args.plane.data))},
                                {"env", env}};
     const std::string key = key_json.dump();
+    auto question = find_question(args, input, key_json);
+    if (!question) return fail(question.error());
+    CacheClient cache(args.plane, args.semantic);
+    auto explain = [&](const std::string &line) {
+        if (args.explain) std::fprintf(stderr, "aicache: %s\n", line.c_str());
+    };
 
+    nlohmann::json explored; // a paraphrase candidate not served: judged by the fresh output below
+    std::string explored_output;
     if (!args.no_cache) {
-        auto cached = cache_request(args.plane, {{"op", "cache.get"}, {"key", key}});
+        nlohmann::json get = {{"op", "cache.get"}, {"key", key}};
+        if (!question->text.empty()) get.update({{"question", question->text}, {"scope", question->scope}});
+        auto cached = cache.request(get);
         if (!cached) std::fprintf(stderr, "aicache: cache unavailable (%s); running uncached\n", cached.error().message().c_str());
         if (cached && cached->value("hit", false)) {
             auto bytes = server::from_base64(cached->value("value_b64", ""));
             auto chunks = bytes ? decode_output(*bytes) : Expected<std::vector<OutputChunk>>(bytes.error());
             if (chunks) {
+                const bool semantic = cached->value("semantic", false);
+                if (semantic) {
+                    const auto &c = (*cached)["candidate"];
+                    explain(fmt::format("semantic-hit of {} (\"{}\", score {:.3f})", c.value("key_hash", ""), c.value("cached_question", ""),
+                                        c.value("score", 0.0)));
+                } else {
+                    explain("hit");
+                }
                 for (const auto &c : *chunks) (void)write_all(c.stream, c.bytes);
-                record_request(args, key, learning::RequestOutcome::hit, bytes->size(), started, 0, started_us);
+                record_request(args, key, semantic ? learning::RequestOutcome::semantic_hit : learning::RequestOutcome::hit, bytes->size(), started,
+                               0, started_us);
                 return 0;
             }
             std::fprintf(stderr, "aicache: ignoring a damaged cache entry (%s)\n", chunks.error().message().c_str());
+        }
+        if (cached && cached->contains("candidate")) {
+            explored = (*cached)["candidate"];
+            auto bytes = server::from_base64(cached->value("cached_value_b64", ""));
+            if (bytes) explored_output = stdout_of(*bytes);
+            explain(fmt::format("miss; paraphrase candidate {} (score {:.3f}) {}", explored.value("key_hash", ""), explored.value("score", 0.0),
+                                explored.value("decision", "")));
+        } else if (cached) {
+            explain("miss");
         }
     }
 
@@ -253,8 +334,16 @@ int run(const ExecArgs &args) {
         nlohmann::json put = {{"op", "cache.put"},    {"key", key},  {"value_b64", server::to_base64(encoded)},
                               {"tenant", args.tenant}, {"kind", "exec"}, {"cost", (encoded.size() + 3) / 4},
                               {"ttl", args.ttl_seconds}};
-        auto stored = cache_request(args.plane, put);
+        if (!question->text.empty()) put.update({{"question", question->text}, {"scope", question->scope}});
+        auto stored = cache.request(put);
         if (!stored) std::fprintf(stderr, "aicache: output not cached: %s\n", stored.error().message().c_str());
+        if (!explored.is_null()) {
+            // Would the cached output have done? Its agreement with the fresh one is the outcome.
+            const bool right = cache::texts_agree(explored_output, stdout_of(encoded));
+            auto told = cache.request({{"op", "cache.outcome"}, {"candidate", explored}, {"right", right}});
+            if (!told) spdlog::warn("exec: match outcome not recorded: {}", told.error().message());
+            explain(fmt::format("the candidate's output {} the fresh one", right ? "agrees with" : "differs from"));
+        }
     }
     return ran->exit_code;
 }
@@ -272,6 +361,12 @@ void register_exec(CLI::App &app) {
                     "What of the working directory is part of the key: none, path, or listing (names, sizes, mtimes)")
         ->capture_default_str();
     cmd->add_option("--env", args->env_names, "Extra environment variables that select a model (any *_MODEL is always included)");
+    cmd->add_option("--question-from", args->question_from,
+                    "Where the question is, for answering paraphrases: auto (piped stdin, else the last argument with a space), stdin, "
+                    "none, or an argument index")
+        ->capture_default_str();
+    add_semantic_options(*cmd, args->semantic);
+    cmd->add_flag("--explain", args->explain, "Say on stderr how the answer was found (hit, semantic-hit of which entry, miss)");
     cmd->add_option("command", args->command, "The command and its arguments, after --")->required();
     cmd->callback([args] {
         if (int code = run(*args); code != 0) throw CLI::RuntimeError(code);

@@ -5,6 +5,7 @@
 #include "cli/common.hpp"
 #include "cli/data_plane.hpp"
 #include "cli/replay_table.hpp"
+#include "cli/semantic_options.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
 #include "loader/qualify.hpp"
@@ -36,32 +37,9 @@ struct ServeArgs {
     uint64_t default_ttl_seconds = 0;
     std::vector<std::string> tenant_ttls; // NAME=SECONDS
     std::string request_log_max = "64MiB"; // "off": no request log
-    // Semantic matching (off unless an encoder is named).
-    std::string encoder, encoder_checkpoint, threshold = "threshold", threshold_config = "{}", semantic_score = "relation";
+    SemanticArgs semantic; // off unless an encoder is named
     server::ProxyConfig proxy;
 };
-
-Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const std::string &name, const std::filesystem::path &dir) {
-    return open_qualified_plugin("learner", name, dir, std::chrono::seconds(120)); // LibTorch start-up is slow
-}
-
-Expected<std::unique_ptr<cache::SemanticMatcher>> open_matcher(const ServeArgs &args, DataPlane &plane) {
-    auto encoder = open_learner(args.encoder, plane.plugins);
-    if (!encoder) return encoder.error().with_context("--encoder");
-    auto threshold = open_learner(args.threshold, plane.plugins);
-    if (!threshold) return threshold.error().with_context("--threshold");
-    cache::SemanticMatcherOptions options;
-    options.threshold_config = args.threshold_config;
-    if (args.semantic_score != "relation" && args.semantic_score != "cosine")
-        return Status(Errc::invalid_argument, "--semantic-score must be relation or cosine, not " + args.semantic_score);
-    options.relation_score = args.semantic_score == "relation";
-    if (!args.encoder_checkpoint.empty()) {
-        auto checkpoint = read_file(args.encoder_checkpoint);
-        if (!checkpoint) return checkpoint.error().with_context("--encoder-checkpoint");
-        options.encoder_checkpoint = std::move(*checkpoint);
-    }
-    return cache::SemanticMatcher::open(*plane.db, plane.data / "semantic-index", *encoder, *threshold, options);
-}
 
 // "127.0.0.1:8080" -> address and port.
 Status parse_listen(const std::string &text, server::ProxyConfig &proxy) {
@@ -145,8 +123,8 @@ int run(const ServeArgs &args) {
     });
     http.record_requests_to(request_log.get());
     std::unique_ptr<cache::SemanticMatcher> matcher;
-    if (!args.encoder.empty()) {
-        auto opened_matcher = open_matcher(args, plane);
+    if (!args.semantic.encoder.empty()) {
+        auto opened_matcher = open_matcher(args.semantic, plane);
         if (!opened_matcher) return fail(opened_matcher.error().with_context("semantic matching"));
         matcher = std::move(*opened_matcher);
         http.match_semantically_with(matcher.get());
@@ -157,7 +135,7 @@ int run(const ServeArgs &args) {
     Status started = control.start(plane.data / "control.sock", [&](const nlohmann::json &request) -> Expected<std::string> {
         const std::string op = request.value("op", "");
         if (op.rfind("cache.", 0) == 0) {
-            auto answer = server::handle_cache_request(*plane.cache, request);
+            auto answer = server::handle_cache_request(*plane.cache, request, matcher.get());
             if (!answer) return answer.error();
             return answer->dump() + "\n";
         }
@@ -238,12 +216,7 @@ void register_serve(CLI::App &app) {
                     "Size at which <data>/requests.arl rotates (4 files kept); 'off': record no requests")
         ->capture_default_str();
     cmd->add_option("--threads", args->proxy.threads, "HTTP worker threads")->capture_default_str();
-    cmd->add_option("--encoder", args->encoder, "Answer paraphrases: the learner that embeds questions (e.g. encoder); unset: exact matches only");
-    cmd->add_option("--encoder-checkpoint", args->encoder_checkpoint, "A trained encoder's saved state (aicache eval semantic --save-checkpoint)");
-    cmd->add_option("--threshold", args->threshold, "The learner that decides when a paraphrase may be served")->capture_default_str();
-    cmd->add_option("--semantic-score", args->semantic_score, "What the threshold learner judges: relation (the relation head) or cosine")
-        ->capture_default_str();
-    cmd->add_option("--threshold-config", args->threshold_config, "Its configuration, e.g. {\"delta\": 0.02}")->capture_default_str();
+    add_semantic_options(*cmd, args->semantic);
     cmd->callback([args] {
         if (int code = run(*args); code != 0) throw CLI::RuntimeError(code);
     });

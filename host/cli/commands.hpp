@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace aicache::cli {
 
@@ -25,6 +26,9 @@ void register_patch(CLI::App &app);
 void register_patch_lifecycle(CLI::App &patch); // submit, list, show, diff, approve, reject
 void register_audit(CLI::App &app);
 void register_optimize(CLI::App &app);        // optimize run|list|show
-void register_eval(CLI::App &app);            // eval semantic           // audit log|verify, operator keygen|trust
+void register_eval(CLI::App &app);            // eval semantic|threshold
+void register_learner(CLI::App &app);         // learner train|list|rollback
+// eval drift|transfer, on the eval command; `plugins` is its --plugins flag (outlives the app's parsing).
+void register_eval_continual(CLI::App &eval, std::string &plugins);
 
 } // namespace aicache::cli

@@ -65,6 +65,10 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std
     return library;
 }
 
+Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const std::string &name_or_path, const std::filesystem::path &dir) {
+    return open_qualified_plugin("learner", name_or_path, dir, std::chrono::seconds(120));
+}
+
 std::string current_user() {
     if (const char *user = std::getenv("USER"); user != nullptr && *user) return user;
     if (passwd *pw = ::getpwuid(::getuid()); pw != nullptr) return pw->pw_name;

@@ -21,6 +21,9 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &
 // process maps it, and refused unless it is of `kind` ("policy", "learner" or "optimizer").
 Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std::string &kind, const std::string &name_or_path,
                                                                        const std::filesystem::path &dir, std::chrono::milliseconds timeout);
+// A learner plugin, qualified in a child with the time LibTorch's start-up and checkpoints of
+// tens of MB need (two minutes).
+Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const std::string &name_or_path, const std::filesystem::path &dir);
 // The library file of a plugin named like that (`kind` words the error), without loading it.
 Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir);
 // The user running the command, for the version record ("who").

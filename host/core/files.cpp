@@ -57,4 +57,17 @@ Status write_file_atomic(const std::filesystem::path &path, std::string_view byt
     return Status::ok();
 }
 
+Status append_file(const std::filesystem::path &path, std::string_view bytes) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return Status(Errc::io, path.string() + ": cannot open for appending: " + std::strerror(errno));
+    ssize_t n;
+    do n = ::write(fd, bytes.data(), bytes.size());
+    while (n < 0 && errno == EINTR);
+    int err = errno;
+    ::close(fd);
+    if (n < 0) return Status(Errc::io, path.string() + ": append failed: " + std::strerror(err));
+    if (static_cast<size_t>(n) != bytes.size()) return Status(Errc::io, path.string() + ": append cut short (disk full?)");
+    return Status::ok();
+}
+
 } // namespace aicache

@@ -1,7 +1,6 @@
 #include "learning/semantic_eval.hpp"
 
 #include "learning/tfidf.hpp"
-#include "loader/learner_instance.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -126,6 +125,42 @@ std::vector<ScoredPair> tfidf_scores(const TfIdf &model, const std::vector<Label
 
 } // namespace
 
+Expected<std::string> train_for(loader::LearnerInstance &learner, uint64_t budget_ms,
+                                const std::function<void(uint64_t trained_ms, uint64_t budget_ms)> &on_progress) {
+    auto started = std::chrono::steady_clock::now();
+    constexpr uint64_t kSlice = 1000;
+    std::string last = "{}";
+    for (uint64_t spent = 0; spent < budget_ms;) {
+        auto metrics = learner.train(std::min(kSlice, budget_ms - spent));
+        if (!metrics) return metrics.error();
+        last = std::move(*metrics);
+        spent = static_cast<uint64_t>(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+        if (on_progress) on_progress(std::min(spent, budget_ms), budget_ms);
+    }
+    return last;
+}
+
+Expected<MethodResult> measure_held_out(loader::LearnerInstance &learner, const std::vector<LabelledPair> &validation,
+                                        const std::vector<LabelledPair> &test, double target, double z) {
+    auto info = learner.infer(R"({"op":"info"})");
+    if (!info) return info.error();
+    nlohmann::json ops = nlohmann::json::parse(*info, nullptr, false).value("ops", nlohmann::json::array());
+    std::set<std::string> supported(ops.begin(), ops.end());
+    const std::string name = learner.library().facts().name;
+    if (supported.count("match")) {
+        auto v = match_scores(learner, validation);
+        auto t = v ? match_scores(learner, test) : v;
+        if (!t) return t.error();
+        return judge(name + "-relation-head", *v, *t, target, z);
+    }
+    if (!supported.count("embed"))
+        return Status(Errc::invalid_argument, name + " neither embeds nor matches texts (its info lists no \"embed\" or \"match\" op)");
+    auto v = cosine_scores(learner, validation);
+    auto t = v ? cosine_scores(learner, test) : v;
+    if (!t) return t.error();
+    return judge(name + "-cosine", *v, *t, target, z);
+}
+
 Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std::shared_ptr<const loader::PluginLibrary> &learner,
                                                const SemanticEvalOptions &options) {
     SemanticEvalReport report;
@@ -165,15 +200,9 @@ Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std
     for (const auto &p : split.train)
         if (Status s = trained->observe_pair(p.a, p.b, p.label); !s) return s;
     auto started = std::chrono::steady_clock::now();
-    constexpr uint64_t kSlice = 1000; // train in slices so progress shows and the budget holds
-    for (uint64_t spent = 0; spent < options.train_budget_ms;) {
-        uint64_t slice = std::min(kSlice, options.train_budget_ms - spent);
-        auto metrics = trained->train(slice);
-        if (!metrics) return metrics.error();
-        report.train_metrics = *metrics;
-        spent = static_cast<uint64_t>(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-        if (options.on_progress) options.on_progress(std::min(spent, options.train_budget_ms), options.train_budget_ms);
-    }
+    auto metrics = train_for(*trained, options.train_budget_ms, options.on_progress);
+    if (!metrics) return metrics.error();
+    report.train_metrics = std::move(*metrics);
     report.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     {
         auto v = cosine_scores(*trained, split.validation);

@@ -7,6 +7,7 @@
 
 #include "core/status.hpp"
 #include "learning/pairs.hpp"
+#include "loader/learner_instance.hpp"
 #include "loader/plugin_library.hpp"
 
 #include <functional>
@@ -61,6 +62,17 @@ struct SemanticEvalReport {
     std::vector<MethodResult> methods; // baselines first, the learned matcher last
     std::string checkpoint;            // the trained learner's state, when asked for
 };
+
+// Trains in one-second slices until `budget_ms` has passed (so progress shows and the budget
+// holds); returns the learner's report of its last slice.
+Expected<std::string> train_for(loader::LearnerInstance &learner, uint64_t budget_ms,
+                                const std::function<void(uint64_t trained_ms, uint64_t budget_ms)> &on_progress = {});
+
+// How a matching learner does on questions it never trained on: scored by its relation head
+// ("match") when it has one, else by the cosine of its embeddings; the threshold is picked on
+// `validation` for `target` (at the Wilson bound with z) and measured on `test`.
+Expected<MethodResult> measure_held_out(loader::LearnerInstance &learner, const std::vector<LabelledPair> &validation,
+                                        const std::vector<LabelledPair> &test, double target, double z);
 
 Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std::shared_ptr<const loader::PluginLibrary> &learner,
                                                const SemanticEvalOptions &options);

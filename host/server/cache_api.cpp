@@ -5,7 +5,9 @@
 
 #include <sodium.h>
 
+#include <charconv>
 #include <cstring>
+#include <optional>
 
 #include <chrono>
 
@@ -32,6 +34,56 @@ store::StoreFilter filter_of(const nlohmann::json &request) {
     return filter;
 }
 
+std::optional<uint64_t> hex_u64(const nlohmann::json &request, const char *field) {
+    if (!request.contains(field) || !request[field].is_string()) return std::nullopt;
+    const std::string text = request[field].get<std::string>();
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
+nlohmann::json candidate_json(const cache::SemanticCandidate &c) {
+    return {{"scope", key_hex(c.scope)}, {"key_hash", key_hex(c.key_hash)}, {"cached_question", c.cached_question}, {"question", c.question},
+            {"similarity", c.similarity}, {"score", c.score}, {"decision", c.serve ? "served" : "explored: " + c.why}};
+}
+
+Expected<cache::SemanticCandidate> candidate_of(const nlohmann::json &j) {
+    auto scope = hex_u64(j, "scope"), key = hex_u64(j, "key_hash");
+    if (!j.is_object() || !scope || !key || !j.contains("score") || !j["score"].is_number())
+        return Status(Errc::invalid_argument, "cache.outcome needs the \"candidate\" cache.get answered (scope, key_hash, score, questions)");
+    cache::SemanticCandidate c;
+    c.scope = *scope;
+    c.key_hash = *key;
+    c.score = j["score"].get<float>();
+    c.similarity = j.value("similarity", c.score);
+    c.cached_question = j.value("cached_question", "");
+    c.question = j.value("question", "");
+    return c;
+}
+
+// An exact miss: a paraphrase of the question cached in the same scope, served when the
+// threshold learner lets it be, else returned as a candidate to explore.
+Expected<nlohmann::json> semantic_get(cache::DurableCache &cache, const nlohmann::json &request, cache::SemanticMatcher &matcher) {
+    auto scope = hex_u64(request, "scope");
+    if (!scope) return Status(Errc::invalid_argument, "cache.get with a \"question\" needs its \"scope\" (hex)");
+    auto found = matcher.find(*scope, request["question"].get<std::string>());
+    if (!found) return found.error();
+    if (!*found) return nlohmann::json{{"hit", false}};
+    const cache::SemanticCandidate &c = **found;
+    cache::KeyView candidate_key{c.key_hash, c.canonical_key};
+    if (c.serve) {
+        auto hit = cache.lookup(candidate_key, now_us());
+        if (hit.hit) return nlohmann::json{{"hit", true}, {"semantic", true}, {"value_b64", to_base64(hit.value())}, {"candidate", candidate_json(c)}};
+    } else {
+        auto cached = cache.peek(candidate_key, now_us());
+        if (cached.hit)
+            return nlohmann::json{{"hit", false}, {"candidate", candidate_json(c)}, {"cached_value_b64", to_base64(cached.value())}};
+    }
+    (void)matcher.forget(c.scope, c.key_hash); // evicted or expired since it was indexed
+    return nlohmann::json{{"hit", false}};
+}
+
 } // namespace
 
 std::string to_base64(std::string_view bytes) {
@@ -52,8 +104,16 @@ Expected<std::string> from_base64(std::string_view text) {
     return out;
 }
 
-Expected<nlohmann::json> handle_cache_request(cache::DurableCache &cache, const nlohmann::json &request) {
+Expected<nlohmann::json> handle_cache_request(cache::DurableCache &cache, const nlohmann::json &request, cache::SemanticMatcher *matcher) {
     const std::string op = request.value("op", "");
+    if (op == "cache.outcome") {
+        if (matcher == nullptr) return Status(Errc::invalid_argument, "cache.outcome: this cache does no semantic matching");
+        if (!request.contains("right") || !request["right"].is_boolean()) return Status(Errc::invalid_argument, "cache.outcome needs \"right\": true|false");
+        auto candidate = candidate_of(request.value("candidate", nlohmann::json()));
+        if (!candidate) return candidate.error();
+        if (Status told = matcher->outcome(*candidate, request["right"].get<bool>()); !told) return told;
+        return nlohmann::json{{"recorded", true}};
+    }
     if (op == "cache.stats") {
         cache::CacheStats s = cache.memory().stats();
         auto rows = cache.durable().list({}, false);
@@ -127,8 +187,10 @@ Expected<nlohmann::json> handle_cache_request(cache::DurableCache &cache, const 
     cache::KeyView view{hash_key(key), key};
     if (op == "cache.get") {
         auto found = cache.lookup(view, now_us());
-        if (!found.hit) return nlohmann::json{{"hit", false}};
-        return nlohmann::json{{"hit", true}, {"value_b64", to_base64(found.value())}};
+        if (found.hit) return nlohmann::json{{"hit", true}, {"value_b64", to_base64(found.value())}};
+        if (matcher != nullptr && request.contains("question") && request["question"].is_string() && !request["question"].get<std::string>().empty())
+            return semantic_get(cache, request, *matcher);
+        return nlohmann::json{{"hit", false}};
     }
     if (op == "cache.put") {
         auto value = from_base64(request.value("value_b64", ""));
@@ -143,7 +205,15 @@ Expected<nlohmann::json> handle_cache_request(cache::DurableCache &cache, const 
         answer.ttl_seconds = request.value("ttl", uint64_t(0));
         cache::StoreResult result = cache.store(answer, now_us());
         const char *outcome = result == cache::StoreResult::stored ? "stored" : result == cache::StoreResult::refused ? "refused" : "not durable";
-        return nlohmann::json{{"outcome", outcome}, {"key_hash", key_hex(view.hash)}};
+        nlohmann::json answer_json = {{"outcome", outcome}, {"key_hash", key_hex(view.hash)}};
+        auto scope = hex_u64(request, "scope");
+        if (result == cache::StoreResult::stored && matcher != nullptr && scope && request.contains("question") && request["question"].is_string() &&
+            !request["question"].get<std::string>().empty()) {
+            // The answer is stored either way: a question that could not be indexed only costs later paraphrase hits.
+            Status indexed = matcher->remember(*scope, view.hash, key, request["question"].get<std::string>());
+            answer_json["indexed"] = indexed ? "yes" : indexed.message();
+        }
+        return answer_json;
     }
     return Status(Errc::invalid_argument, "unknown operation \"" + op + "\"");
 }

@@ -70,6 +70,7 @@ struct Shared {
     net::ssl::context tls{net::ssl::context::tls_client};
     learning::RequestLog *request_log = nullptr; // set before start(); null: no request log
     cache::SemanticMatcher *semantic = nullptr;  // set before start(); null: exact matches only
+    FeedbackBook feedback;                       // answers given, awaiting a client's verdict
 
     uint64_t ttl_for(const CanonicalRequest &request) const {
         if (request.ttl_seconds != 0) return request.ttl_seconds;
@@ -171,6 +172,23 @@ private:
         return hit;
     }
 
+    // What a later POST /v1/aicache/feedback about this answer needs (server/feedback.hpp).
+    void remember_for_feedback(AnswerKind kind) {
+        GivenAnswer given;
+        given.kind = kind;
+        if (kind == AnswerKind::semantic_hit && candidate_) {
+            given.entry_hash = candidate_->key_hash;
+            given.entry_key = candidate_->canonical_key;
+            given.scope = candidate_->scope;
+            given.candidate = candidate_;
+        } else {
+            given.entry_hash = canonical_.hash;
+            given.entry_key = canonical_.key;
+            given.scope = canonical_.question.empty() ? 0 : canonical_.semantic_scope;
+        }
+        s_.feedback.remember(canonical_.hash, std::move(given));
+    }
+
     // One record in the request log (learning/request_log.hpp) per answered request.
     void record_request() noexcept {
         if (s_.request_log == nullptr) return;
@@ -205,6 +223,7 @@ private:
         answer_tokens_ = found.cost;
         s_.metrics.request(chat(), Outcome::hit);
         s_.metrics.served_from_cache(found.size_bytes, found.cost);
+        remember_for_feedback(std::string_view(kind) == "hit" ? AnswerKind::exact_hit : AnswerKind::semantic_hit);
         if (!canonical_.stream) {
             Reply reply{http::status::ok, std::string(found.value()), "application/json", cache_headers(kind)};
             co_return co_await write(client_, request_, reply);
@@ -400,6 +419,7 @@ private:
         } else if (result == cache::StoreResult::refused) {
             headers.emplace_back("x-aicache-store", "refused by the cache policy or too large");
         }
+        if (stored_) remember_for_feedback(AnswerKind::fresh);
         if (s_.semantic == nullptr || canonical_.question.empty()) return;
         if (candidate_ && !candidate_->serve) {
             // The exploration's outcome: would the cached answer have been right for this question?
@@ -439,12 +459,18 @@ std::optional<Reply> route(Shared &s, const Request &request, std::optional<Cano
     }
     if (target == "/metrics")
         return Reply{http::status::ok, s.metrics.render(s.cache.memory().stats(), s.describe_plugins()), "text/plain; version=0.0.4", {}};
+    if (target == "/v1/aicache/feedback") {
+        if (request.method() != http::verb::post)
+            return error_reply(http::status::method_not_allowed, "/v1/aicache/feedback takes POST", "invalid_request_error", "method_not_allowed");
+        FeedbackReply verdict = apply_feedback(request.body(), s.feedback, s.cache, s.semantic);
+        return Reply{static_cast<http::status>(verdict.status), verdict.body.dump(), "application/json", {}};
+    }
     std::string endpoint;
     if (target == "/v1/chat/completions") endpoint = "chat/completions";
     else if (target == "/v1/completions") endpoint = "completions";
     else
         return error_reply(http::status::not_found,
-                           "unknown endpoint " + std::string(target) + " (aicache serves /v1/chat/completions, /v1/completions, /healthz, /metrics)",
+                           "unknown endpoint " + std::string(target) + " (aicache serves /v1/chat/completions, /v1/completions, /v1/aicache/feedback, /healthz, /metrics)",
                            "invalid_request_error", "unknown_url");
     if (request.method() != http::verb::post)
         return error_reply(http::status::method_not_allowed, std::string(target) + " takes POST", "invalid_request_error", "method_not_allowed");

@@ -1,5 +1,6 @@
 // The OpenAI-compatible caching proxy (Boost.Beast over Asio, C++20 coroutines):
 //   POST /v1/chat/completions, POST /v1/completions   streamed (SSE) or not, answered from the cache or upstream
+//   POST /v1/aicache/feedback                   a client's verdict on an answer (server/feedback.hpp)
 //   GET  /healthz, GET /metrics
 // Beast and Asio stay inside proxy_server.cpp; this header is all the rest of the host sees.
 #pragma once
@@ -9,6 +10,7 @@
 #include "core/status.hpp"
 #include "learning/request_log.hpp"
 #include "server/canonical_request.hpp"
+#include "server/feedback.hpp"
 #include "server/metrics.hpp"
 
 #include <chrono>

@@ -139,6 +139,27 @@ const char *const kMigrations[] = {
     ALTER TABLE semantic_vectors ADD COLUMN question TEXT NOT NULL DEFAULT '';
     ALTER TABLE semantic_vectors ADD COLUMN canonical_key TEXT NOT NULL DEFAULT '';
     )sql",
+    R"sql(
+    -- The history of each learner's trained models: what a checkpoint was trained from and on,
+    -- what it measured on held-out pairs, and where its bytes are (<data>/checkpoints/<sha256>.ckpt).
+    -- One checkpoint per learner is active (loaded by serve and exec); rollback activates an older one.
+    CREATE TABLE learner_checkpoints(
+        id INTEGER PRIMARY KEY,
+        learner TEXT NOT NULL,
+        plugin_version TEXT NOT NULL,
+        plugin_sha256 TEXT NOT NULL,
+        state_format TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        parent_id INTEGER REFERENCES learner_checkpoints(id),
+        trained_on TEXT NOT NULL DEFAULT '{}',
+        metrics TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL);
+    CREATE TABLE learner_active(
+        learner TEXT PRIMARY KEY,
+        checkpoint_id INTEGER NOT NULL REFERENCES learner_checkpoints(id));
+    )sql",
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 // The semantic index: nearest neighbours within a scope and never across scopes, recall against
 // an exact search, removals (and the compaction they trigger), and snapshots that come back the
 // same or are refused when a byte has changed; the durable index over SQLite after a restart.
+#include "cache/dot_product.hpp"
 #include "cache/durable_semantic_index.hpp"
 #include "cache/semantic_index.hpp"
 #include "test_support.hpp"
@@ -142,4 +143,19 @@ TEST_CASE("the durable semantic index comes back after a restart from its snapsh
     auto other = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "encoder 2.0.0 def");
     REQUIRE(other);
     CHECK((*other)->size() == 0);
+}
+
+TEST_CASE("the run-time chosen dot product agrees with the portable one on every length") {
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<float> value(-1, 1);
+    cache::DotProduct simd = cache::dot_avx2_if_supported();
+    if (simd == nullptr) MESSAGE("this CPU has no AVX2+FMA: only the portable kernel is checked");
+    for (size_t n : {0, 1, 7, 8, 15, 16, 17, 64, 127, 128, 129, 300}) {
+        std::vector<float> a(n), b(n);
+        double exact = 0;
+        for (size_t i = 0; i < n; ++i) a[i] = value(rng), b[i] = value(rng), exact += double(a[i]) * b[i];
+        CHECK(cache::dot_portable(a.data(), b.data(), n) == doctest::Approx(exact).epsilon(1e-4));
+        if (simd != nullptr) CHECK(simd(a.data(), b.data(), n) == doctest::Approx(exact).epsilon(1e-4));
+        CHECK(cache::best_dot_product()(a.data(), b.data(), n) == doctest::Approx(exact).epsilon(1e-4));
+    }
 }

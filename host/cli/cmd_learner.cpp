@@ -1,0 +1,258 @@
+// `aicache learner train | list | rollback`: a learner's models as versions in the knowledge
+// repository. `train` continues from the active checkpoint (or from scratch) on labelled pairs,
+// measures held-out matching before and after on questions it never trains on, records the new
+// checkpoint, and makes it active only if it is not worse; `rollback` activates an older one.
+// serve and exec load the active checkpoint at their start.
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/eval_json.hpp"
+#include "cli/replay_table.hpp"
+#include "core/hash.hpp"
+#include "core/files.hpp"
+#include "learning/pairs.hpp"
+#include "learning/semantic_eval.hpp"
+#include "loader/learner_instance.hpp"
+#include "patches/audit.hpp"
+#include "store/learner_checkpoints.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace aicache::cli {
+namespace {
+
+struct LearnerArgs {
+    std::string data, plugins, learner, pairs, config = "{}", activate = "if-better";
+    double budget_seconds = 60, target = 0.02, confidence_z = 1.645, validation_share = 0.1, test_share = 0.1;
+    uint64_t limit = 0, seed = 1;
+    int64_t to = 0;
+    bool scratch = false, json = false;
+};
+
+struct Knowledge {
+    std::unique_ptr<store::Database> db;
+    std::unique_ptr<store::LearnerCheckpoints> checkpoints;
+};
+
+Expected<Knowledge> open_knowledge(const std::string &data_flag) {
+    std::filesystem::path data = data_dir(data_flag);
+    auto db = store::Database::open(data / "aicache.db");
+    if (!db) return db.error();
+    Knowledge k;
+    k.db = std::move(*db);
+    k.checkpoints = std::make_unique<store::LearnerCheckpoints>(*k.db, data / "checkpoints");
+    return k;
+}
+
+// A fresh instance, with `checkpoint` loaded when given.
+Expected<loader::LearnerInstance> instance_from(const std::shared_ptr<loader::PluginLibrary> &library, const std::string &config,
+                                                store::LearnerCheckpoints &checkpoints, const std::optional<store::CheckpointRecord> &checkpoint) {
+    auto instance = loader::LearnerInstance::create(library, config);
+    if (!instance) return instance.error();
+    if (!checkpoint) return instance;
+    auto bytes = checkpoints.read(*checkpoint);
+    if (!bytes) return bytes.error();
+    if (Status loaded = instance->load_state(*bytes); !loaded)
+        return loaded.with_context(fmt::format("checkpoint #{} (state {}) does not load into {} {} (state {}); --scratch trains anew", checkpoint->id,
+                                               checkpoint->state_format, library->facts().name, library->facts().version, library->facts().state_format));
+    return instance;
+}
+
+nlohmann::json measured_json(const learning::MethodResult &m) { return {{"method", m.name}, {"held_out", operating_point_json(m.chosen)}}; }
+
+std::string percent(const learning::OperatingPoint &p) {
+    return fmt::format("{:.1f}% hits at {:.2f}% false", 100 * p.hit_rate, 100 * p.false_hit_rate);
+}
+
+int train(const LearnerArgs &args) {
+    if (args.activate != "if-better" && args.activate != "always" && args.activate != "never")
+        return fail(Status(Errc::invalid_argument, "--activate must be if-better, always or never, not " + args.activate));
+    auto pairs = learning::read_pairs(args.pairs, args.limit);
+    if (!pairs) return fail(pairs.error());
+    // The split depends only on the texts and the seed: every training run on this file holds out
+    // the same questions, so a checkpoint trained on it earlier never saw today's test questions.
+    learning::PairSplit split = learning::split_by_question(*pairs, args.validation_share, args.test_share, args.seed);
+    if (split.validation.empty() || split.test.empty())
+        return fail(Status(Errc::invalid_argument, args.pairs + ": too few pairs to hold out validation and test questions"));
+    auto knowledge = open_knowledge(args.data);
+    if (!knowledge) return fail(knowledge.error());
+    auto library = open_learner(args.learner, plugin_dir(args.plugins));
+    if (!library) return fail(library.error());
+    const loader::PluginFacts &facts = (*library)->facts();
+    auto active = knowledge->checkpoints->active(facts.name);
+    if (!active) return fail(active.error());
+
+    // The incumbent is what serving uses now: the active checkpoint, else the untrained learner.
+    auto incumbent = instance_from(*library, args.config, *knowledge->checkpoints, *active);
+    if (!incumbent) return fail(incumbent.error());
+    auto before = learning::measure_held_out(*incumbent, split.validation, split.test, args.target, args.confidence_z);
+    if (!before) return fail(before.error());
+
+    std::optional<store::CheckpointRecord> parent = args.scratch ? std::nullopt : *active;
+    auto trainee = parent ? std::move(incumbent) : instance_from(*library, args.config, *knowledge->checkpoints, std::nullopt);
+    if (!trainee) return fail(trainee.error());
+    for (const auto &p : split.train)
+        if (Status s = trainee->observe_pair(p.a, p.b, p.label); !s) return fail(s);
+    Progress progress("training " + facts.name);
+    auto metrics = learning::train_for(*trainee, static_cast<uint64_t>(args.budget_seconds * 1000),
+                                       [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+    progress.suspend();
+    if (!metrics) return fail(metrics.error());
+    auto after = learning::measure_held_out(*trainee, split.validation, split.test, args.target, args.confidence_z);
+    if (!after) return fail(after.error());
+    auto state = trainee->save_state();
+    if (!state) return fail(state.error().with_context("checkpoint"));
+
+    const bool not_worse = after->chosen.hit_rate >= before->chosen.hit_rate;
+    const bool activate = args.activate == "always" || (args.activate == "if-better" && not_worse);
+    auto file_bytes = read_file(args.pairs);
+    store::CheckpointRecord record;
+    record.learner = facts.name;
+    record.plugin_version = facts.version;
+    record.plugin_sha256 = facts.content_hash;
+    record.state_format = facts.state_format;
+    record.parent_id = parent ? std::optional<int64_t>(parent->id) : std::nullopt;
+    record.created_by = current_user();
+    record.trained_on = nlohmann::json{{"pairs", std::filesystem::absolute(args.pairs).string()},
+                                       {"pairs_sha256", file_bytes ? sha256_hex(*file_bytes) : std::string()},
+                                       {"limit", args.limit},
+                                       {"split_seed", args.seed},
+                                       {"train_pairs", split.train.size()},
+                                       {"validation_pairs", split.validation.size()},
+                                       {"test_pairs", split.test.size()},
+                                       {"budget_seconds", args.budget_seconds},
+                                       {"config", nlohmann::json::parse(args.config, nullptr, false)}}
+                            .dump();
+    record.metrics = nlohmann::json{{"target_false_hit_rate", args.target},
+                                    {"before", measured_json(*before)},
+                                    {"after", measured_json(*after)},
+                                    {"learner", nlohmann::json::parse(*metrics, nullptr, false)}}
+                         .dump();
+    auto saved = knowledge->checkpoints->add(record, *state);
+    if (!saved) return fail(saved.error());
+    if (activate)
+        if (Status s = knowledge->checkpoints->activate(facts.name, saved->id); !s) return fail(s);
+    patches::AuditLog audit(*knowledge->db);
+    if (auto logged = audit.append(current_user(), "learner-checkpoint", facts.name,
+                                   {{"checkpoint", saved->id}, {"sha256", saved->sha256}, {"parent", record.parent_id ? nlohmann::json(*record.parent_id) : nlohmann::json()},
+                                    {"activated", activate}, {"before", before->chosen.hit_rate}, {"after", after->chosen.hit_rate}});
+        !logged)
+        return fail(logged.error());
+
+    if (args.json) {
+        nlohmann::json out = nlohmann::json::parse(record.metrics);
+        out["checkpoint"] = saved->id;
+        out["sha256"] = saved->sha256;
+        out["active"] = activate;
+        out["parent"] = record.parent_id ? nlohmann::json(*record.parent_id) : nlohmann::json();
+        out["trained_on"] = nlohmann::json::parse(record.trained_on);
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%s: %zu train / %zu validation / %zu test pairs (questions held out, seed %llu)\n", args.pairs.c_str(), split.train.size(),
+                split.validation.size(), split.test.size(), static_cast<unsigned long long>(args.seed));
+    std::printf("trained %s %s from %s for %.0f s: %s\n", facts.name.c_str(), facts.version.c_str(),
+                parent ? fmt::format("checkpoint #{}", parent->id).c_str() : "scratch", args.budget_seconds, metrics->c_str());
+    std::printf("held-out (%s, false hits <= %.1f%%): before %s, after %s\n", after->name.c_str(), 100 * args.target,
+                percent(before->chosen).c_str(), percent(after->chosen).c_str());
+    std::printf("checkpoint #%lld (sha256 %s, %s) %s\n", static_cast<long long>(saved->id), saved->sha256.substr(0, 12).c_str(),
+                human_bytes(uint64_t(saved->size_bytes)).c_str(),
+                activate ? "is now active: serve and exec load it at their next start"
+                         : (args.activate == "never" ? "recorded, not activated (--activate never)"
+                                                     : "recorded, not activated: it does worse on held-out questions than the active model"));
+    return 0;
+}
+
+int list(const LearnerArgs &args) {
+    auto knowledge = open_knowledge(args.data);
+    if (!knowledge) return fail(knowledge.error());
+    auto records = knowledge->checkpoints->list(args.learner);
+    if (!records) return fail(records.error());
+    if (args.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto &r : *records)
+            out.push_back({{"id", r.id}, {"learner", r.learner}, {"active", r.active}, {"plugin_version", r.plugin_version},
+                           {"plugin_sha256", r.plugin_sha256}, {"state_format", r.state_format}, {"sha256", r.sha256},
+                           {"size_bytes", r.size_bytes}, {"parent", r.parent_id ? nlohmann::json(*r.parent_id) : nlohmann::json()},
+                           {"trained_on", nlohmann::json::parse(r.trained_on, nullptr, false)},
+                           {"metrics", nlohmann::json::parse(r.metrics, nullptr, false)}, {"created_at", r.created_at}, {"created_by", r.created_by}});
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    if (records->empty()) {
+        std::printf("no learner checkpoints yet (aicache learner train NAME --pairs FILE makes one)\n");
+        return 0;
+    }
+    std::printf("%-5s %-10s %-6s %-24s %-7s %-12s %9s   %s\n", "id", "learner", "active", "created", "parent", "sha256", "size", "held-out hits before -> after");
+    for (const auto &r : *records) {
+        nlohmann::json m = nlohmann::json::parse(r.metrics, nullptr, false);
+        auto rate = [&](const char *when) {
+            if (!m.is_object() || !m.contains(when)) return std::string("?");
+            return fmt::format("{:.1f}%", 100 * m[when]["held_out"].value("hit_rate", 0.0));
+        };
+        std::printf("%-5lld %-10s %-6s %-24s %-7s %-12s %9s   %s -> %s\n", static_cast<long long>(r.id), r.learner.c_str(), r.active ? "*" : "",
+                    r.created_at.c_str(), r.parent_id ? fmt::format("#{}", *r.parent_id).c_str() : "-", r.sha256.substr(0, 12).c_str(),
+                    human_bytes(uint64_t(r.size_bytes)).c_str(), rate("before").c_str(), rate("after").c_str());
+    }
+    return 0;
+}
+
+int rollback(const LearnerArgs &args) {
+    auto knowledge = open_knowledge(args.data);
+    if (!knowledge) return fail(knowledge.error());
+    auto previous = knowledge->checkpoints->active(args.learner);
+    if (!previous) return fail(previous.error());
+    auto target = knowledge->checkpoints->find(args.to);
+    if (!target) return fail(target.error());
+    if (*target) // a damaged file is refused before it becomes what serve loads
+        if (auto bytes = knowledge->checkpoints->read(**target); !bytes) return fail(bytes.error());
+    if (Status s = knowledge->checkpoints->activate(args.learner, args.to); !s) return fail(s);
+    patches::AuditLog audit(*knowledge->db);
+    nlohmann::json details = {{"checkpoint", args.to}, {"previous", *previous ? nlohmann::json((*previous)->id) : nlohmann::json()}};
+    if (auto logged = audit.append(current_user(), "learner-rollback", args.learner, details); !logged) return fail(logged.error());
+    std::printf("%s: checkpoint #%lld is active (was %s); serve and exec load it at their next start\n", args.learner.c_str(),
+                static_cast<long long>(args.to), *previous ? fmt::format("#{}", (*previous)->id).c_str() : "none");
+    return 0;
+}
+
+} // namespace
+
+void register_learner(CLI::App &app) {
+    CLI::App *learner = app.add_subcommand("learner", "Train learners and manage their checkpoints (versions kept, rollback)");
+    learner->require_subcommand(1);
+    learner->fallthrough(); // --data and --plugins after the subcommand work too
+    auto args = std::make_shared<LearnerArgs>();
+    learner->add_option("--data", args->data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
+    learner->add_option("--plugins", args->plugins, "Plugin directory (default: beside the executable)");
+
+    CLI::App *train_cmd = learner->add_subcommand("train", "Train on labelled pairs, measure on held-out questions, record the checkpoint");
+    train_cmd->add_option("learner", args->learner, "Learner plugin: a name in the plugin directory, or a .so")->required();
+    train_cmd->add_option("--pairs", args->pairs, "JSONL pairs: {\"a\": ..., \"b\": ..., \"label\": 0|1} per line")->required();
+    train_cmd->add_option("--budget-seconds", args->budget_seconds, "Training time")->capture_default_str();
+    train_cmd->add_flag("--scratch", args->scratch, "Start from an untrained model, not the active checkpoint");
+    train_cmd->add_option("--activate", args->activate, "if-better (not worse on held-out questions), always, never")->capture_default_str();
+    train_cmd->add_option("--target-error", args->target, "False-hit rate at which held-out hits are measured")->capture_default_str();
+    train_cmd->add_option("--confidence-z", args->confidence_z, "Thresholds where the validation false-hit rate's Wilson bound meets the target")
+        ->capture_default_str();
+    train_cmd->add_option("--config", args->config, "The learner's configuration (JSON object)")->capture_default_str();
+    train_cmd->add_option("--limit", args->limit, "Use only the first N pairs (0: all)")->capture_default_str();
+    train_cmd->add_option("--seed", args->seed, "Seed of the question split (keep it to keep test questions unseen)")->capture_default_str();
+    train_cmd->add_option("--validation-share", args->validation_share, "Share of questions for choosing thresholds")->capture_default_str();
+    train_cmd->add_option("--test-share", args->test_share, "Share of questions held out for the measurement")->capture_default_str();
+    train_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(train_cmd, [args] { return train(*args); });
+
+    CLI::App *list_cmd = learner->add_subcommand("list", "Checkpoints, newest first, with what they measured");
+    list_cmd->add_option("learner", args->learner, "Only this learner's");
+    list_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(list_cmd, [args] { return list(*args); });
+
+    CLI::App *rollback_cmd = learner->add_subcommand("rollback", "Make an earlier (or any recorded) checkpoint the active one");
+    rollback_cmd->add_option("learner", args->learner, "Learner name")->required();
+    rollback_cmd->add_option("--to", args->to, "Checkpoint id (aicache learner list)")->required();
+    on_callback(rollback_cmd, [args] { return rollback(*args); });
+}
+
+} // namespace aicache::cli
