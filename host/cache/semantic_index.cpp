@@ -53,7 +53,13 @@ struct SemanticIndex::Scope {
     }
 };
 
-SemanticIndex::SemanticIndex(size_t dim) : dim_(dim) {}
+SemanticIndex::SemanticIndex(size_t dim) : dim_(dim), search_beam_(kSearchBeam) {}
+
+void SemanticIndex::set_search_beam(size_t ef) {
+    std::unique_lock lock(mutex_);
+    search_beam_ = std::max<size_t>(1, ef);
+    for (auto &[id, s] : scopes_) s->graph->setEf(search_beam_);
+}
 SemanticIndex::~SemanticIndex() = default;
 
 SemanticIndex::Scope &SemanticIndex::scope_for(uint64_t scope) {
@@ -61,6 +67,7 @@ SemanticIndex::Scope &SemanticIndex::scope_for(uint64_t scope) {
     if (!slot) {
         slot = std::make_unique<Scope>(dim_);
         slot->create(kInitialCapacity);
+        slot->graph->setEf(search_beam_);
     }
     return *slot;
 }
@@ -72,6 +79,7 @@ void SemanticIndex::compact(Scope &s) {
     keep.reserve(s.live.size());
     for (uint64_t key : s.live) keep.emplace_back(key, s.graph->getDataByLabel<float>(key));
     s.create(std::max(kInitialCapacity, keep.size() * 2));
+    s.graph->setEf(search_beam_);
     for (const auto &[key, v] : keep) s.graph->addPoint(v.data(), key);
 }
 

@@ -39,6 +39,8 @@ public:
     // (for re-scoring them without embedding their texts again).
     [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k, bool with_vectors = false) const;
     [[nodiscard]] size_t size() const; // live entries over every scope
+    // HNSW's beam width at query time (ef): wider finds the true nearest more often, slower.
+    void set_search_beam(size_t ef);
 
     // A snapshot: one file per scope and a manifest with their sizes and XXH3 checksums. Loading
     // checks every file against the manifest before hnswlib reads it (hnswlib trusts its input),
@@ -54,6 +56,7 @@ private:
     void compact(Scope &scope);
 
     size_t dim_;
+    size_t search_beam_;
     mutable std::shared_mutex mutex_;
     std::map<uint64_t, std::unique_ptr<Scope>> scopes_;
 };

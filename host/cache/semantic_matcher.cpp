@@ -33,6 +33,7 @@ Expected<std::unique_ptr<SemanticMatcher>> SemanticMatcher::open(store::Database
 
     std::unique_ptr<SemanticMatcher> self(new SemanticMatcher(std::move(*enc), std::move(*thr)));
     self->has_match_ = options.relation_score && ops.count("match") != 0;
+    self->has_relate_ = self->has_match_ && ops.count("relate") != 0;
     self->neighbours_ = std::max<size_t>(1, options.neighbours);
     // Embeddings of another model (or another checkpoint) do not compare with this one's.
     self->model_ = encoder->facts().name + " " + encoder->facts().version + " " + encoder->facts().content_hash.substr(0, 16) +
@@ -79,7 +80,9 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
     std::lock_guard lock(learners_mutex_);
     auto vector = embed(question);
     if (!vector) return vector.error();
-    std::vector<Neighbour> near = index_->search(scope, *vector, neighbours_);
+    // With `relate` the relation head scores the stored embeddings: the cached questions are not embedded again.
+    std::vector<Neighbour> near = index_->search(scope, *vector, neighbours_, has_relate_);
+    std::vector<std::span<const float>> stored;
     std::vector<SemanticCandidate> candidates;
     for (const Neighbour &n : near) {
         auto entry = index_->entry(n.key);
@@ -93,9 +96,14 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
         c.similarity = n.similarity;
         c.score = n.similarity;
         candidates.push_back(std::move(c));
+        stored.emplace_back(n.vector);
     }
     if (candidates.empty()) return std::optional<SemanticCandidate>{};
-    if (has_match_) {
+    if (has_relate_) {
+        auto scores = encoder_.relate(*vector, stored);
+        if (!scores) return scores.error();
+        for (size_t i = 0; i < candidates.size(); ++i) candidates[i].score = (*scores)[i];
+    } else if (has_match_) {
         std::vector<std::pair<std::string, std::string>> pairs;
         for (const auto &c : candidates) pairs.emplace_back(c.cached_question, question);
         auto scores = encoder_.match(pairs);

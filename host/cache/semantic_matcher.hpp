@@ -65,7 +65,7 @@ private:
     std::mutex learners_mutex_;
     loader::LearnerInstance encoder_;
     loader::LearnerInstance threshold_;
-    bool has_match_ = false;
+    bool has_match_ = false, has_relate_ = false;
     size_t neighbours_ = 4;
     std::string model_;
     std::filesystem::path threshold_state_, learned_pairs_;

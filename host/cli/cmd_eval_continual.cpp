@@ -151,6 +151,8 @@ void common_options(CLI::App *cmd, ContinualArgs &args) {
         ->capture_default_str();
     cmd->add_option("--limit", args.limit, "Use only the first N pairs of each file (0: all)")->capture_default_str();
     cmd->add_option("--seed", args.seed, "Seed of the question splits")->capture_default_str();
+    cmd->add_option("--validation-share", args.validation_share, "Share of each set's questions for choosing thresholds")->capture_default_str();
+    cmd->add_option("--test-share", args.test_share, "Share of each set's questions held out for the measurement")->capture_default_str();
     cmd->add_flag("--json", args.json, "JSON");
 }
 

@@ -1,5 +1,7 @@
 #include "loader/learner_instance.hpp"
 
+#include <aicache/sdk/vectors.hpp>
+
 #include "loader/policy_instance.hpp"
 
 #include <nlohmann/json.hpp>
@@ -87,6 +89,19 @@ Expected<std::vector<float>> LearnerInstance::match(const std::vector<std::pair<
     auto answer = infer(request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (!answer) return answer.error();
     return as_floats(library_->facts().name + ": match", *answer, pairs.size());
+}
+
+Expected<std::vector<float>> LearnerInstance::relate(std::span<const float> query, const std::vector<std::span<const float>> &candidates) {
+    std::vector<const float *> rows;
+    rows.reserve(candidates.size());
+    for (const auto &c : candidates) {
+        if (c.size() != query.size())
+            return Status(Errc::invalid_argument, "relate: a candidate of " + std::to_string(c.size()) + " values for a query of " + std::to_string(query.size()));
+        rows.push_back(c.data());
+    }
+    auto answer = infer(sdk::write_relate_request(query.data(), query.size(), rows));
+    if (!answer) return answer.error();
+    return as_floats(library_->facts().name + ": relate", *answer, candidates.size());
 }
 
 Expected<std::string> LearnerInstance::save_state() {

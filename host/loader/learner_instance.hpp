@@ -9,6 +9,7 @@
 #include <aicache/abi.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +43,9 @@ public:
     // Row-major texts.size() x dim embeddings.
     Expected<std::vector<float>> embed(const std::vector<std::string> &texts, size_t &dim);
     Expected<std::vector<float>> match(const std::vector<std::pair<std::string, std::string>> &pairs);
+    // The match op on embeddings the caller already holds (the learner's own): one score per
+    // candidate that the question embedded as `query` may be answered with the candidate's answer.
+    Expected<std::vector<float>> relate(std::span<const float> query, const std::vector<std::span<const float>> &candidates);
 
     Expected<std::string> save_state();
     Status load_state(std::string_view bytes);

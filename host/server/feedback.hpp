@@ -35,7 +35,8 @@ struct GivenAnswer {
 class FeedbackBook {
 public:
     // Bounded by the bytes of the keys it holds; the oldest answers are forgotten first.
-    explicit FeedbackBook(size_t max_bytes = 16u << 20) : max_bytes_(max_bytes) {}
+    FeedbackBook() : FeedbackBook(16u << 20) {}
+    explicit FeedbackBook(size_t max_bytes) : max_bytes_(max_bytes) {}
     void remember(uint64_t request_hash, GivenAnswer answer);
     // The latest answer given under this request key, taken out of the book: one verdict per answer.
     std::optional<GivenAnswer> take(uint64_t request_hash);

@@ -70,7 +70,7 @@ struct Shared {
     net::ssl::context tls{net::ssl::context::tls_client};
     learning::RequestLog *request_log = nullptr; // set before start(); null: no request log
     cache::SemanticMatcher *semantic = nullptr;  // set before start(); null: exact matches only
-    FeedbackBook feedback;                       // answers given, awaiting a client's verdict
+    FeedbackBook feedback{};                     // answers given, awaiting a client's verdict
 
     uint64_t ttl_for(const CanonicalRequest &request) const {
         if (request.ttl_seconds != 0) return request.ttl_seconds;

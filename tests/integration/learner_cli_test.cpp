@@ -2,6 +2,7 @@
 // (LibTorch) and a real SQLite knowledge repository, on generated paraphrase pairs: checkpoints
 // are measured, recorded, chained, activated only when asked or not worse, rolled back, refused
 // when damaged, and every change is in the audit log.
+#include "paraphrase_pairs.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -12,39 +13,6 @@
 using namespace aicache;
 
 namespace {
-
-// Forty tasks asked four ways. Tasks come in twos: paraphrases of a task are positives, the same
-// wording of its partner task a negative, so each two-task group is one held-out component.
-std::filesystem::path write_pairs(const std::filesystem::path &file) {
-    const char *tasks[] = {"reset my router password", "bake sourdough bread", "change a flat bike tyre", "renew my passport online",
-                           "learn to play the guitar", "grow tomatoes on a balcony", "clean a cast iron pan", "train a puppy to sit",
-                           "write a cover letter", "fix a leaking kitchen tap", "install python on windows", "make cold brew coffee",
-                           "save money on groceries", "remove red wine stains", "start running as a beginner", "paint a bedroom wall",
-                           "back up my phone photos", "improve my credit score", "cook rice without a cooker", "tie a windsor knot",
-                           "speed up a slow laptop", "plan a trip to japan", "meditate before sleeping", "sharpen a kitchen knife",
-                           "negotiate a higher salary", "keep basil plants alive", "replace a car battery", "learn spanish vocabulary fast",
-                           "prepare for a job interview", "set up a home aquarium", "stop procrastinating at work", "make homemade pasta",
-                           "choose a good mattress", "hang a heavy mirror", "protect my email from hackers", "brew beer at home",
-                           "calm a crying baby", "file my taxes myself", "unclog a bathroom drain", "build a simple website"};
-    const char *ways[] = {"how do I {}", "what is the best way to {}", "can you explain how to {}", "tips to {} quickly"};
-    auto say = [](const char *way, const char *task) {
-        std::string s = way;
-        return s.replace(s.find("{}"), 2, task);
-    };
-    std::ofstream out(file);
-    auto line = [&](const std::string &a, const std::string &b, int label) {
-        out << nlohmann::json{{"a", a}, {"b", b}, {"label", label}}.dump() << "\n";
-    };
-    for (size_t t = 0; t + 1 < std::size(tasks); t += 2)
-        for (size_t w = 0; w < std::size(ways); ++w)
-            for (size_t v = w + 1; v < std::size(ways); ++v) {
-                line(say(ways[w], tasks[t]), say(ways[v], tasks[t]), 1);
-                line(say(ways[w], tasks[t + 1]), say(ways[v], tasks[t + 1]), 1);
-                line(say(ways[w], tasks[t]), say(ways[w], tasks[t + 1]), 0);
-                line(say(ways[v], tasks[t]), say(ways[w], tasks[t + 1]), 0);
-            }
-    return file;
-}
 
 nlohmann::json run_json(const std::vector<std::string> &args) {
     sandbox::Result run = test::run_aicache(args, std::chrono::seconds(240));
@@ -58,7 +26,7 @@ nlohmann::json run_json(const std::vector<std::string> &args) {
 TEST_CASE("learner train records measured checkpoints; rollback activates an older one; damage and bad input are refused") {
     test::TempDir dir;
     const std::string data = (dir.path() / "data").string();
-    const std::string pairs = write_pairs(dir.path() / "pairs.jsonl").string();
+    const std::string pairs = test::write_paraphrase_pairs(dir.path() / "pairs.jsonl").string();
     // Small held-out sets: measure at a 20% false-hit target, at the rate itself.
     const std::vector<std::string> train = {"learner", "train", "encoder", "--pairs", pairs, "--data", data, "--budget-seconds", "3",
                                             "--target-error", "0.2", "--confidence-z", "0", "--validation-share", "0.2", "--test-share", "0.2", "--json"};

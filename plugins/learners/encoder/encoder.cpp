@@ -5,6 +5,7 @@
 #include "network.hpp"
 
 #include <aicache/sdk/learner.hpp>
+#include <aicache/sdk/vectors.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -91,12 +92,17 @@ public:
     }
 
     void infer(std::string_view request_text, aicache::sdk::Output &out) {
+        // relate is on the host's lookup path: its fixed spelling is read without a JSON parser.
+        std::vector<float> query;
+        std::vector<std::vector<float>> candidates;
+        if (aicache::sdk::read_relate_request(request_text, query, candidates)) return relate(query, candidates, out);
+
         json request = json::parse(request_text, nullptr, false);
         if (request.is_discarded() || !request.is_object() || !request.contains("op") || !request["op"].is_string())
             throw invalid_argument("encoder: a request is a JSON object with an \"op\"");
         const std::string op = request["op"].get<std::string>();
         if (op == "info") {
-            out.text(json{{"kind", "encoder"}, {"ops", {"embed", "match"}}, {"dim", network_->dim()}, {"buckets", config_.buckets},
+            out.text(json{{"kind", "encoder"}, {"ops", {"embed", "match", "relate"}}, {"dim", network_->dim()}, {"buckets", config_.buckets},
                           {"steps", steps_}}
                          .dump());
         } else if (op == "embed") {
@@ -120,8 +126,22 @@ public:
             for (size_t i = 0; i + 1 < features.size(); i += 2) pairs.push_back({&features[i], &features[i + 1], 0});
             std::vector<float> scores = network_->match(pairs);
             out.floats(scores.data(), scores.size());
+        } else if (op == "relate") {
+            if (!request.contains("query") || !request["query"].is_string() ||
+                !aicache::sdk::decode_floats_base64(request["query"].get_ref<const std::string &>(), query))
+                throw invalid_argument("encoder: relate needs \"query\": base64 of dim little-endian float32 values");
+            if (!request.contains("candidates") || !request["candidates"].is_array())
+                throw invalid_argument("encoder: relate needs \"candidates\": [base64 of dim little-endian float32 values, ...]");
+            candidates.resize(request["candidates"].size());
+            for (size_t i = 0; i < candidates.size(); ++i) {
+                const json &c = request["candidates"][i];
+                if (!c.is_string() || !aicache::sdk::decode_floats_base64(c.get_ref<const std::string &>(), candidates[i]))
+                    throw invalid_argument("encoder: relate: candidate " + std::to_string(i) +
+                                           " is not base64 of little-endian float32 values");
+            }
+            relate(query, candidates, out);
         } else {
-            throw aicache::sdk::unsupported("encoder: no op \"" + op + "\" (info, embed, match)");
+            throw aicache::sdk::unsupported("encoder: no op \"" + op + "\" (info, embed, match, relate)");
         }
     }
 
@@ -156,6 +176,23 @@ private:
         uint32_t a, b;
         float label;
     };
+
+    void relate(const std::vector<float> &query, const std::vector<std::vector<float>> &candidates, aicache::sdk::Output &out) const {
+        const size_t dim = size_t(config_.dim);
+        auto wrong_length = [&](const std::string &what, size_t floats) {
+            return invalid_argument("encoder: relate: " + what + " holds " + std::to_string(floats) + " float32 values, this encoder's dim is " +
+                                    std::to_string(dim) + ": send embeddings from this encoder's embed");
+        };
+        if (query.size() != dim) throw wrong_length("the query", query.size());
+        std::vector<const float *> rows;
+        rows.reserve(candidates.size());
+        for (size_t i = 0; i < candidates.size(); ++i) {
+            if (candidates[i].size() != dim) throw wrong_length("candidate " + std::to_string(i), candidates[i].size());
+            rows.push_back(candidates[i].data());
+        }
+        std::vector<float> scores = network_->relate(query.data(), rows);
+        out.floats(scores.data(), scores.size());
+    }
 
     static std::vector<std::string> texts_of(const json &request, const char *key) {
         if (!request.contains(key) || !request[key].is_array()) throw invalid_argument(std::string("encoder: needs \"") + key + "\": [...]");

@@ -93,19 +93,75 @@ struct Network::Impl {
         auto [ids, offsets] = batch_of(texts);
         return model->encode(ids, offsets);
     }
+
+    // What embed, match and relate run on. A snapshot rather than views of the tensors: training
+    // updates them in place and load() replaces their storage.
+    std::unique_ptr<const Inference> serving;
+    void refresh_serving(const Network &network) { serving = std::make_unique<const Inference>(network.weights()); }
 };
+
+namespace {
+
+std::vector<float> copy_of(const torch::Tensor &t) {
+    torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+LinearWeights copy_of(const torch::nn::Linear &layer) {
+    return {layer->weight.size(1), layer->weight.size(0), copy_of(layer->weight), copy_of(layer->bias)};
+}
+
+} // namespace
 
 Network::Network(const NetworkConfig &config) {
     // One intra-op thread: the host serves on the other core, and small MLPs gain nothing from more.
     at::set_num_threads(1);
     impl_ = std::make_unique<Impl>(config);
+    impl_->refresh_serving(*this);
 }
 
 Network::~Network() = default;
 
 int64_t Network::dim() const { return impl_->config.dim; }
 
-std::vector<float> Network::embed(const std::vector<const Features *> &texts) {
+std::vector<float> Network::embed(const std::vector<const Features *> &texts) const {
+    std::vector<float> out(texts.size() * size_t(impl_->config.dim));
+    impl_->serving->embed(texts, out.data());
+    return out;
+}
+
+std::vector<float> Network::match(const std::vector<Pair> &pairs) const {
+    std::vector<const Features *> a, b;
+    for (const Pair &p : pairs) {
+        a.push_back(p.a);
+        b.push_back(p.b);
+    }
+    std::vector<float> scores(pairs.size());
+    impl_->serving->match(a, b, scores.data());
+    return scores;
+}
+
+std::vector<float> Network::relate(const float *query, const std::vector<const float *> &candidates) const {
+    std::vector<float> scores(candidates.size());
+    impl_->serving->relate(query, candidates, scores.data());
+    return scores;
+}
+
+InferenceWeights Network::weights() const {
+    const Model &m = *impl_->model;
+    InferenceWeights w;
+    w.buckets = m.bag->weight.size(0);
+    w.bag_dim = m.bag->weight.size(1);
+    w.bag = copy_of(m.bag->weight);
+    w.fc1 = copy_of(m.fc1);
+    w.fc2 = copy_of(m.fc2);
+    w.skip = copy_of(m.skip);
+    w.rel1 = copy_of(m.rel1);
+    w.rel2 = copy_of(m.rel2);
+    return w;
+}
+
+std::vector<float> Network::embed_with_torch(const std::vector<const Features *> &texts) const {
     if (texts.empty()) return {};
     torch::NoGradGuard no_grad;
     impl_->model->eval();
@@ -113,7 +169,7 @@ std::vector<float> Network::embed(const std::vector<const Features *> &texts) {
     return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
 }
 
-std::vector<float> Network::match(const std::vector<Pair> &pairs) {
+std::vector<float> Network::match_with_torch(const std::vector<Pair> &pairs) const {
     if (pairs.empty()) return {};
     torch::NoGradGuard no_grad;
     impl_->model->eval();
@@ -199,6 +255,7 @@ TrainReport Network::train(const std::vector<std::vector<const Features *>> &clu
     };
     report.prototype_loss = tail_mean(proto_losses);
     report.relation_loss = tail_mean(relation_losses);
+    if (report.steps > 0) impl_->refresh_serving(*this);
     return report;
 }
 
@@ -220,6 +277,7 @@ void Network::load(std::string_view bytes) {
         throw std::invalid_argument(std::string("not a checkpoint of this network: ") + e.what_without_backtrace());
     }
     impl_->reset_optimizer();
+    impl_->refresh_serving(*this);
 }
 
 } // namespace encoder

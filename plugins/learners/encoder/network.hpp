@@ -1,7 +1,11 @@
 // The encoder's network behind an interface with no LibTorch types, so only network.cpp pays for
 // <torch/torch.h>: hashed features -> EmbeddingBag -> MLP -> unit embedding, and a relation head
 // over [u, v, |u-v|, u*v] (Sung et al., CVPR 2018) that scores whether two texts match.
+// LibTorch trains; serving (embed, match, relate) runs inference.hpp's kernels on a copy of the
+// weights taken at construction and after every train() and load().
 #pragma once
+
+#include "inference.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -11,8 +15,6 @@
 #include <vector>
 
 namespace encoder {
-
-using Features = std::vector<int64_t>;
 
 struct NetworkConfig {
     uint64_t buckets = 1 << 18;
@@ -42,8 +44,10 @@ public:
     Network &operator=(const Network &) = delete;
 
     [[nodiscard]] int64_t dim() const;
-    std::vector<float> embed(const std::vector<const Features *> &texts);
-    std::vector<float> match(const std::vector<Pair> &pairs);
+    [[nodiscard]] std::vector<float> embed(const std::vector<const Features *> &texts) const;
+    [[nodiscard]] std::vector<float> match(const std::vector<Pair> &pairs) const;
+    // One score per candidate embedding (each dim floats) for the query embedding: see Inference::relate.
+    [[nodiscard]] std::vector<float> relate(const float *query, const std::vector<const float *> &candidates) const;
     // Trains until `budget_ms` passes: a prototypical loss over `clusters` (texts known to share an
     // answer; each step's batch of clusters are each other's negatives) and a binary loss of the
     // relation head on `pairs`. Sampling draws from `rng`.
@@ -52,6 +56,12 @@ public:
 
     [[nodiscard]] std::string save() const;
     void load(std::string_view bytes); // throws on bytes that are not this network's
+
+    // The current weights, copied out of LibTorch.
+    [[nodiscard]] InferenceWeights weights() const;
+    // The same forward passes through LibTorch: the reference the serving kernels are tested against.
+    [[nodiscard]] std::vector<float> embed_with_torch(const std::vector<const Features *> &texts) const;
+    [[nodiscard]] std::vector<float> match_with_torch(const std::vector<Pair> &pairs) const;
 
 private:
     struct Impl;

@@ -16,6 +16,15 @@
 //   {"op": "embed", "texts": ["...", ...]}  -> N x dim little-endian float32, each row L2-normalised
 //   {"op": "match", "pairs": [["a", "b"], ...]} -> one little-endian float32 per pair: the learner's
 //                                              estimate that b may be answered with a's answer
+//   {"op": "relate", "query": "<b64>", "candidates": ["<b64>", ...]}
+//                                           -> one little-endian float32 per candidate: match's
+//                                              estimate with a = the candidate's text, b = the
+//                                              query's, on embeddings the host already holds (from
+//                                              embed), so a lookup embeds only the new question.
+//                                              <b64>: standard padded base64 of dim little-endian
+//                                              float32 values. sdk/vectors.hpp writes the request in
+//                                              one fixed spelling and reads it without a JSON parser;
+//                                              a learner still accepts any JSON spelling.
 // A learner answers the ops it supports and refuses the others with AICACHE_ERR_UNSUPPORTED.
 #pragma once
 

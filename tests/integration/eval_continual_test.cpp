@@ -1,0 +1,57 @@
+// `aicache eval drift` and `aicache eval transfer` through the real binary and the real encoder
+// plugin, on generated pairs of two domains (everyday tasks, computing tasks): every mode and
+// every point of the curve is measured on held-out questions, and each mode trains the way it says.
+#include "paraphrase_pairs.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace aicache;
+
+namespace {
+const std::vector<std::string> kSmall = {"--target-error", "0.2", "--confidence-z", "0", "--validation-share", "0.2", "--test-share", "0.2", "--json"};
+
+nlohmann::json run_json(std::vector<std::string> args) {
+    args.insert(args.end(), kSmall.begin(), kSmall.end());
+    sandbox::Result run = test::run_aicache(args, std::chrono::seconds(240));
+    INFO(run.out << run.err);
+    REQUIRE(run.outcome == sandbox::Outcome::ok);
+    return nlohmann::json::parse(run.out);
+}
+} // namespace
+
+TEST_CASE("eval drift trains on A, then on B three ways from one checkpoint, and reports what each forgot of A") {
+    test::TempDir dir;
+    auto a = test::write_paraphrase_pairs(dir.path() / "a.jsonl", 0, 40), b = test::write_paraphrase_pairs(dir.path() / "b.jsonl", 40, 40);
+    nlohmann::json out = run_json({"eval", "drift", a.string(), b.string(), "--budget-a", "3", "--budget-b", "2"});
+    REQUIRE(out["modes"].size() == 3);
+    CHECK(out["modes"][0]["mode"] == "naive");
+    CHECK(out["modes"][2]["mode"] == "replay+ewc");
+    const double a_after_a = out["after_a"]["a"]["hit_rate"].get<double>();
+    CHECK(a_after_a > 0.3); // the generated paraphrases are learnable
+    for (const auto &m : out["modes"]) {
+        INFO(m.dump());
+        CHECK(m["forgetting_points"].get<double>() == doctest::Approx(100 * (a_after_a - m["a"]["hit_rate"].get<double>())));
+        CHECK(m["b"]["positives"].get<int>() > 0);
+    }
+    sandbox::Result missing = test::run_aicache({"eval", "drift", a.string(), (dir.path() / "none.jsonl").string()});
+    CHECK(missing.exit_code != 0);
+    CHECK(missing.err.find("none.jsonl") != std::string::npos);
+}
+
+TEST_CASE("eval transfer measures a learning curve, fine-tuned against scratch, on the target's held-out questions") {
+    test::TempDir dir;
+    auto pretrain = test::write_paraphrase_pairs(dir.path() / "p.jsonl", 0, 40), target = test::write_paraphrase_pairs(dir.path() / "t.jsonl", 40, 40);
+    auto plot = dir.path() / "curve.svg";
+    nlohmann::json out = run_json({"eval", "transfer", pretrain.string(), target.string(), "--labels", "20,80", "--pretrain-seconds", "3",
+                                   "--finetune-seconds", "1", "--plot", plot.string()});
+    REQUIRE(out["curve"].size() == 2);
+    CHECK(out["curve"][0]["labels"] == 20);
+    CHECK(out["curve"][1]["labels"] == 80);
+    for (const auto &p : out["curve"]) {
+        CHECK(p["fine_tuned"]["positives"].get<int>() > 0);
+        CHECK(p["scratch"]["hit_rate"].get<double>() >= 0);
+    }
+    CHECK(std::filesystem::file_size(plot) > 1000);
+}
