@@ -43,6 +43,29 @@ Status DurableSemanticIndex::add(uint64_t scope, uint64_t key, std::span<const f
     return index_->add(scope, key, vector);
 }
 
+Expected<std::vector<store::SemanticVectors::Entry>> DurableSemanticIndex::stale_entries() {
+    std::vector<store::SemanticVectors::Entry> stale;
+    if (Status listed = vectors_.stale_entries(model_, [&](store::SemanticVectors::Entry e) { stale.push_back(std::move(e)); }); !listed)
+        return listed;
+    return stale;
+}
+
+Status DurableSemanticIndex::add_many(const std::vector<store::SemanticVectors::Entry> &entries, const std::vector<std::vector<float>> &vectors) {
+    for (const auto &v : vectors)
+        if (v.size() != index_->dim())
+            return Status(Errc::invalid_argument, "semantic index: a vector of " + std::to_string(v.size()) + " values, the index holds " +
+                                                      std::to_string(index_->dim()));
+    std::lock_guard lock(write_mutex_);
+    if (Status stored = vectors_.put_many(entries, vectors, model_); !stored) return stored;
+    {
+        std::unique_lock guard(entries_mutex_);
+        for (const auto &e : entries) entries_[e.key] = e;
+    }
+    for (size_t i = 0; i < entries.size(); ++i)
+        if (Status added = index_->add(entries[i].scope, entries[i].key, vectors[i]); !added) return added;
+    return Status::ok();
+}
+
 Status DurableSemanticIndex::remove(uint64_t scope, uint64_t key) {
     std::lock_guard lock(write_mutex_);
     if (Status stored = vectors_.remove(scope, key); !stored) return stored;

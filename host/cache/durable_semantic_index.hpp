@@ -31,6 +31,11 @@ public:
     Status add(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &question = "",
                const std::string &canonical_key = "");
     Status remove(uint64_t scope, uint64_t key);
+    // Questions whose vectors another model made (after the encoder or its checkpoint changed):
+    // they are not in the index until embedded again and re-added with add_many.
+    Expected<std::vector<store::SemanticVectors::Entry>> stale_entries();
+    // Several entries with this model's vectors, stored in one transaction, then indexed.
+    Status add_many(const std::vector<store::SemanticVectors::Entry> &entries, const std::vector<std::vector<float>> &vectors);
     // The cached question and canonical key stored with a key's vector.
     [[nodiscard]] std::optional<store::SemanticVectors::Entry> entry(uint64_t key) const;
     [[nodiscard]] std::vector<Neighbour> search(uint64_t scope, std::span<const float> vector, size_t k, bool with_vectors = false) const {

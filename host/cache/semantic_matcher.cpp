@@ -41,6 +41,7 @@ Expected<std::unique_ptr<SemanticMatcher>> SemanticMatcher::open(store::Database
     auto index = DurableSemanticIndex::open(db, snapshot_dir, dim, self->model_);
     if (!index) return index.error();
     self->index_ = std::move(*index);
+    if (Status reembedded = self->embed_stale_questions(); !reembedded) return reembedded.with_context("re-embedding cached questions");
     self->learned_pairs_ = options.learned_pairs;
     self->threshold_state_ = snapshot_dir.string() + "." + threshold->facts().name + ".state";
     if (std::filesystem::exists(self->threshold_state_)) {
@@ -50,6 +51,28 @@ Expected<std::unique_ptr<SemanticMatcher>> SemanticMatcher::open(store::Database
         if (!loaded) spdlog::warn("semantic matching: {} starts afresh: {}", threshold->facts().name, loaded.message());
     }
     return self;
+}
+
+// Questions cached under another model (a new checkpoint, a new encoder build) are embedded again
+// by this one, so answers cached before a model change stay findable after it.
+Status SemanticMatcher::embed_stale_questions() {
+    auto stale = index_->stale_entries();
+    if (!stale) return stale.error();
+    if (stale->empty()) return Status::ok();
+    spdlog::info("semantic index: embedding {} cached questions again with {}", stale->size(), model_);
+    constexpr size_t kBatch = 256;
+    for (size_t at = 0; at < stale->size(); at += kBatch) {
+        std::vector<store::SemanticVectors::Entry> batch(stale->begin() + at, stale->begin() + std::min(stale->size(), at + kBatch));
+        std::vector<std::string> questions;
+        for (const auto &e : batch) questions.push_back(e.question);
+        size_t dim = 0;
+        auto rows = encoder_.embed(questions, dim);
+        if (!rows) return rows.error();
+        std::vector<std::vector<float>> vectors;
+        for (size_t i = 0; i < batch.size(); ++i) vectors.emplace_back(rows->begin() + i * dim, rows->begin() + (i + 1) * dim);
+        if (Status added = index_->add_many(batch, vectors); !added) return added;
+    }
+    return Status::ok();
 }
 
 Status SemanticMatcher::snapshot() {

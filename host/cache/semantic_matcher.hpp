@@ -61,6 +61,7 @@ public:
 private:
     SemanticMatcher(loader::LearnerInstance encoder, loader::LearnerInstance threshold) : encoder_(std::move(encoder)), threshold_(std::move(threshold)) {}
     Expected<std::vector<float>> embed(const std::string &text);
+    Status embed_stale_questions();
 
     std::mutex learners_mutex_;
     loader::LearnerInstance encoder_;

@@ -310,8 +310,8 @@ int run(const ExecArgs &args) {
             explored = (*cached)["candidate"];
             auto bytes = server::from_base64(cached->value("cached_value_b64", ""));
             if (bytes) explored_output = stdout_of(*bytes);
-            explain(fmt::format("miss; paraphrase candidate {} (score {:.3f}) {}", explored.value("key_hash", ""), explored.value("score", 0.0),
-                                explored.value("decision", "")));
+            explain(fmt::format("miss; paraphrase candidate {} (\"{}\", score {:.3f}) {}", explored.value("key_hash", ""),
+                                explored.value("cached_question", ""), explored.value("score", 0.0), explored.value("decision", "")));
         } else if (cached) {
             explain("miss");
         }

@@ -37,6 +37,28 @@ Status SemanticVectors::put(uint64_t scope, uint64_t key, std::span<const float>
     return db_.exec("COMMIT");
 }
 
+Status SemanticVectors::put_many(const std::vector<Entry> &entries, const std::vector<std::vector<float>> &vectors, const std::string &model) {
+    if (entries.size() != vectors.size()) return Status(Errc::internal, "put_many: entries and vectors differ in number");
+    if (entries.empty()) return Status::ok();
+    if (Status begun = db_.exec("BEGIN IMMEDIATE"); !begun) return begun;
+    Status status = Status::ok();
+    for (size_t i = 0; i < entries.size() && status; ++i) {
+        const Entry &e = entries[i];
+        std::string bytes(reinterpret_cast<const char *>(vectors[i].data()), vectors[i].size() * sizeof(float));
+        auto stored = db_.query("INSERT INTO semantic_vectors(scope, key, model, vector, question, canonical_key) VALUES (?, ?, ?, CAST(? AS BLOB), ?, ?) "
+                                "ON CONFLICT(scope, key) DO UPDATE SET model = excluded.model, vector = excluded.vector, "
+                                "question = excluded.question, canonical_key = excluded.canonical_key",
+                                {as_signed(e.scope), as_signed(e.key), model, bytes, e.question, e.canonical_key});
+        if (!stored) status = stored.error();
+    }
+    if (status) status = bump_locked();
+    if (!status) {
+        (void)db_.exec("ROLLBACK");
+        return status.with_context("semantic vectors");
+    }
+    return db_.exec("COMMIT");
+}
+
 Status SemanticVectors::remove(uint64_t scope, uint64_t key) {
     if (Status begun = db_.exec("BEGIN IMMEDIATE"); !begun) return begun;
     auto removed = db_.query("DELETE FROM semantic_vectors WHERE scope = ? AND key = ?", {as_signed(scope), as_signed(key)});
@@ -73,6 +95,13 @@ Status SemanticVectors::for_each(const std::string &model, const std::function<v
         std::memcpy(values.data(), bytes.data(), bytes.size());
         visit(as_unsigned(as_int(row[0])), as_unsigned(as_int(row[1])), values);
     }
+    return Status::ok();
+}
+
+Status SemanticVectors::stale_entries(const std::string &model, const std::function<void(Entry)> &visit) {
+    auto rows = db_.query("SELECT scope, key, question, canonical_key FROM semantic_vectors WHERE model != ?", {model});
+    if (!rows) return rows.error();
+    for (const auto &row : *rows) visit(Entry{as_unsigned(as_int(row[0])), as_unsigned(as_int(row[1])), as_text(row[2]), as_text(row[3])});
     return Status::ok();
 }
 

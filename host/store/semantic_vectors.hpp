@@ -26,6 +26,8 @@ public:
 
     Status put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model, const std::string &question = "",
                const std::string &canonical_key = "");
+    // Several vectors of one model in one transaction (re-embedding after a model change).
+    Status put_many(const std::vector<Entry> &entries, const std::vector<std::vector<float>> &vectors, const std::string &model);
     Status remove(uint64_t scope, uint64_t key);
     Expected<uint64_t> generation();
     Expected<uint64_t> count();
@@ -34,6 +36,8 @@ public:
     Status for_each(const std::string &model, const std::function<void(uint64_t scope, uint64_t key, std::span<const float>)> &visit);
     // The question and canonical key of every vector of `model`, without the vectors.
     Status entries(const std::string &model, const std::function<void(Entry)> &visit);
+    // The same for every vector made by another model than `model`: questions to embed again.
+    Status stale_entries(const std::string &model, const std::function<void(Entry)> &visit);
 
 private:
     Status bump_locked();

@@ -1,6 +1,7 @@
 // `aicache exec` answering paraphrased questions: through a running host's matcher (the real
 // encoder and threshold learners), and on its own with --encoder when no host runs. The "AI tool"
 // is a shell script that gives one answer per topic, as a real model at temperature 0 would.
+#include "paraphrase_pairs.hpp"
 #include "server/control_socket.hpp"
 #include "test_support.hpp"
 
@@ -84,6 +85,21 @@ TEST_CASE("exec with --encoder and no host explores a paraphrase, judges it by t
     CHECK(pair["a"] == "how can I sort a list in python");
     CHECK(pair["b"] == "what is the way to sort a python list");
     CHECK(pair["label"] == 1);
+
+    // A newly trained checkpoint becomes active: the next run loads it, embeds the questions cached
+    // under the old model again, and still finds the cached question as a candidate.
+    auto generated = test::write_paraphrase_pairs(dir.path() / "pairs.jsonl");
+    sandbox::Result trained = test::run_aicache({"learner", "train", "encoder", "--pairs", generated.string(), "--data", data.string(),
+                                                 "--budget-seconds", "2", "--activate", "always", "--validation-share", "0.2", "--test-share", "0.2"},
+                                                std::chrono::seconds(240));
+    INFO(trained.out << trained.err);
+    REQUIRE(trained.outcome == sandbox::Outcome::ok);
+    sandbox::Result third = test::run_aicache(exec_args(data, "python: how do I sort a list", local), std::chrono::seconds(240));
+    INFO(third.out << third.err);
+    REQUIRE(third.outcome == sandbox::Outcome::ok);
+    // One of the questions cached under the old model, found under the new one.
+    CHECK((third.err.find("(\"how can I sort a list in python\"") != std::string::npos ||
+           third.err.find("(\"what is the way to sort a python list\"") != std::string::npos));
 
     sandbox::Result bad = test::run_aicache(exec_args(data, "x y", {"--question-from", "9"}));
     CHECK(bad.exit_code == 2);

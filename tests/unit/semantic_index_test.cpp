@@ -139,10 +139,24 @@ TEST_CASE("the durable semantic index comes back after a restart from its snapsh
     REQUIRE(found.size() == 2);
     CHECK((found[0].key == 7 || found[0].key == 5000));
     CHECK(found[0].similarity == doctest::Approx(1.0).epsilon(1e-4));
-    // Another model's vectors are not this model's neighbours.
+    // Another model's vectors are not this model's neighbours: its questions are handed out to be
+    // embedded again, and once re-added under the new model they are found after a restart too.
     auto other = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "encoder 2.0.0 def");
     REQUIRE(other);
     CHECK((*other)->size() == 0);
+    auto stale = (*other)->stale_entries();
+    REQUIRE(stale);
+    CHECK(stale->size() == 300);
+    std::vector<std::vector<float>> again;
+    for (const auto &e : *stale) again.push_back(points[e.key == 5000 ? 7 : e.key]);
+    REQUIRE((*other)->add_many(*stale, again));
+    CHECK((*other)->size() == 300);
+    CHECK((*other)->stale_entries()->empty());
+    REQUIRE((*other)->add_many({}, {}));
+    auto after = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "encoder 2.0.0 def");
+    REQUIRE(after);
+    CHECK((*after)->size() == 300);
+    CHECK((*after)->search(0, points[12], 1).at(0).key == 12);
 }
 
 TEST_CASE("the run-time chosen dot product agrees with the portable one on every length") {
