@@ -4,111 +4,175 @@
 #include "core/hash.hpp"
 #include "core/log.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <set>
 
 namespace aicache::cache {
 
-Expected<std::unique_ptr<SemanticMatcher>> SemanticMatcher::open(store::Database &db, const std::filesystem::path &snapshot_dir,
-                                                                 std::shared_ptr<const loader::PluginLibrary> encoder,
-                                                                 std::shared_ptr<const loader::PluginLibrary> threshold,
-                                                                 const SemanticMatcherOptions &options) {
-    auto enc = loader::LearnerInstance::create(encoder, options.encoder_config);
+struct SemanticMatcher::Model {
+    Model(loader::LearnerInstance e, loader::LearnerInstance t) : encoder(std::move(e)), threshold(std::move(t)) {}
+    loader::LearnerInstance encoder, threshold;
+    bool has_match = false, has_relate = false;
+    size_t neighbours = 4;
+    std::string tag; // names the embeddings: encoder build and checkpoint
+    std::filesystem::path threshold_state;
+    std::unique_ptr<DurableSemanticIndex> index;
+};
+
+Expected<std::unique_ptr<SemanticMatcher::Model>> SemanticMatcher::load_model(const std::optional<std::string> &encoder_checkpoint) {
+    auto enc = loader::LearnerInstance::create(encoder_library_, options_.encoder_config);
     if (!enc) return enc.error();
-    if (options.encoder_checkpoint)
-        if (Status loaded = enc->load_state(*options.encoder_checkpoint); !loaded) return loaded.with_context("encoder checkpoint");
-    auto thr = loader::LearnerInstance::create(threshold, options.threshold_config);
+    if (encoder_checkpoint)
+        if (Status loaded = enc->load_state(*encoder_checkpoint); !loaded) return loaded.with_context("encoder checkpoint");
+    auto thr = loader::LearnerInstance::create(threshold_library_, options_.threshold_config);
     if (!thr) return thr.error();
     auto info = enc->infer(R"({"op":"info"})");
     if (!info) return info.error();
     nlohmann::json parsed = nlohmann::json::parse(*info, nullptr, false);
     std::set<std::string> ops;
     for (const auto &op : parsed.value("ops", nlohmann::json::array())) ops.insert(op.get<std::string>());
-    if (!ops.count("embed")) return Status(Errc::invalid_argument, encoder->facts().name + " does not embed texts: it cannot be the encoder");
+    const auto &facts = encoder_library_->facts();
+    if (!ops.count("embed")) return Status(Errc::invalid_argument, facts.name + " does not embed texts: it cannot be the encoder");
     size_t dim = parsed.value("dim", size_t(0));
-    if (dim == 0) return Status(Errc::invalid_argument, encoder->facts().name + ": info names no \"dim\"");
+    if (dim == 0) return Status(Errc::invalid_argument, facts.name + ": info names no \"dim\"");
 
-    std::unique_ptr<SemanticMatcher> self(new SemanticMatcher(std::move(*enc), std::move(*thr)));
-    self->has_match_ = options.relation_score && ops.count("match") != 0;
-    self->has_relate_ = self->has_match_ && ops.count("relate") != 0;
-    self->neighbours_ = std::max<size_t>(1, options.neighbours);
+    auto model = std::make_unique<Model>(std::move(*enc), std::move(*thr));
+    model->has_match = options_.relation_score && ops.count("match") != 0;
+    model->has_relate = model->has_match && ops.count("relate") != 0;
+    model->neighbours = std::max<size_t>(1, options_.neighbours);
     // Embeddings of another model (or another checkpoint) do not compare with this one's.
-    self->model_ = encoder->facts().name + " " + encoder->facts().version + " " + encoder->facts().content_hash.substr(0, 16) +
-                   (options.encoder_checkpoint ? " " + std::to_string(hash64(*options.encoder_checkpoint, 0)) : "");
-    auto index = DurableSemanticIndex::open(db, snapshot_dir, dim, self->model_);
-    if (!index) return index.error();
-    self->index_ = std::move(*index);
-    if (Status reembedded = self->embed_stale_questions(); !reembedded) return reembedded.with_context("re-embedding cached questions");
-    self->learned_pairs_ = options.learned_pairs;
-    self->threshold_state_ = snapshot_dir.string() + "." + threshold->facts().name + ".state";
-    if (std::filesystem::exists(self->threshold_state_)) {
-        auto state = read_file(self->threshold_state_);
-        Status loaded = state ? self->threshold_.load_state(*state) : state.error();
+    model->tag = facts.name + " " + facts.version + " " + facts.content_hash.substr(0, 16) +
+                 (encoder_checkpoint ? " " + std::to_string(hash64(*encoder_checkpoint, 0)) : "");
+    // What the threshold learner learns is of this model's scores: one state per model.
+    model->threshold_state =
+        snapshot_dir_.string() + "." + threshold_library_->facts().name + "." + fmt::format("{:016x}", hash64(model->tag, 0)) + ".state";
+    if (std::filesystem::exists(model->threshold_state)) {
+        auto state = read_file(model->threshold_state);
+        Status loaded = state ? model->threshold.load_state(*state) : state.error();
         // A state this version cannot read costs what was learned, not the service.
-        if (!loaded) spdlog::warn("semantic matching: {} starts afresh: {}", threshold->facts().name, loaded.message());
+        if (!loaded) spdlog::warn("semantic matching: {} starts afresh: {}", threshold_library_->facts().name, loaded.message());
     }
+    auto index = DurableSemanticIndex::open(*db_, snapshot_dir_, dim, model->tag);
+    if (!index) return index.error();
+    model->index = std::move(*index);
+    return model;
+}
+
+Expected<std::unique_ptr<SemanticMatcher>> SemanticMatcher::open(store::Database &db, const std::filesystem::path &snapshot_dir,
+                                                                 std::shared_ptr<const loader::PluginLibrary> encoder,
+                                                                 std::shared_ptr<const loader::PluginLibrary> threshold,
+                                                                 const SemanticMatcherOptions &options) {
+    std::unique_ptr<SemanticMatcher> self(new SemanticMatcher());
+    self->db_ = &db;
+    self->snapshot_dir_ = snapshot_dir;
+    self->learned_pairs_ = options.learned_pairs;
+    self->encoder_library_ = std::move(encoder);
+    self->threshold_library_ = std::move(threshold);
+    self->options_ = options;
+    auto model = self->load_model(options.encoder_checkpoint);
+    if (!model) return model.error();
+    if (auto reembedded = embed_stale_questions(**model); !reembedded) return reembedded.error().with_context("re-embedding cached questions");
+    self->model_ = std::move(*model);
     return self;
 }
 
+SemanticMatcher::~SemanticMatcher() = default;
+
 // Questions cached under another model (a new checkpoint, a new encoder build) are embedded again
 // by this one, so answers cached before a model change stay findable after it.
-Status SemanticMatcher::embed_stale_questions() {
-    auto stale = index_->stale_entries();
+Expected<size_t> SemanticMatcher::embed_stale_questions(Model &model) {
+    auto stale = model.index->stale_entries();
     if (!stale) return stale.error();
-    if (stale->empty()) return Status::ok();
-    spdlog::info("semantic index: embedding {} cached questions again with {}", stale->size(), model_);
+    if (stale->empty()) return size_t(0);
+    spdlog::info("semantic index: embedding {} cached questions again with {}", stale->size(), model.tag);
     constexpr size_t kBatch = 256;
     for (size_t at = 0; at < stale->size(); at += kBatch) {
         std::vector<store::SemanticVectors::Entry> batch(stale->begin() + at, stale->begin() + std::min(stale->size(), at + kBatch));
         std::vector<std::string> questions;
         for (const auto &e : batch) questions.push_back(e.question);
         size_t dim = 0;
-        auto rows = encoder_.embed(questions, dim);
+        auto rows = model.encoder.embed(questions, dim);
         if (!rows) return rows.error();
         std::vector<std::vector<float>> vectors;
         for (size_t i = 0; i < batch.size(); ++i) vectors.emplace_back(rows->begin() + i * dim, rows->begin() + (i + 1) * dim);
-        if (Status added = index_->add_many(batch, vectors); !added) return added;
+        if (Status added = model.index->add_many(batch, vectors); !added) return added;
     }
-    return Status::ok();
+    return stale->size();
+}
+
+Expected<SemanticMatcher::Reloaded> SemanticMatcher::reload(const std::optional<std::string> &encoder_checkpoint) {
+    std::lock_guard one_at_a_time(reload_mutex_);
+    const auto started = std::chrono::steady_clock::now();
+    auto next = load_model(encoder_checkpoint); // its own learner instances: no lock needed yet
+    if (!next) return next.error();
+    // The bulk of the work while the current model serves; what it caches meanwhile is stored
+    // under its own tag and picked up by the second pass, under the lock.
+    auto bulk = embed_stale_questions(**next);
+    if (!bulk) return bulk.error();
+    std::unique_ptr<Model> previous;
+    Reloaded done;
+    {
+        std::lock_guard lock(learners_mutex_);
+        auto rest = embed_stale_questions(**next);
+        if (!rest) return rest.error();
+        done.reembedded = *bulk + *rest;
+        previous = std::move(model_);
+        model_ = std::move(*next);
+        done.model = model_->tag;
+    }
+    if (Status saved = save_threshold_state(*previous); !saved) spdlog::warn("threshold state of {} not kept: {}", previous->tag, saved.message());
+    done.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("semantic matching now uses {} ({} questions embedded again in {:.1f} s)", done.model, done.reembedded, done.seconds);
+    return done;
+}
+
+Status SemanticMatcher::save_threshold_state(Model &model) {
+    auto state = model.threshold.save_state();
+    if (!state) return state.error();
+    return write_file_atomic(model.threshold_state, *state);
 }
 
 Status SemanticMatcher::snapshot() {
-    if (Status saved = index_->snapshot(); !saved) return saved;
     std::lock_guard lock(learners_mutex_);
-    auto state = threshold_.save_state();
-    if (!state) return state.error();
-    return write_file_atomic(threshold_state_, *state);
+    if (Status saved = model_->index->snapshot(); !saved) return saved;
+    return save_threshold_state(*model_);
 }
 
-Expected<std::vector<float>> SemanticMatcher::embed(const std::string &text) {
-    size_t dim = 0;
-    return encoder_.embed({text}, dim);
+size_t SemanticMatcher::size() const {
+    std::lock_guard lock(learners_mutex_);
+    return model_->index->size();
+}
+
+std::string SemanticMatcher::model() const {
+    std::lock_guard lock(learners_mutex_);
+    return model_->tag;
 }
 
 Status SemanticMatcher::remember(uint64_t scope, uint64_t key_hash, const std::string &canonical_key, const std::string &question) {
-    std::vector<float> vector;
-    {
-        std::lock_guard lock(learners_mutex_);
-        auto v = embed(question);
-        if (!v) return v.error();
-        vector = std::move(*v);
-    }
-    return index_->add(scope, key_hash, vector, question, canonical_key);
+    std::lock_guard lock(learners_mutex_);
+    size_t dim = 0;
+    auto vector = model_->encoder.embed({question}, dim);
+    if (!vector) return vector.error();
+    return model_->index->add(scope, key_hash, *vector, question, canonical_key);
 }
 
 Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope, const std::string &question) {
     std::lock_guard lock(learners_mutex_);
-    auto vector = embed(question);
+    Model &m = *model_;
+    size_t dim = 0;
+    auto vector = m.encoder.embed({question}, dim);
     if (!vector) return vector.error();
     // With `relate` the relation head scores the stored embeddings: the cached questions are not embedded again.
-    std::vector<Neighbour> near = index_->search(scope, *vector, neighbours_, has_relate_);
+    std::vector<Neighbour> near = m.index->search(scope, *vector, m.neighbours, m.has_relate);
     std::vector<std::span<const float>> stored;
     std::vector<SemanticCandidate> candidates;
     for (const Neighbour &n : near) {
-        auto entry = index_->entry(n.key);
+        auto entry = m.index->entry(n.key);
         if (!entry) continue;
         SemanticCandidate c;
         c.scope = scope;
@@ -122,24 +186,24 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
         stored.emplace_back(n.vector);
     }
     if (candidates.empty()) return std::optional<SemanticCandidate>{};
-    if (has_relate_) {
-        auto scores = encoder_.relate(*vector, stored);
+    if (m.has_relate) {
+        auto scores = m.encoder.relate(*vector, stored);
         if (!scores) return scores.error();
         for (size_t i = 0; i < candidates.size(); ++i) candidates[i].score = (*scores)[i];
-    } else if (has_match_) {
+    } else if (m.has_match) {
         std::vector<std::pair<std::string, std::string>> pairs;
         for (const auto &c : candidates) pairs.emplace_back(c.cached_question, question);
-        auto scores = encoder_.match(pairs);
+        auto scores = m.encoder.match(pairs);
         if (!scores) return scores.error();
         for (size_t i = 0; i < candidates.size(); ++i) candidates[i].score = (*scores)[i];
     }
     SemanticCandidate best = *std::max_element(candidates.begin(), candidates.end(),
                                                [](const SemanticCandidate &a, const SemanticCandidate &b) { return a.score < b.score; });
-    auto decided = threshold_.infer(nlohmann::json{{"op", "decide"}, {"key", best.key_hash}, {"similarity", best.score}}.dump());
+    auto decided = m.threshold.infer(nlohmann::json{{"op", "decide"}, {"key", best.key_hash}, {"similarity", best.score}}.dump());
     if (!decided) return decided.error();
     nlohmann::json decision = nlohmann::json::parse(*decided, nullptr, false);
     if (decision.is_discarded() || !decision.contains("exploit") || !decision["exploit"].is_boolean())
-        return Status(Errc::plugin, threshold_.library().facts().name + ": decide answered " + decided->substr(0, 200));
+        return Status(Errc::plugin, m.threshold.library().facts().name + ": decide answered " + decided->substr(0, 200));
     best.serve = decision["exploit"].get<bool>();
     best.why = decision.value("why", std::string());
     return std::optional<SemanticCandidate>(std::move(best));
@@ -153,7 +217,7 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
     example.label = right ? 1 : 0;
     example.score = candidate.score;
     std::lock_guard lock(learners_mutex_);
-    Status told = threshold_.observe(example);
+    Status told = model_->threshold.observe(example);
     if (!learned_pairs_.empty() && !candidate.question.empty()) {
         std::string line = nlohmann::json{{"a", candidate.cached_question}, {"b", candidate.question}, {"label", right ? 1 : 0}}.dump() + "\n";
         // A pair not kept costs a training example, not the answer: say so and go on.
@@ -162,7 +226,10 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
     return told;
 }
 
-Status SemanticMatcher::forget(uint64_t scope, uint64_t key_hash) { return index_->remove(scope, key_hash); }
+Status SemanticMatcher::forget(uint64_t scope, uint64_t key_hash) {
+    std::lock_guard lock(learners_mutex_);
+    return model_->index->remove(scope, key_hash);
+}
 
 namespace {
 

@@ -44,6 +44,7 @@ public:
     static Expected<std::unique_ptr<SemanticMatcher>> open(store::Database &db, const std::filesystem::path &snapshot_dir,
                                                            std::shared_ptr<const loader::PluginLibrary> encoder,
                                                            std::shared_ptr<const loader::PluginLibrary> threshold, const SemanticMatcherOptions &options);
+    ~SemanticMatcher();
 
     // After an answer was stored under (scope, key_hash): its question becomes findable.
     Status remember(uint64_t scope, uint64_t key_hash, const std::string &canonical_key, const std::string &question);
@@ -55,22 +56,36 @@ public:
     // The index snapshot and the threshold learner's state (what it learned of outcomes), both
     // loaded again by open().
     Status snapshot();
-    [[nodiscard]] size_t size() const { return index_->size(); }
-    [[nodiscard]] const std::string &model() const { return model_; }
+    // Serves with another encoder checkpoint (none: untrained) from now on, without stopping: the
+    // new model embeds every cached question while the old one goes on serving, then takes over.
+    // The threshold learner's knowledge is of the old model's scores, so it is kept (saved under
+    // that model's name, restored if the model comes back) and the new model starts with its own.
+    struct Reloaded {
+        std::string model;
+        size_t reembedded = 0;
+        double seconds = 0;
+    };
+    Expected<Reloaded> reload(const std::optional<std::string> &encoder_checkpoint);
+    [[nodiscard]] size_t size() const;
+    [[nodiscard]] std::string model() const;
+    [[nodiscard]] const loader::PluginLibrary &encoder_library() const { return *encoder_library_; }
 
 private:
-    SemanticMatcher(loader::LearnerInstance encoder, loader::LearnerInstance threshold) : encoder_(std::move(encoder)), threshold_(std::move(threshold)) {}
-    Expected<std::vector<float>> embed(const std::string &text);
-    Status embed_stale_questions();
+    struct Model; // what changes with the encoder's checkpoint: the learner instances, the index
+    SemanticMatcher() = default;
+    Expected<std::unique_ptr<Model>> load_model(const std::optional<std::string> &encoder_checkpoint);
+    static Expected<size_t> embed_stale_questions(Model &model);
+    Status save_threshold_state(Model &model);
 
-    std::mutex learners_mutex_;
-    loader::LearnerInstance encoder_;
-    loader::LearnerInstance threshold_;
-    bool has_match_ = false, has_relate_ = false;
-    size_t neighbours_ = 4;
-    std::string model_;
-    std::filesystem::path threshold_state_, learned_pairs_;
-    std::unique_ptr<DurableSemanticIndex> index_;
+    store::Database *db_ = nullptr;
+    std::filesystem::path snapshot_dir_, learned_pairs_;
+    std::shared_ptr<const loader::PluginLibrary> encoder_library_, threshold_library_;
+    SemanticMatcherOptions options_;
+    // The ABI promises a plugin one caller at a time: every learner call and every use of the
+    // current model happens under this lock.
+    mutable std::mutex learners_mutex_;
+    std::unique_ptr<Model> model_;
+    std::mutex reload_mutex_; // one reload at a time
 };
 
 // Whether two OpenAI-style answers say the same: the assistant texts, lower-cased and split into

@@ -13,6 +13,7 @@
 #include "learning/semantic_eval.hpp"
 #include "loader/learner_instance.hpp"
 #include "patches/audit.hpp"
+#include "server/control_socket.hpp"
 #include "store/learner_checkpoints.hpp"
 
 #include <fmt/format.h>
@@ -64,6 +65,23 @@ nlohmann::json measured_json(const learning::MethodResult &m) { return {{"method
 
 std::string percent(const learning::OperatingPoint &p) {
     return fmt::format("{:.1f}% hits at {:.2f}% false", 100 * p.hit_rate, 100 * p.false_hit_rate);
+}
+
+// A host serving this data directory loads the newly active checkpoint now; without one, serve
+// and exec load it at their next start.
+std::string tell_running_host(const LearnerArgs &args, const std::string &learner) {
+    auto answer = server::control_request(data_dir(args.data) / "control.sock", {{"op", "learner.reload"}, {"learner", learner}});
+    if (!answer) {
+        if (answer.error().code() == Errc::not_found) return "serve and exec load it at their next start";
+        return "the running host did not load it (" + answer.error().message() + "): it will at its next start";
+    }
+    nlohmann::json reply = nlohmann::json::parse(*answer, nullptr, false);
+    if (reply.is_object() && reply.value("reloaded", false))
+        return fmt::format("the running host serves it now ({} cached questions embedded again in {:.1f} s)", reply.value("reembedded", 0),
+                           reply.value("seconds", 0.0));
+    std::string why = reply.is_object() ? reply.value("why", std::string()) : std::string();
+    if (why.empty() && reply.is_object() && reply.contains("error")) why = reply["error"].dump();
+    return "the running host did not load it (" + why + ")";
 }
 
 int train(const LearnerArgs &args) {
@@ -141,8 +159,10 @@ int train(const LearnerArgs &args) {
         !logged)
         return fail(logged.error());
 
+    const std::string host_says = activate ? tell_running_host(args, facts.name) : std::string();
     if (args.json) {
         nlohmann::json out = nlohmann::json::parse(record.metrics);
+        if (activate) out["host"] = host_says;
         out["checkpoint"] = saved->id;
         out["sha256"] = saved->sha256;
         out["active"] = activate;
@@ -159,7 +179,7 @@ int train(const LearnerArgs &args) {
                 percent(before->chosen).c_str(), percent(after->chosen).c_str());
     std::printf("checkpoint #%lld (sha256 %s, %s) %s\n", static_cast<long long>(saved->id), saved->sha256.substr(0, 12).c_str(),
                 human_bytes(uint64_t(saved->size_bytes)).c_str(),
-                activate ? "is now active: serve and exec load it at their next start"
+                activate ? ("is now active: " + host_says).c_str()
                          : (args.activate == "never" ? "recorded, not activated (--activate never)"
                                                      : "recorded, not activated: it does worse on held-out questions than the active model"));
     return 0;
@@ -212,8 +232,8 @@ int rollback(const LearnerArgs &args) {
     patches::AuditLog audit(*knowledge->db);
     nlohmann::json details = {{"checkpoint", args.to}, {"previous", *previous ? nlohmann::json((*previous)->id) : nlohmann::json()}};
     if (auto logged = audit.append(current_user(), "learner-rollback", args.learner, details); !logged) return fail(logged.error());
-    std::printf("%s: checkpoint #%lld is active (was %s); serve and exec load it at their next start\n", args.learner.c_str(),
-                static_cast<long long>(args.to), *previous ? fmt::format("#{}", (*previous)->id).c_str() : "none");
+    std::printf("%s: checkpoint #%lld is active (was %s); %s\n", args.learner.c_str(), static_cast<long long>(args.to),
+                *previous ? fmt::format("#{}", (*previous)->id).c_str() : "none", tell_running_host(args, args.learner).c_str());
     return 0;
 }
 

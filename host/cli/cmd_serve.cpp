@@ -41,6 +41,21 @@ struct ServeArgs {
     server::ProxyConfig proxy;
 };
 
+// The control op `learner.reload` {"learner": NAME}: a newly active checkpoint (learner train,
+// learner rollback) is served from now on, without a restart.
+Expected<std::string> reload_learner(const nlohmann::json &request, cache::SemanticMatcher *matcher, const SemanticArgs &semantic, DataPlane &plane) {
+    const std::string name = request.value("learner", "");
+    auto answer = [](nlohmann::json j) { return Expected<std::string>(j.dump() + "\n"); };
+    if (matcher == nullptr) return answer({{"reloaded", false}, {"why", "this host does no semantic matching (serve --encoder)"}});
+    if (name != matcher->encoder_library().facts().name)
+        return answer({{"reloaded", false}, {"why", "this host's encoder is " + matcher->encoder_library().facts().name}});
+    if (!semantic.encoder_checkpoint.empty())
+        return answer({{"reloaded", false}, {"why", "this host serves --encoder-checkpoint " + semantic.encoder_checkpoint + ", not the active checkpoint"}});
+    auto reloaded = matcher->reload(active_checkpoint(*plane.db, plane.data, matcher->encoder_library()));
+    if (!reloaded) return reloaded.error();
+    return answer({{"reloaded", true}, {"model", reloaded->model}, {"reembedded", reloaded->reembedded}, {"seconds", reloaded->seconds}});
+}
+
 // "127.0.0.1:8080" -> address and port.
 Status parse_listen(const std::string &text, server::ProxyConfig &proxy) {
     size_t colon = text.rfind(':');
@@ -139,6 +154,7 @@ int run(const ServeArgs &args) {
             if (!answer) return answer.error();
             return answer->dump() + "\n";
         }
+        if (op == "learner.reload") return reload_learner(request, matcher.get(), args.semantic, plane);
         if (op.rfind("patch.", 0) == 0) {
             if (!installer) return Status(Errc::internal, "this host cannot install patches (see its log)");
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);

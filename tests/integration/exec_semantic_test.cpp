@@ -105,3 +105,35 @@ TEST_CASE("exec with --encoder and no host explores a paraphrase, judges it by t
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.find("--question-from") != std::string::npos);
 }
+
+TEST_CASE("a running host serves a newly trained or rolled back checkpoint at once, with the cached questions embedded again") {
+    test::TempDir dir;
+    auto data = dir.path() / "data";
+    std::vector<std::string> serve = {test::aicache_exe().string(), "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--no-watch",
+                                      "--encoder", "encoder"};
+    serve.insert(serve.end(), kSemantic.begin(), kSemantic.end());
+    test::Background host(serve, dir.path() / "serve.log");
+    REQUIRE(test::eventually([&] { return server::control_request(data / "control.sock", {{"op", "ping"}}).has_value(); },
+                             std::chrono::seconds(120)));
+    REQUIRE(test::run_aicache(exec_args(data, "how can I sort a list in python")).outcome == sandbox::Outcome::ok);
+
+    auto generated = test::write_paraphrase_pairs(dir.path() / "pairs.jsonl");
+    const std::vector<std::string> train = {"learner", "train", "encoder", "--pairs", generated.string(), "--data", data.string(),
+                                            "--budget-seconds", "2", "--activate", "always", "--validation-share", "0.2", "--test-share", "0.2"};
+    for (int round = 0; round < 2; ++round) {
+        sandbox::Result trained = test::run_aicache(train, std::chrono::seconds(240));
+        INFO(trained.out << trained.err);
+        REQUIRE(trained.outcome == sandbox::Outcome::ok);
+        CHECK(trained.out.find("the running host serves it now (1 cached questions embedded again") != std::string::npos);
+    }
+    // Under the new model the cached question is still the candidate for its paraphrase.
+    sandbox::Result asked = test::run_aicache(exec_args(data, "what is the way to sort a python list"));
+    INFO(asked.out << asked.err);
+    CHECK(asked.err.find("(\"how can I sort a list in python\"") != std::string::npos);
+    CHECK(asked.out == "use the sorted function with a key argument\n");
+
+    sandbox::Result rolled = test::run_aicache({"learner", "rollback", "encoder", "--to", "1", "--data", data.string()});
+    INFO(rolled.out << rolled.err);
+    CHECK(rolled.outcome == sandbox::Outcome::ok);
+    CHECK(rolled.out.find("the running host serves it now (2 cached questions embedded again") != std::string::npos);
+}
