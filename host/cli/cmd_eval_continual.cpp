@@ -30,12 +30,20 @@ Expected<learning::PairSplit> split_of(const std::string &file, const ContinualA
     return learning::split_by_question(*pairs, args.validation_share, args.test_share, args.seed);
 }
 
-learning::StepProgress progress_to(Progress &bar, std::string &shown) {
-    return [&bar, &shown](const std::string &step, uint64_t done, uint64_t total) {
-        if (step != shown) bar = Progress(step), shown = step;
-        bar.update(done, total);
-    };
-}
+// The flags both commands share, and a progress bar that names the step it is on.
+struct Common {
+    explicit Common(const ContinualArgs &args, learning::ContinualOptions &options) {
+        options.target_false_hit_rate = args.target;
+        options.confidence_z = args.confidence_z;
+        options.learner_config = args.config;
+        options.on_progress = [this](const std::string &step, uint64_t done, uint64_t total) {
+            if (step != shown) bar = Progress(step), shown = step;
+            bar.update(done, total);
+        };
+    }
+    Progress bar{""};
+    std::string shown;
+};
 
 std::string rate(const learning::OperatingPoint &p) { return fmt::format("{:5.1f}%", 100 * p.hit_rate); }
 
@@ -50,14 +58,9 @@ int drift(const ContinualArgs &args) {
     options.budget_a_ms = static_cast<uint64_t>(args.budget_a * 1000);
     options.budget_b_ms = static_cast<uint64_t>(args.budget_b * 1000);
     options.ewc_lambda = args.ewc_lambda;
-    options.target_false_hit_rate = args.target;
-    options.confidence_z = args.confidence_z;
-    options.learner_config = args.config;
-    Progress bar("");
-    std::string shown;
-    options.on_progress = progress_to(bar, shown);
+    Common common(args, options);
     auto report = learning::evaluate_drift(*a, *b, *learner, options);
-    bar.suspend();
+    common.bar.suspend();
     if (!report) return fail(report.error());
 
     const double base_a = report->after_a.a.hit_rate;
@@ -100,14 +103,9 @@ int transfer(const ContinualArgs &args) {
     options.finetune_ms = static_cast<uint64_t>(args.budget_b * 1000);
     options.label_counts = args.labels;
     options.seed = args.seed;
-    options.target_false_hit_rate = args.target;
-    options.confidence_z = args.confidence_z;
-    options.learner_config = args.config;
-    Progress bar("");
-    std::string shown;
-    options.on_progress = progress_to(bar, shown);
+    Common common(args, options);
     auto report = learning::evaluate_transfer(*pretrain, *target, *learner, options);
-    bar.suspend();
+    common.bar.suspend();
     if (!report) return fail(report.error());
 
     if (args.json) {

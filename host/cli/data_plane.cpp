@@ -1,11 +1,10 @@
 #include "cli/data_plane.hpp"
 
+#include "cli/cache_client.hpp"
 #include "cli/common.hpp"
 #include "cli/plugin_ops.hpp"
 #include "core/log.hpp"
 #include "replay/replay.hpp"
-#include "server/cache_api.hpp"
-#include "server/control_socket.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -101,16 +100,8 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
 }
 
 Expected<nlohmann::json> cache_request(const DataPlaneOptions &options, const nlohmann::json &request) {
-    auto online = server::control_request(data_dir(options.data) / "control.sock", request);
-    if (online) {
-        nlohmann::json answer = nlohmann::json::parse(*online, nullptr, false);
-        if (answer.is_discarded()) return Status(Errc::io, "the host answered with something that is not JSON");
-        return answer;
-    }
-    if (online.error().code() != Errc::not_found) return online.error();
-    auto plane = open_data_plane(options);
-    if (!plane) return plane.error();
-    return server::handle_cache_request(*(*plane)->cache, request);
+    CacheClient client(options, SemanticArgs{});
+    return client.request(request);
 }
 
 } // namespace aicache::cli

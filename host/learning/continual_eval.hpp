@@ -28,12 +28,16 @@ struct HeldOut {
     OperatingPoint a, b; // on each domain's test questions
 };
 
-struct DriftOptions {
-    uint64_t budget_a_ms = 120'000, budget_b_ms = 60'000;
-    double ewc_lambda = 100;
+// What both measurements share: how held-out hits are measured, the learner's base configuration.
+struct ContinualOptions {
     double target_false_hit_rate = 0.02, confidence_z = 1.645;
     std::string learner_config = "{}";
     StepProgress on_progress;
+};
+
+struct DriftOptions : ContinualOptions {
+    uint64_t budget_a_ms = 120'000, budget_b_ms = 60'000;
+    double ewc_lambda = 100;
 };
 
 struct DriftRow {
@@ -51,13 +55,10 @@ struct DriftReport {
 Expected<DriftReport> evaluate_drift(const PairSplit &a, const PairSplit &b, const std::shared_ptr<const loader::PluginLibrary> &learner,
                                      const DriftOptions &options);
 
-struct TransferOptions {
+struct TransferOptions : ContinualOptions {
     uint64_t pretrain_ms = 120'000, finetune_ms = 20'000;
     std::vector<size_t> label_counts = {100, 300, 1000, 3000};
     uint64_t seed = 1; // which target pairs are the first n
-    double target_false_hit_rate = 0.02, confidence_z = 1.645;
-    std::string learner_config = "{}";
-    StepProgress on_progress;
 };
 
 struct TransferPoint {

@@ -26,17 +26,24 @@ std::vector<std::string> exec_args(const std::filesystem::path &data, const std:
 
 const std::vector<std::string> kSemantic = {"--semantic-score", "cosine", "--threshold-config", R"({"delta": 0.2, "explore_rate": 0})"};
 
+// A host with the encoder and threshold learners on `data`, once its control socket answers.
+std::unique_ptr<test::Background> start_semantic_host(const test::TempDir &dir, const std::filesystem::path &data) {
+    std::vector<std::string> serve = {test::aicache_exe().string(), "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--no-watch",
+                                      "--encoder", "encoder"};
+    serve.insert(serve.end(), kSemantic.begin(), kSemantic.end());
+    auto host = std::make_unique<test::Background>(serve, dir.path() / "serve.log");
+    if (!test::eventually([&] { return server::control_request(data / "control.sock", {{"op", "ping"}}).has_value(); }, std::chrono::seconds(120)))
+        return nullptr;
+    return host;
+}
+
 } // namespace
 
 TEST_CASE("exec answers a paraphrased question through a running host's matcher, and never across contexts") {
     test::TempDir dir;
     auto data = dir.path() / "data";
-    std::vector<std::string> serve = {test::aicache_exe().string(), "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--no-watch",
-                                      "--encoder", "encoder"};
-    serve.insert(serve.end(), kSemantic.begin(), kSemantic.end());
-    test::Background host(serve, dir.path() / "serve.log");
-    REQUIRE(test::eventually([&] { return server::control_request(data / "control.sock", {{"op", "ping"}}).has_value(); },
-                             std::chrono::seconds(120)));
+    auto host = start_semantic_host(dir, data);
+    REQUIRE(host);
 
     sandbox::Result first = test::run_aicache(exec_args(data, "how do I sort a list of numbers in python"));
     INFO(first.out << first.err);
@@ -109,12 +116,8 @@ TEST_CASE("exec with --encoder and no host explores a paraphrase, judges it by t
 TEST_CASE("a running host serves a newly trained or rolled back checkpoint at once, with the cached questions embedded again") {
     test::TempDir dir;
     auto data = dir.path() / "data";
-    std::vector<std::string> serve = {test::aicache_exe().string(), "serve", "--data", data.string(), "--listen", "127.0.0.1:0", "--no-watch",
-                                      "--encoder", "encoder"};
-    serve.insert(serve.end(), kSemantic.begin(), kSemantic.end());
-    test::Background host(serve, dir.path() / "serve.log");
-    REQUIRE(test::eventually([&] { return server::control_request(data / "control.sock", {{"op", "ping"}}).has_value(); },
-                             std::chrono::seconds(120)));
+    auto host = start_semantic_host(dir, data);
+    REQUIRE(host);
     REQUIRE(test::run_aicache(exec_args(data, "how can I sort a list in python")).outcome == sandbox::Outcome::ok);
 
     auto generated = test::write_paraphrase_pairs(dir.path() / "pairs.jsonl");
