@@ -1,4 +1,4 @@
-// `aicache learner train | list | rollback`: a learner's models as versions in the knowledge
+// `aicache learner train | list | rollback | gc`: a learner's models as versions in the knowledge
 // repository. `train` continues from the active checkpoint (or from scratch) on labelled pairs,
 // measures held-out matching before and after on questions it never trains on, records the new
 // checkpoint, and makes it active only if it is not worse; `rollback` activates an older one.
@@ -29,6 +29,7 @@ struct LearnerArgs {
     double budget_seconds = 60, target = 0.02, confidence_z = 1.645, validation_share = 0.1, test_share = 0.1;
     uint64_t limit = 0, seed = 1;
     int64_t to = 0;
+    size_t keep = 3;
     bool scratch = false, json = false;
 };
 
@@ -197,7 +198,8 @@ int list(const LearnerArgs &args) {
                            {"plugin_sha256", r.plugin_sha256}, {"state_format", r.state_format}, {"sha256", r.sha256},
                            {"size_bytes", r.size_bytes}, {"parent", r.parent_id ? nlohmann::json(*r.parent_id) : nlohmann::json()},
                            {"trained_on", nlohmann::json::parse(r.trained_on, nullptr, false)},
-                           {"metrics", nlohmann::json::parse(r.metrics, nullptr, false)}, {"created_at", r.created_at}, {"created_by", r.created_by}});
+                           {"metrics", nlohmann::json::parse(r.metrics, nullptr, false)}, {"created_at", r.created_at}, {"created_by", r.created_by},
+                           {"pruned_at", r.pruned_at}});
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
@@ -212,9 +214,9 @@ int list(const LearnerArgs &args) {
             if (!m.is_object() || !m.contains(when)) return std::string("?");
             return fmt::format("{:.1f}%", 100 * m[when]["held_out"].value("hit_rate", 0.0));
         };
-        std::printf("%-5lld %-10s %-6s %-24s %-7s %-12s %9s   %s -> %s\n", static_cast<long long>(r.id), r.learner.c_str(), r.active ? "*" : "",
+        std::printf("%-5lld %-10s %-6s %-24s %-7s %-12s %9s   %s -> %s%s\n", static_cast<long long>(r.id), r.learner.c_str(), r.active ? "*" : "",
                     r.created_at.c_str(), r.parent_id ? fmt::format("#{}", *r.parent_id).c_str() : "-", r.sha256.substr(0, 12).c_str(),
-                    human_bytes(uint64_t(r.size_bytes)).c_str(), rate("before").c_str(), rate("after").c_str());
+                    human_bytes(uint64_t(r.size_bytes)).c_str(), rate("before").c_str(), rate("after").c_str(), r.pruned_at.empty() ? "" : "  (pruned)");
     }
     return 0;
 }
@@ -234,6 +236,23 @@ int rollback(const LearnerArgs &args) {
     if (auto logged = audit.append(current_user(), "learner-rollback", args.learner, details); !logged) return fail(logged.error());
     std::printf("%s: checkpoint #%lld is active (was %s); %s\n", args.learner.c_str(), static_cast<long long>(args.to),
                 *previous ? fmt::format("#{}", (*previous)->id).c_str() : "none", tell_running_host(args, args.learner).c_str());
+    return 0;
+}
+
+int gc(const LearnerArgs &args) {
+    auto knowledge = open_knowledge(args.data);
+    if (!knowledge) return fail(knowledge.error());
+    auto pruned = knowledge->checkpoints->prune(args.learner, args.keep);
+    if (!pruned) return fail(pruned.error());
+    if (!pruned->ids.empty()) {
+        patches::AuditLog audit(*knowledge->db);
+        if (auto logged = audit.append(current_user(), "learner-gc", args.learner.empty() ? "*" : args.learner,
+                                       {{"pruned", pruned->ids}, {"bytes_freed", pruned->bytes_freed}, {"keep", args.keep}});
+            !logged)
+            return fail(logged.error());
+    }
+    std::printf("pruned %zu checkpoints (records kept), freed %s; the active one and the %zu newest of each learner are kept\n", pruned->ids.size(),
+                human_bytes(pruned->bytes_freed).c_str(), args.keep);
     return 0;
 }
 
@@ -268,6 +287,11 @@ void register_learner(CLI::App &app) {
     list_cmd->add_option("learner", args->learner, "Only this learner's");
     list_cmd->add_flag("--json", args->json, "JSON");
     on_callback(list_cmd, [args] { return list(*args); });
+
+    CLI::App *gc_cmd = learner->add_subcommand("gc", "Delete the bytes of old checkpoints (the active one and the newest are kept; records stay)");
+    gc_cmd->add_option("learner", args->learner, "Only this learner's");
+    gc_cmd->add_option("--keep", args->keep, "Newest checkpoints to keep per learner, besides the active one")->capture_default_str();
+    on_callback(gc_cmd, [args] { return gc(*args); });
 
     CLI::App *rollback_cmd = learner->add_subcommand("rollback", "Make an earlier (or any recorded) checkpoint the active one");
     rollback_cmd->add_option("learner", args->learner, "Learner name")->required();

@@ -160,6 +160,10 @@ const char *const kMigrations[] = {
         learner TEXT PRIMARY KEY,
         checkpoint_id INTEGER NOT NULL REFERENCES learner_checkpoints(id));
     )sql",
+    R"sql(
+    -- A checkpoint whose bytes `aicache learner gc` deleted keeps its record (history is kept).
+    ALTER TABLE learner_checkpoints ADD COLUMN pruned_at TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 } // namespace

@@ -4,11 +4,14 @@
 #include "core/hash.hpp"
 #include "store/plugin_versions.hpp"
 
+#include <map>
+#include <set>
+
 namespace aicache::store {
 namespace {
 
 const char *kColumns = "c.id, c.learner, c.plugin_version, c.plugin_sha256, c.state_format, c.sha256, c.size_bytes, c.parent_id, "
-                       "c.trained_on, c.metrics, c.created_at, c.created_by, a.checkpoint_id IS NOT NULL";
+                       "c.trained_on, c.metrics, c.created_at, c.created_by, a.checkpoint_id IS NOT NULL, c.pruned_at";
 
 CheckpointRecord from_row(const SqlRow &row) {
     CheckpointRecord r;
@@ -25,6 +28,7 @@ CheckpointRecord from_row(const SqlRow &row) {
     r.created_at = as_text(row[10]);
     r.created_by = as_text(row[11]);
     r.active = as_int(row[12]) != 0;
+    r.pruned_at = as_text(row[13]);
     return r;
 }
 
@@ -95,12 +99,41 @@ Status LearnerCheckpoints::activate(const std::string &learner, int64_t id) {
 }
 
 Expected<std::string> LearnerCheckpoints::read(const CheckpointRecord &record) const {
+    if (!record.pruned_at.empty())
+        return Status(Errc::not_found, "checkpoint #" + std::to_string(record.id) + ": its bytes were deleted by aicache learner gc at " + record.pruned_at);
     auto bytes = read_file(file_of(record.sha256));
     if (!bytes) return bytes.error().with_context("checkpoint #" + std::to_string(record.id));
     if (sha256_hex(*bytes) != record.sha256)
         return Status(Errc::corrupt, file_of(record.sha256).string() + ": checkpoint #" + std::to_string(record.id) +
                                          " no longer matches its recorded sha256 (damaged on disk): activate another with aicache learner rollback");
     return bytes;
+}
+
+Expected<Pruned> LearnerCheckpoints::prune(const std::string &learner, size_t keep) {
+    auto all = list(); // newest first, every learner's: a file may be shared across learners
+    if (!all) return all.error();
+    std::map<std::string, size_t> kept_per_learner;
+    std::set<std::string> kept_files;
+    std::vector<const CheckpointRecord *> doomed;
+    for (const auto &r : *all) {
+        if (!r.pruned_at.empty()) continue;
+        const bool in_scope = learner.empty() || r.learner == learner;
+        if (!in_scope || r.active || kept_per_learner[r.learner]++ < keep) kept_files.insert(r.sha256);
+        else doomed.push_back(&r);
+    }
+    Pruned pruned;
+    const std::string now = utc_now_iso8601();
+    for (const CheckpointRecord *r : doomed) {
+        auto marked = db_.query("UPDATE learner_checkpoints SET pruned_at = ? WHERE id = ?", {now, r->id});
+        if (!marked) return marked.error();
+        pruned.ids.push_back(r->id);
+        std::error_code ec;
+        const auto file = file_of(r->sha256);
+        if (kept_files.count(r->sha256) || !std::filesystem::exists(file, ec)) continue;
+        const uint64_t size = std::filesystem::file_size(file, ec);
+        if (std::filesystem::remove(file, ec)) pruned.bytes_freed += size;
+    }
+    return pruned;
 }
 
 } // namespace aicache::store

@@ -26,7 +26,13 @@ struct CheckpointRecord {
     std::string trained_on = "{}";       // JSON: the data and budget
     std::string metrics = "{}";          // JSON: held-out measurements before and after
     std::string created_at, created_by;
+    std::string pruned_at;               // when `learner gc` deleted its bytes; empty: kept
     bool active = false;                 // filled by list()/find()
+};
+
+struct Pruned {
+    std::vector<int64_t> ids;
+    uint64_t bytes_freed = 0;
 };
 
 class LearnerCheckpoints {
@@ -42,6 +48,10 @@ public:
     Status activate(const std::string &learner, int64_t id);
     // The bytes, refused if the file is missing or no longer hashes to the record's sha256.
     Expected<std::string> read(const CheckpointRecord &record) const;
+    // Deletes the bytes of every checkpoint of `learner` (every learner's when empty) but the active
+    // one and the `keep` newest; their records stay, marked pruned. A file another kept checkpoint
+    // shares (the same content) stays too.
+    Expected<Pruned> prune(const std::string &learner, size_t keep);
     [[nodiscard]] std::filesystem::path file_of(const std::string &sha256) const { return directory_ / (sha256 + ".ckpt"); }
 
 private:

@@ -80,6 +80,13 @@ TEST_CASE("learner train records measured checkpoints; rollback activates an old
     CHECK(bad_choice.exit_code == 2);
     CHECK(bad_choice.err.find("--activate") != std::string::npos);
 
+    // Old checkpoints' bytes can go; their records and the active one stay.
+    sandbox::Result gc = test::run_aicache({"learner", "gc", "encoder", "--keep", "0", "--data", data});
+    INFO(gc.out << gc.err);
+    CHECK(gc.out.find("pruned 2 checkpoints") != std::string::npos);
+    CHECK(test::run_aicache({"learner", "rollback", "encoder", "--to", "3", "--data", data}).err.find("learner gc") != std::string::npos);
+    CHECK(test::run_aicache({"learner", "list", "--data", data}).out.find("(pruned)") != std::string::npos);
+
     // Every checkpoint and the rollback are in the audit log, whose chain holds.
     nlohmann::json audit = run_json({"audit", "log", "--json", "--data", data});
     int checkpoints = 0, rollbacks = 0;

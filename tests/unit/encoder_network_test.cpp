@@ -1,13 +1,18 @@
 // The encoder's serving kernels (plugins/learners/encoder/inference.cpp) against the LibTorch
-// model they copy, and the base64 float vectors of the relate request (sdk/vectors.hpp).
+// model they copy, the base64 float vectors of the relate request (sdk/vectors.hpp), and the
+// learner's continual learning: its memory, its checkpoints, replay and EWC.
 // A separate executable: it links LibTorch, which the other test executables must not.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "features.hpp"
+#include "learner.hpp"
+#include "memory.hpp"
 #include "network.hpp"
 
 #include <aicache/sdk/vectors.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -260,5 +265,287 @@ TEST_CASE("read_relate_request_refuses_malformed_or_truncated_input") {
          }) {
         CAPTURE(bad);
         CHECK(!aicache::sdk::read_relate_request(bad, q, c));
+    }
+}
+
+namespace {
+
+// The learner as the plugin's trampolines drive it, without loading the plugin.
+struct LearnerDriver {
+    explicit LearnerDriver(const std::string &config) : learner(aicache::sdk::Config::parse(config)) {}
+
+    void observe(const std::string &a, const std::string &b, int label) {
+        aicache_example e{};
+        e.struct_size = sizeof e;
+        e.type = AICACHE_EXAMPLE_QUERY_PAIR;
+        e.text_a = a.data(), e.text_a_len = a.size();
+        e.text_b = b.data(), e.text_b_len = b.size();
+        e.label = label;
+        learner.observe(e);
+    }
+    // Within a cluster 1, across 0: the pairs of kClusters[first, last).
+    void observe_clusters(size_t first, size_t last) {
+        for (size_t i = first; i < last; ++i)
+            for (size_t j = first; j < last; ++j)
+                for (const auto &a : kClusters[i])
+                    for (const auto &b : kClusters[j])
+                        if (a != b) observe(a, b, i == j ? 1 : 0);
+    }
+    nlohmann::json train(uint64_t budget_ms) { return nlohmann::json::parse(learner.train(budget_ms)); }
+    std::string state() const {
+        std::string out;
+        aicache_writer writer{&out, [](void *ctx, const void *data, size_t len) {
+                                  static_cast<std::string *>(ctx)->append(static_cast<const char *>(data), len);
+                                  return AICACHE_OK;
+                              }};
+        aicache::sdk::StateWriter w(&writer);
+        learner.save_state(w);
+        w.flush();
+        return out;
+    }
+    void load(const std::string &state) {
+        aicache::sdk::StateReader r({state.data(), state.size()});
+        learner.load_state(r);
+        r.expect_end();
+    }
+
+    encoder::Learner learner;
+};
+
+const std::string kSmallLearner = R"({"buckets": 4096, "seed": 3)";
+
+std::string small_learner(const std::string &more = "") { return kSmallLearner + (more.empty() ? "" : ", " + more) + "}"; }
+
+bool same_pairs(const std::vector<encoder::RememberedPair> &x, const std::vector<encoder::RememberedPair> &y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i)
+        if (x[i].a != y[i].a || x[i].b != y[i].b || x[i].label != y[i].label) return false;
+    return true;
+}
+
+double squared_distance(const std::vector<float> &x, const std::vector<float> &y) {
+    double sum = 0;
+    for (size_t i = 0; i < x.size(); ++i) sum += double(x[i] - y[i]) * double(x[i] - y[i]);
+    return sum;
+}
+
+double squared_distance(const encoder::InferenceWeights &x, const encoder::InferenceWeights &y) {
+    double sum = squared_distance(x.bag, y.bag);
+    for (auto layer : {&encoder::InferenceWeights::fc1, &encoder::InferenceWeights::fc2, &encoder::InferenceWeights::skip,
+                       &encoder::InferenceWeights::rel1, &encoder::InferenceWeights::rel2})
+        sum += squared_distance((x.*layer).weight, (y.*layer).weight) + squared_distance((x.*layer).bias, (y.*layer).bias);
+    return sum;
+}
+
+} // namespace
+
+TEST_CASE("the_memory_keeps_at_most_its_capacity_as_a_uniform_sample_of_everything_offered") {
+    encoder::Memory memory(100, 1);
+    for (int i = 0; i < 10000; ++i) memory.offer("question " + std::to_string(i), "other " + std::to_string(i), float(i % 2));
+    REQUIRE(memory.pairs().size() == 100);
+    CHECK(memory.seen() == 10000);
+    size_t early = 0;
+    for (const auto &p : memory.pairs()) early += std::stoi(p.a.substr(9)) < 5000;
+    // Binomial(100, 1/2): 50 +- 5; a memory that kept the first or the last pairs would hold 100 or 0.
+    CHECK_MESSAGE(early >= 30, "the first half of the stream is under-represented: " << early << " of 100");
+    CHECK_MESSAGE(early <= 70, "the second half of the stream is under-represented: " << 100 - early << " of 100");
+
+    memory.offer(memory.pairs().front().a, memory.pairs().front().b, 1);
+    CHECK_MESSAGE(memory.seen() == 10000, "a pair already held is not offered again");
+
+    encoder::Memory none(0, 1);
+    none.offer("a", "b", 1);
+    CHECK(none.pairs().empty());
+}
+
+TEST_CASE("a_saved_memory_reads_back_the_same_and_a_smaller_memory_keeps_a_subset_of_it") {
+    encoder::Memory memory(50, 1);
+    for (int i = 0; i < 80; ++i) memory.offer("q" + std::to_string(i), "p" + std::to_string(i), float(i % 2));
+    std::string bytes;
+    aicache_writer writer{&bytes, [](void *ctx, const void *data, size_t len) {
+                              static_cast<std::string *>(ctx)->append(static_cast<const char *>(data), len);
+                              return AICACHE_OK;
+                          }};
+    {
+        aicache::sdk::StateWriter w(&writer);
+        memory.save(w);
+    }
+    aicache::sdk::StateReader same({bytes.data(), bytes.size()});
+    encoder::Memory back = encoder::Memory::read(same, 50, 1);
+    same.expect_end();
+    CHECK(same_pairs(back.pairs(), memory.pairs()));
+    CHECK(back.seen() == 80);
+
+    aicache::sdk::StateReader smaller_reader({bytes.data(), bytes.size()});
+    encoder::Memory smaller = encoder::Memory::read(smaller_reader, 10, 1);
+    REQUIRE(smaller.pairs().size() == 10);
+    for (const auto &p : smaller.pairs())
+        CHECK(std::any_of(memory.pairs().begin(), memory.pairs().end(), [&](const auto &m) { return m.a == p.a && m.b == p.b; }));
+
+    for (size_t n = 0; n < bytes.size(); n += 7) {
+        aicache::sdk::StateReader truncated({bytes.data(), n});
+        CHECK_THROWS_AS((void)encoder::Memory::read(truncated, 50, 1), aicache::sdk::Error);
+    }
+}
+
+TEST_CASE("a_checkpoint_with_memory_round_trips_and_an_encoder_1_state_without_memory_still_loads") {
+    LearnerDriver first(small_learner());
+    first.observe_clusters(0, 5);
+    (void)first.train(100);
+    const std::string state = first.state();
+    REQUIRE_MESSAGE(!first.learner.memory().pairs().empty(), "the pairs trained on are remembered");
+
+    LearnerDriver second(small_learner());
+    second.load(state);
+    CHECK(same_pairs(second.learner.memory().pairs(), first.learner.memory().pairs()));
+    CHECK(second.learner.memory().seen() == first.learner.memory().seen());
+    LearnerDriver third(small_learner());
+    third.load(second.state());
+    CHECK_MESSAGE(same_pairs(third.learner.memory().pairs(), first.learner.memory().pairs()), "saved -> loaded -> saved changes the memory");
+    Corpus corpus(4096);
+    CHECK(third.learner.network().match(corpus.pairs) == first.learner.network().match(corpus.pairs));
+
+    // encoder/1: buckets, dim, steps, the network; nothing after it.
+    std::string old;
+    aicache_writer writer{&old, [](void *ctx, const void *data, size_t len) {
+                              static_cast<std::string *>(ctx)->append(static_cast<const char *>(data), len);
+                              return AICACHE_OK;
+                          }};
+    {
+        aicache::sdk::StateWriter w(&writer);
+        w.u64(4096), w.u64(128), w.u64(7);
+        w.text(first.learner.network().save());
+    }
+    LearnerDriver from_old(small_learner());
+    from_old.load(old);
+    CHECK(from_old.learner.memory().pairs().empty());
+    CHECK(from_old.learner.network().match(corpus.pairs) == first.learner.network().match(corpus.pairs));
+    from_old.observe_clusters(3, 5);
+    nlohmann::json metrics = from_old.train(50);
+    CHECK(metrics["replayed_pairs"] == 0);
+    CHECK(metrics["total_steps"].get<uint64_t>() >= 7);
+}
+
+TEST_CASE("replay_mixes_the_checkpoints_memory_into_training_only_when_configured") {
+    LearnerDriver a(small_learner());
+    a.observe_clusters(0, 3);
+    (void)a.train(50);
+    const std::string checkpoint = a.state();
+    for (int replay : {0, 1}) {
+        CAPTURE(replay);
+        LearnerDriver b(small_learner("\"replay\": " + std::to_string(replay)));
+        b.load(checkpoint);
+        b.observe_clusters(3, 5);
+        nlohmann::json metrics = b.train(50);
+        CHECK(metrics["memory_pairs"].get<size_t>() > 0);
+        CHECK((metrics["replayed_pairs"].get<size_t>() > 0) == (replay == 1));
+        CHECK(metrics["ewc_lambda"] == 0.0);
+    }
+    LearnerDriver fresh(small_learner());
+    fresh.observe_clusters(0, 3);
+    nlohmann::json metrics = fresh.train(20);
+    CHECK_MESSAGE(metrics["replayed_pairs"] == 0, "an instance that continued from no checkpoint has nothing to replay");
+}
+
+TEST_CASE("ewc_anchors_only_an_instance_that_continued_from_a_checkpoint_with_memory") {
+    LearnerDriver a(small_learner());
+    a.observe_clusters(0, 3);
+    (void)a.train(50);
+    LearnerDriver b(small_learner("\"ewc_lambda\": 100"));
+    b.load(a.state());
+    b.observe_clusters(3, 5);
+    nlohmann::json first = b.train(200), second = b.train(50);
+    CHECK(first["ewc_fisher_batches"].get<uint64_t>() > 0);
+    CHECK(second["ewc_lambda"] == 100.0);
+    CHECK(second["ewc_penalty"].get<double>() > 0);
+    CHECK_MESSAGE(!second.contains("ewc_fisher_batches"), "the Fisher is measured once, at the first train() after a load");
+
+    LearnerDriver unanchored(small_learner("\"ewc_lambda\": 100"));
+    unanchored.observe_clusters(3, 5);
+    nlohmann::json metrics = unanchored.train(50);
+    CHECK_MESSAGE(metrics["ewc_lambda"] == 0.0, "no checkpoint, no anchor: the effective lambda is 0");
+}
+
+TEST_CASE("ewc_keeps_the_weights_closer_to_the_checkpoint_than_naive_fine_tuning_in_as_many_steps") {
+    Corpus corpus(small_config().buckets);
+    const std::vector<std::vector<const Features *>> old_clusters(corpus.clusters.begin(), corpus.clusters.begin() + 3),
+        new_clusters(corpus.clusters.begin() + 3, corpus.clusters.end());
+    std::vector<encoder::Pair> old_pairs, new_pairs;
+    for (const auto &p : corpus.pairs) {
+        bool a_old = p.a < new_clusters.front().front(), b_old = p.b < new_clusters.front().front();
+        if (a_old && b_old) old_pairs.push_back(p);
+        if (!a_old && !b_old) new_pairs.push_back(p);
+    }
+    encoder::Network first(small_config());
+    std::mt19937_64 rng(7);
+    (void)first.train(old_clusters, old_pairs, 200, rng);
+    const std::string checkpoint = first.save();
+    const encoder::InferenceWeights star = first.weights();
+
+    auto moved = [&](double lambda) {
+        encoder::Network net(small_config());
+        net.load(checkpoint);
+        std::mt19937_64 fisher_rng(11);
+        if (lambda > 0) REQUIRE(net.consolidate(old_clusters, old_pairs, lambda, 20, 10000, fisher_rng) == 20);
+        CHECK(net.consolidation_lambda() == lambda);
+        std::mt19937_64 train_rng(13);
+        encoder::TrainReport report = net.train(new_clusters, new_pairs, 60000, train_rng, 60);
+        REQUIRE(report.steps == 60);
+        CHECK((report.ewc_penalty > 0) == (lambda > 0));
+        return squared_distance(net.weights(), star);
+    };
+    const double naive = moved(0), consolidated = moved(1e7);
+    MESSAGE("squared distance from theta* after 60 steps: naive " << naive << ", EWC " << consolidated);
+    CHECK(naive > 0);
+    CHECK_MESSAGE(consolidated < 0.8 * naive, "EWC did not hold the weights near the checkpoint");
+}
+
+TEST_CASE("the_learner_refuses_continual_settings_out_of_range_naming_the_key") {
+    auto refused = [](const std::string &config, const std::string &key) {
+        CAPTURE(config);
+        try {
+            encoder::Learner learner(aicache::sdk::Config::parse(config));
+            FAIL("accepted");
+        } catch (const aicache::sdk::Error &e) {
+            CHECK(std::string(e.what()).find(key) != std::string::npos);
+        }
+    };
+    refused(R"({"replay": 2})", "replay");
+    refused(R"({"ewc_lambda": -1})", "ewc_lambda");
+    refused(R"({"memory": -3})", "memory");
+    refused(R"({"memory": 100000000})", "memory");
+    CHECK_NOTHROW(encoder::Learner(aicache::sdk::Config::parse(R"({"buckets": 64, "replay": 0, "ewc_lambda": 0.5, "memory": 0})")));
+}
+
+#include <fstream>
+#include <chrono>
+TEST_CASE("zz_step_time" * doctest::skip(!std::getenv("STEP_TIME"))) {
+    encoder::NetworkConfig config;
+    std::ifstream in("/tmp/drift-a.jsonl");
+    std::vector<Features> feats;
+    std::vector<std::tuple<size_t,size_t,float>> raw;
+    std::string line;
+    while (std::getline(in, line) && raw.size() < 8000) {
+        auto j = nlohmann::json::parse(line);
+        feats.push_back(encoder::features(j["a"].get<std::string>(), config.buckets));
+        feats.push_back(encoder::features(j["b"].get<std::string>(), config.buckets));
+        raw.push_back({feats.size()-2, feats.size()-1, j["label"].get<float>()});
+    }
+    std::vector<encoder::Pair> pairs;
+    std::vector<std::vector<const Features*>> clusters;
+    for (auto [a,b,l] : raw) { pairs.push_back({&feats[a], &feats[b], l}); if (l > 0.5f) clusters.push_back({&feats[a], &feats[b]}); }
+    for (double lambda : {0.0, 1000.0, 0.0, 1000.0, 0.0, 1000.0}) {
+        encoder::Network net(config);
+        std::mt19937_64 rng(1);
+        (void)net.train(clusters, pairs, 3000, rng, 100);
+        if (lambda > 0) {
+            auto t0 = std::chrono::steady_clock::now();
+            uint64_t n = net.consolidate(clusters, pairs, lambda, 50, 5000, rng);
+            MESSAGE("fisher " << n << " batches " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = net.train(clusters, pairs, 60000, rng, 600);
+        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        MESSAGE("lambda " << lambda << ": " << 1000 * s / r.steps << " ms/step (incl. one serving refresh)");
     }
 }

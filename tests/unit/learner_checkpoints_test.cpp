@@ -86,3 +86,34 @@ TEST_CASE("learner checkpoints are kept by content, one is active per learner, a
         CHECK_FALSE(checkpoints.read(**checkpoints.find(second)));
     }
 }
+
+TEST_CASE("learner gc deletes old checkpoints' bytes but keeps the active one, the newest, shared files and every record") {
+    test::TempDir dir;
+    auto db = store::Database::open(dir.path() / "aicache.db");
+    REQUIRE(db);
+    store::LearnerCheckpoints checkpoints(**db, dir.path() / "checkpoints");
+    std::vector<store::CheckpointRecord> made;
+    for (const char *bytes : {"one", "two", "three", "four", "one"}) made.push_back(*checkpoints.add(record_of("encoder"), bytes));
+    auto other = checkpoints.add(record_of("other"), "two"); // another learner's, sharing #2's bytes
+    REQUIRE(other);
+    REQUIRE(checkpoints.activate("encoder", made[1].id));
+
+    auto pruned = checkpoints.prune("encoder", 1);
+    REQUIRE(pruned);
+    // Kept: #5 (newest), #2 (active). Pruned: #4, #3, #1; #1's file is #5's too, #2's is kept.
+    CHECK(pruned->ids == std::vector<int64_t>{made[3].id, made[2].id, made[0].id});
+    CHECK(pruned->bytes_freed == std::string("four").size() + std::string("three").size());
+    auto listed = checkpoints.list("encoder");
+    REQUIRE(listed->size() == 5); // the history stays
+    auto third = checkpoints.find(made[2].id);
+    REQUIRE(third);
+    CHECK_FALSE((*third)->pruned_at.empty());
+    auto gone = checkpoints.read(**third);
+    REQUIRE_FALSE(gone);
+    CHECK(gone.error().message().find("learner gc") != std::string::npos);
+    CHECK(checkpoints.read(**checkpoints.find(made[4].id)));
+    CHECK(checkpoints.read(**checkpoints.find(made[1].id)));
+    CHECK(checkpoints.read(**checkpoints.find(other->id)));
+    // Again: nothing more to prune.
+    CHECK(checkpoints.prune("encoder", 1)->ids.empty());
+}
