@@ -74,8 +74,8 @@ TEST_CASE("exec answers a paraphrased question through a running host's matcher,
 TEST_CASE("exec with --encoder and no host explores a paraphrase, judges it by the fresh output, and keeps the labelled pair") {
     test::TempDir dir;
     auto data = dir.path() / "data";
-    std::vector<std::string> local = {"--encoder", "encoder"};
-    local.insert(local.end(), kSemantic.begin(), kSemantic.end());
+    // The relation head scores here (the default): the stored embeddings go through `relate`.
+    const std::vector<std::string> local = {"--encoder", "encoder", "--threshold-config", R"({"delta": 0.2, "explore_rate": 0})"};
     sandbox::Result first = test::run_aicache(exec_args(data, "how can I sort a list in python", local), std::chrono::seconds(240));
     INFO(first.out << first.err);
     REQUIRE(first.outcome == sandbox::Outcome::ok);
