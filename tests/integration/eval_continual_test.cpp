@@ -34,6 +34,10 @@ TEST_CASE("eval drift trains on A, then on B three ways from one checkpoint, and
         INFO(m.dump());
         CHECK(m["forgetting_points"].get<double>() == doctest::Approx(100 * (a_after_a - m["a"]["hit_rate"].get<double>())));
         CHECK(m["b"]["positives"].get<int>() > 0);
+        // Each mode trained as it says: only the replaying ones mixed remembered A pairs in.
+        const bool replays = m["mode"] != "naive";
+        CHECK((m["train_metrics"].value("replayed_pairs", 0) > 0) == replays);
+        CHECK((m["train_metrics"].value("ewc_lambda", 0.0) > 0) == (m["mode"] == "replay+ewc"));
     }
     sandbox::Result missing = test::run_aicache({"eval", "drift", a.string(), (dir.path() / "none.jsonl").string()});
     CHECK(missing.exit_code != 0);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -51,6 +52,53 @@ std::pair<torch::Tensor, torch::Tensor> batch_of(const std::vector<const Feature
     return {torch::tensor(ids, torch::kLong), torch::tensor(offsets, torch::kLong)};
 }
 
+// Draws training batches: clusters in shuffled passes (each cluster once per pass), pairs uniformly.
+class Batches {
+public:
+    Batches(const Clusters &clusters, const std::vector<Pair> &pairs, size_t batch)
+        : clusters_(clusters), pairs_(pairs), batch_(batch), order_(clusters.size()), cursor_(clusters.size()),
+          any_pair_(0, pairs.empty() ? 0 : pairs.size() - 1) {
+        for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    }
+    [[nodiscard]] bool has_clusters() const { return clusters_.size() >= 2; }
+    [[nodiscard]] bool has_pairs() const { return !pairs_.empty(); }
+    [[nodiscard]] bool empty() const { return !has_clusters() && !has_pairs(); }
+
+    const std::vector<const Features *> &next_cluster(std::mt19937_64 &rng) {
+        if (cursor_ >= order_.size()) {
+            std::shuffle(order_.begin(), order_.end(), rng);
+            cursor_ = 0;
+        }
+        return clusters_[order_[cursor_++]];
+    }
+    const Pair &next_pair(std::mt19937_64 &rng) { return pairs_[any_pair_(rng)]; }
+    [[nodiscard]] size_t cluster_batch() const { return std::min(batch_, clusters_.size()); }
+    [[nodiscard]] size_t pair_batch() const { return batch_; }
+
+private:
+    const Clusters &clusters_;
+    const std::vector<Pair> &pairs_;
+    size_t batch_;
+    std::vector<size_t> order_;
+    size_t cursor_;
+    std::uniform_int_distribution<size_t> any_pair_;
+};
+
+// The loss of one batch, and its two parts (negative when the batch had no such part).
+struct BatchLoss {
+    torch::Tensor total;
+    double prototype = -1, relation = -1;
+};
+
+// The consolidation anchor of EWC: theta* and the diagonal Fisher at it. The table's are dense,
+// buckets x 2 x bag_dim (theta* and F side by side: one gather per row), but a step reads only
+// the rows it touches.
+struct Anchor {
+    double lambda = 0;
+    std::vector<torch::Tensor> dense_star, dense_fisher; // in Impl::dense's order
+    torch::Tensor table;
+};
+
 } // namespace
 
 struct Network::Impl {
@@ -59,8 +107,10 @@ struct Network::Impl {
     // Dense layers learn with Adam. The embedding table (buckets x bag_dim, most of the weights)
     // gets sparse gradients and a row-wise Adagrad update of only the rows a batch touched: a dense
     // update of the whole table every step would cost more than the rest of the step together.
+    std::vector<torch::Tensor> dense;
     std::unique_ptr<torch::optim::Adam> optimizer;
     torch::Tensor embedding_square_sum;
+    std::optional<Anchor> anchor;
 
     explicit Impl(const NetworkConfig &c) : config(c) {
         torch::manual_seed(c.seed);
@@ -68,37 +118,113 @@ struct Network::Impl {
         reset_optimizer();
     }
     void reset_optimizer() {
-        std::vector<torch::Tensor> dense;
+        dense.clear();
         for (const auto &p : model->named_parameters())
             if (p.key() != "bag.weight") dense.push_back(p.value());
         optimizer = std::make_unique<torch::optim::Adam>(dense, torch::optim::AdamOptions(config.learning_rate));
         embedding_square_sum = torch::zeros_like(model->bag->weight);
     }
-    void step() {
+    void clear_gradients() {
+        optimizer->zero_grad();
+        model->bag->weight.mutable_grad() = torch::Tensor();
+    }
+    // Updates the weights from their gradients, with EWC's pull towards the anchor added to them.
+    // Returns the EWC penalty at the weights before the update (0 without an anchor).
+    double step() {
+        torch::NoGradGuard no_grad;
+        double penalty = 0;
+        if (anchor)
+            for (size_t i = 0; i < dense.size(); ++i) penalty += pull(dense[i], anchor->dense_star[i], anchor->dense_fisher[i]);
         optimizer->step();
         torch::Tensor &weight = model->bag->weight;
         torch::Tensor grad = weight.grad();
-        if (!grad.defined()) return;
-        torch::NoGradGuard no_grad;
-        grad = grad.coalesce();
-        torch::Tensor rows = grad.indices()[0];
-        torch::Tensor values = grad.values();
-        embedding_square_sum.index_add_(0, rows, values * values);
-        torch::Tensor scale = embedding_square_sum.index_select(0, rows).sqrt_().add_(1e-10);
-        weight.index_add_(0, rows, values / scale * -kEmbeddingLearningRate);
-        weight.mutable_grad() = torch::Tensor();
+        if (grad.defined()) {
+            grad = grad.coalesce();
+            torch::Tensor rows = grad.indices()[0];
+            torch::Tensor values = grad.values();
+            if (anchor) {
+                torch::Tensor anchored = anchor->table.index_select(0, rows); // rows x 2 x bag_dim
+                torch::Tensor away = weight.index_select(0, rows).sub_(anchored.select(1, 0));
+                torch::Tensor pulled = away * anchored.select(1, 1);
+                penalty += torch::dot(pulled.view(-1), away.view(-1)).item<double>();
+                values.add_(pulled, anchor->lambda);
+            }
+            embedding_square_sum.index_add_(0, rows, values * values);
+            torch::Tensor scale = embedding_square_sum.index_select(0, rows).sqrt_().add_(1e-10);
+            weight.index_add_(0, rows, values / scale * -kEmbeddingLearningRate);
+            weight.mutable_grad() = torch::Tensor();
+        }
+        return anchor ? anchor->lambda / 2 * penalty : 0.0;
+    }
+    // Adds lambda * F * (theta - theta*) to theta's gradient; returns sum F (theta - theta*)^2.
+    double pull(torch::Tensor &theta, const torch::Tensor &star, const torch::Tensor &fisher) {
+        torch::Tensor away = theta - star;
+        torch::Tensor pulled = away * fisher;
+        double penalty = torch::dot(pulled.view(-1), away.view(-1)).item<double>();
+        if (theta.grad().defined())
+            theta.mutable_grad().add_(pulled, anchor->lambda);
+        else
+            theta.mutable_grad() = pulled * anchor->lambda;
+        return penalty;
     }
     static constexpr double kEmbeddingLearningRate = 0.1;
     torch::Tensor encode(const std::vector<const Features *> &texts) {
         auto [ids, offsets] = batch_of(texts);
         return model->encode(ids, offsets);
     }
+    BatchLoss loss(Batches &batches, std::mt19937_64 &rng);
 
     // What embed, match and relate run on. A snapshot rather than views of the tensors: training
     // updates them in place and load() replaces their storage.
     std::unique_ptr<const Inference> serving;
     void refresh_serving(const Network &network) { serving = std::make_unique<const Inference>(network.weights()); }
 };
+
+BatchLoss Network::Impl::loss(Batches &batches, std::mt19937_64 &rng) {
+    BatchLoss out{torch::zeros({})};
+    if (batches.has_clusters()) {
+        // Prototypical loss (Snell et al., 2017): one query per cluster against every cluster's
+        // prototype (the mean embedding of its other members) in the batch.
+        std::vector<const Features *> queries, support;
+        std::vector<int64_t> support_owner;
+        const size_t n = batches.cluster_batch();
+        for (size_t k = 0; k < n; ++k) {
+            const auto &members = batches.next_cluster(rng);
+            size_t q = std::uniform_int_distribution<size_t>(0, members.size() - 1)(rng);
+            queries.push_back(members[q]);
+            for (size_t m = 0, taken = 0; m < members.size() && taken < 4; ++m)
+                if (m != q) {
+                    support.push_back(members[m]);
+                    support_owner.push_back(int64_t(k));
+                    ++taken;
+                }
+        }
+        torch::Tensor q = encode(queries);
+        torch::Tensor s = encode(support);
+        torch::Tensor owner = torch::tensor(support_owner, torch::kLong);
+        torch::Tensor prototypes = torch::zeros({int64_t(n), s.size(1)}).index_add_(0, owner, s);
+        prototypes = torch::nn::functional::normalize(prototypes, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-8));
+        torch::Tensor logits = torch::matmul(q, prototypes.t()) / config.temperature;
+        torch::Tensor proto = torch::nn::functional::cross_entropy(logits, torch::arange(int64_t(n), torch::kLong));
+        out.prototype = proto.item<double>();
+        out.total = out.total + proto;
+    }
+    if (batches.has_pairs()) {
+        std::vector<const Features *> a, b;
+        std::vector<float> labels;
+        for (size_t k = 0; k < batches.pair_batch(); ++k) {
+            const Pair &p = batches.next_pair(rng);
+            a.push_back(p.a);
+            b.push_back(p.b);
+            labels.push_back(p.label);
+        }
+        torch::Tensor logits = model->relate(encode(a), encode(b));
+        torch::Tensor relation = torch::nn::functional::binary_cross_entropy_with_logits(logits, torch::tensor(labels));
+        out.relation = relation.item<double>();
+        out.total = out.total + relation;
+    }
+    return out;
+}
 
 namespace {
 
@@ -182,82 +308,93 @@ std::vector<float> Network::match_with_torch(const std::vector<Pair> &pairs) con
     return std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
 }
 
-TrainReport Network::train(const std::vector<std::vector<const Features *>> &clusters, const std::vector<Pair> &pairs, uint64_t budget_ms,
-                           std::mt19937_64 &rng) {
+namespace {
+
+double tail_mean(const std::vector<double> &v) {
+    size_t from = v.size() > 50 ? v.size() - 50 : 0;
+    double sum = 0;
+    for (size_t i = from; i < v.size(); ++i) sum += v[i];
+    return v.size() > from ? sum / double(v.size() - from) : 0.0;
+}
+
+} // namespace
+
+TrainReport Network::train(const Clusters &clusters, const std::vector<Pair> &pairs, uint64_t budget_ms, std::mt19937_64 &rng,
+                           uint64_t max_steps) {
+    return train({TrainingSet{&clusters, &pairs}}, budget_ms, rng, max_steps);
+}
+
+TrainReport Network::train(const std::vector<TrainingSet> &sets, uint64_t budget_ms, std::mt19937_64 &rng, uint64_t max_steps) {
     TrainReport report;
-    if (clusters.size() < 2 && pairs.empty()) return report;
+    std::vector<Batches> sources;
+    std::vector<double> sizes;
+    sources.reserve(sets.size());
+    for (const TrainingSet &set : sets) {
+        Batches batches(*set.clusters, *set.pairs, size_t(impl_->config.batch));
+        if (batches.empty()) continue;
+        sources.push_back(std::move(batches));
+        sizes.push_back(double(set.clusters->size() + set.pairs->size()));
+    }
+    if (sources.empty()) return report;
+    std::discrete_distribution<size_t> any_source(sizes.begin(), sizes.end());
     impl_->model->train();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
-    const size_t batch = static_cast<size_t>(impl_->config.batch);
-    std::vector<double> proto_losses, relation_losses;
-    std::vector<size_t> cluster_order(clusters.size());
-    for (size_t i = 0; i < cluster_order.size(); ++i) cluster_order[i] = i;
-    size_t cluster_cursor = cluster_order.size();
-    std::uniform_int_distribution<size_t> any_pair(0, pairs.empty() ? 0 : pairs.size() - 1);
-
-    while (std::chrono::steady_clock::now() < deadline) {
-        torch::Tensor loss = torch::zeros({});
-        if (clusters.size() >= 2) {
-            // Prototypical loss (Snell et al., 2017): one query per cluster against every cluster's
-            // prototype (the mean embedding of its other members) in the batch.
-            std::vector<const Features *> queries, support;
-            std::vector<int64_t> support_owner;
-            size_t n = std::min(batch, clusters.size());
-            for (size_t k = 0; k < n; ++k) {
-                if (cluster_cursor >= cluster_order.size()) {
-                    std::shuffle(cluster_order.begin(), cluster_order.end(), rng);
-                    cluster_cursor = 0;
-                }
-                const auto &members = clusters[cluster_order[cluster_cursor++]];
-                size_t q = std::uniform_int_distribution<size_t>(0, members.size() - 1)(rng);
-                queries.push_back(members[q]);
-                for (size_t m = 0, taken = 0; m < members.size() && taken < 4; ++m)
-                    if (m != q) {
-                        support.push_back(members[m]);
-                        support_owner.push_back(int64_t(k));
-                        ++taken;
-                    }
-            }
-            torch::Tensor q = impl_->encode(queries);
-            torch::Tensor s = impl_->encode(support);
-            torch::Tensor owner = torch::tensor(support_owner, torch::kLong);
-            torch::Tensor prototypes = torch::zeros({int64_t(n), s.size(1)}).index_add_(0, owner, s);
-            prototypes = torch::nn::functional::normalize(prototypes, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-8));
-            torch::Tensor logits = torch::matmul(q, prototypes.t()) / impl_->config.temperature;
-            torch::Tensor proto = torch::nn::functional::cross_entropy(logits, torch::arange(int64_t(n), torch::kLong));
-            proto_losses.push_back(proto.item<double>());
-            loss = loss + proto;
-        }
-        if (!pairs.empty()) {
-            std::vector<const Features *> a, b;
-            std::vector<float> labels;
-            for (size_t k = 0; k < batch; ++k) {
-                const Pair &p = pairs[any_pair(rng)];
-                a.push_back(p.a);
-                b.push_back(p.b);
-                labels.push_back(p.label);
-            }
-            torch::Tensor logits = impl_->model->relate(impl_->encode(a), impl_->encode(b));
-            torch::Tensor relation = torch::nn::functional::binary_cross_entropy_with_logits(logits, torch::tensor(labels));
-            relation_losses.push_back(relation.item<double>());
-            loss = loss + relation;
-        }
-        impl_->optimizer->zero_grad();
-        loss.backward();
-        impl_->step();
+    std::vector<double> proto_losses, relation_losses, penalties;
+    while (report.steps < max_steps && std::chrono::steady_clock::now() < deadline) {
+        BatchLoss loss = impl_->loss(sources.size() == 1 ? sources.front() : sources[any_source(rng)], rng);
+        if (loss.prototype >= 0) proto_losses.push_back(loss.prototype);
+        if (loss.relation >= 0) relation_losses.push_back(loss.relation);
+        impl_->clear_gradients();
+        loss.total.backward();
+        penalties.push_back(impl_->step());
         ++report.steps;
     }
-    auto tail_mean = [](const std::vector<double> &v) {
-        size_t from = v.size() > 50 ? v.size() - 50 : 0;
-        double sum = 0;
-        for (size_t i = from; i < v.size(); ++i) sum += v[i];
-        return v.size() > from ? sum / double(v.size() - from) : 0.0;
-    };
     report.prototype_loss = tail_mean(proto_losses);
     report.relation_loss = tail_mean(relation_losses);
+    report.ewc_penalty = tail_mean(penalties);
     if (report.steps > 0) impl_->refresh_serving(*this);
     return report;
 }
+
+uint64_t Network::consolidate(const Clusters &clusters, const std::vector<Pair> &pairs, double lambda, uint64_t max_batches, uint64_t budget_ms,
+                              std::mt19937_64 &rng) {
+    impl_->anchor.reset();
+    Batches batches(clusters, pairs, size_t(impl_->config.batch));
+    if (batches.empty() || max_batches == 0 || !(lambda > 0)) return 0;
+    Impl &m = *impl_;
+    m.model->train();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+    Anchor anchor;
+    anchor.lambda = lambda;
+    for (const torch::Tensor &p : m.dense) anchor.dense_fisher.push_back(torch::zeros_like(p));
+    torch::Tensor table_fisher = torch::zeros_like(m.model->bag->weight);
+    uint64_t used = 0;
+    while (used < max_batches && (used == 0 || std::chrono::steady_clock::now() < deadline)) {
+        m.clear_gradients();
+        m.loss(batches, rng).total.backward();
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < m.dense.size(); ++i)
+            if (m.dense[i].grad().defined()) anchor.dense_fisher[i].addcmul_(m.dense[i].grad(), m.dense[i].grad());
+        if (torch::Tensor g = m.model->bag->weight.grad(); g.defined()) {
+            g = g.coalesce();
+            table_fisher.index_add_(0, g.indices()[0], g.values() * g.values());
+        }
+        ++used;
+    }
+    m.clear_gradients();
+    // Squares of batch-mean gradients, times the batch size: where the mean gradient vanishes (at
+    // a minimum, where theta* should be) that is the mean squared per-example gradient, the
+    // empirical Fisher, without a backward pass per example.
+    const double scale = double(m.config.batch) / double(used);
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor &f : anchor.dense_fisher) f.mul_(scale);
+    for (const torch::Tensor &p : m.dense) anchor.dense_star.push_back(p.detach().clone());
+    anchor.table = torch::stack({m.model->bag->weight.detach(), table_fisher.mul_(scale)}, 1);
+    m.anchor = std::move(anchor);
+    return used;
+}
+
+double Network::consolidation_lambda() const { return impl_->anchor ? impl_->anchor->lambda : 0.0; }
 
 std::string Network::save() const {
     std::ostringstream out;
@@ -277,6 +414,7 @@ void Network::load(std::string_view bytes) {
         throw std::invalid_argument(std::string("not a checkpoint of this network: ") + e.what_without_backtrace());
     }
     impl_->reset_optimizer();
+    impl_->anchor.reset(); // anchored to weights that are gone
     impl_->refresh_serving(*this);
 }
 

@@ -30,10 +30,21 @@ struct Pair {
     float label; // 1: b may be answered with a's answer
 };
 
+using Clusters = std::vector<std::vector<const Features *>>; // each: texts known to share an answer
+
+// Examples from one source (new pairs, or the memory replayed). A training step draws its whole
+// batch from one set, chosen in proportion to its size: the clusters of a batch are each other's
+// negatives, and negatives from another domain would be too easy to teach anything.
+struct TrainingSet {
+    const Clusters *clusters;
+    const std::vector<Pair> *pairs;
+};
+
 // What one training call did, measured.
 struct TrainReport {
     uint64_t steps = 0;
     double prototype_loss = 0, relation_loss = 0; // means over the call's last 50 steps
+    double ewc_penalty = 0;                       // likewise; 0 without a consolidation anchor
 };
 
 class Network {
@@ -48,11 +59,23 @@ public:
     [[nodiscard]] std::vector<float> match(const std::vector<Pair> &pairs) const;
     // One score per candidate embedding (each dim floats) for the query embedding: see Inference::relate.
     [[nodiscard]] std::vector<float> relate(const float *query, const std::vector<const float *> &candidates) const;
-    // Trains until `budget_ms` passes: a prototypical loss over `clusters` (texts known to share an
-    // answer; each step's batch of clusters are each other's negatives) and a binary loss of the
-    // relation head on `pairs`. Sampling draws from `rng`.
-    TrainReport train(const std::vector<std::vector<const Features *>> &clusters, const std::vector<Pair> &pairs, uint64_t budget_ms,
-                      std::mt19937_64 &rng);
+    // Trains until `budget_ms` passes: a prototypical loss over `clusters` (each step's batch of
+    // clusters are each other's negatives) and a binary loss of the relation head on `pairs`.
+    // Sampling draws from `rng`. Stops after `max_steps` if that comes first.
+    TrainReport train(const Clusters &clusters, const std::vector<Pair> &pairs, uint64_t budget_ms, std::mt19937_64 &rng,
+                      uint64_t max_steps = UINT64_MAX);
+    // The same over several sets (see TrainingSet).
+    TrainReport train(const std::vector<TrainingSet> &sets, uint64_t budget_ms, std::mt19937_64 &rng, uint64_t max_steps = UINT64_MAX);
+
+    // Elastic weight consolidation (Kirkpatrick et al., PNAS 2017): anchors the current parameters
+    // as theta* and estimates the diagonal empirical Fisher F at them from up to `max_batches`
+    // training batches of `clusters` and `pairs` (what should not be forgotten; at least one batch,
+    // then no longer than `budget_ms`). From then on each train() step adds
+    // (lambda/2) * sum F_i (theta_i - theta*_i)^2 over the dense layers and the embedding rows the
+    // step touches. load() drops the anchor. Returns the batches used (0: nothing to anchor on).
+    uint64_t consolidate(const Clusters &clusters, const std::vector<Pair> &pairs, double lambda, uint64_t max_batches, uint64_t budget_ms,
+                         std::mt19937_64 &rng);
+    [[nodiscard]] double consolidation_lambda() const; // 0 when nothing is anchored
 
     [[nodiscard]] std::string save() const;
     void load(std::string_view bytes); // throws on bytes that are not this network's
