@@ -530,38 +530,3 @@ TEST_CASE("the_learner_refuses_continual_settings_out_of_range_naming_the_key") 
     refused(R"({"memory": 100000000})", "memory");
     CHECK_NOTHROW(encoder::Learner(aicache::sdk::Config::parse(R"({"buckets": 64, "replay": 0, "ewc_lambda": 0.5, "memory": 0})")));
 }
-
-#include <fstream>
-#include <chrono>
-TEST_CASE("zz_step_time" * doctest::skip(!std::getenv("STEP_TIME"))) {
-    encoder::NetworkConfig config;
-    std::ifstream in("/tmp/drift-a.jsonl");
-    std::vector<Features> feats;
-    std::vector<std::tuple<size_t,size_t,float>> raw;
-    std::string line;
-    while (std::getline(in, line) && raw.size() < 8000) {
-        auto j = nlohmann::json::parse(line);
-        feats.push_back(encoder::features(j["a"].get<std::string>(), config.buckets));
-        feats.push_back(encoder::features(j["b"].get<std::string>(), config.buckets));
-        raw.push_back({feats.size()-2, feats.size()-1, j["label"].get<float>()});
-    }
-    std::vector<encoder::Pair> pairs;
-    encoder::Clusters clusters;
-    for (auto [a,b,l] : raw) { pairs.push_back({&feats[a], &feats[b], l}); if (l > 0.5f) clusters.push_back({&feats[a], &feats[b]}); }
-    encoder::Network plain(config), anchored(config);
-    std::mt19937_64 rng(1);
-    (void)plain.train(clusters, pairs, 60000, rng, 50);
-    anchored.load(plain.save());
-    plain.load(plain.save());
-    (void)anchored.consolidate(clusters, pairs, 1000, 50, 5000, rng);
-    std::vector<double> best(2, 1e9);
-    for (int rep = 0; rep < 8; ++rep)
-        for (int k = 0; k < 2; ++k) {
-            encoder::Network &net = k ? anchored : plain;
-            auto t0 = std::chrono::steady_clock::now();
-            auto r = net.train(clusters, pairs, 60000, rng, 100);
-            double ms = 1000 * std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(r.steps);
-            best[k] = std::min(best[k], ms);
-        }
-    MESSAGE("best of 8 x 100 steps: plain " << best[0] << " ms/step, EWC " << best[1] << " ms/step (each incl. 1/100 of a serving refresh)");
-}
