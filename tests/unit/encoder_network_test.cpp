@@ -270,6 +270,14 @@ TEST_CASE("read_relate_request_refuses_malformed_or_truncated_input") {
 
 namespace {
 
+// A host writer that appends to `out`.
+aicache_writer writer_into(std::string &out) {
+    return {&out, [](void *ctx, const void *data, size_t len) {
+                static_cast<std::string *>(ctx)->append(static_cast<const char *>(data), len);
+                return AICACHE_OK;
+            }};
+}
+
 // The learner as the plugin's trampolines drive it, without loading the plugin.
 struct LearnerDriver {
     explicit LearnerDriver(const std::string &config) : learner(aicache::sdk::Config::parse(config)) {}
@@ -294,10 +302,7 @@ struct LearnerDriver {
     nlohmann::json train(uint64_t budget_ms) { return nlohmann::json::parse(learner.train(budget_ms)); }
     std::string state() const {
         std::string out;
-        aicache_writer writer{&out, [](void *ctx, const void *data, size_t len) {
-                                  static_cast<std::string *>(ctx)->append(static_cast<const char *>(data), len);
-                                  return AICACHE_OK;
-                              }};
+        aicache_writer writer = writer_into(out);
         aicache::sdk::StateWriter w(&writer);
         learner.save_state(w);
         w.flush();
@@ -362,10 +367,7 @@ TEST_CASE("a_saved_memory_reads_back_the_same_and_a_smaller_memory_keeps_a_subse
     encoder::Memory memory(50, 1);
     for (int i = 0; i < 80; ++i) memory.offer("q" + std::to_string(i), "p" + std::to_string(i), float(i % 2));
     std::string bytes;
-    aicache_writer writer{&bytes, [](void *ctx, const void *data, size_t len) {
-                              static_cast<std::string *>(ctx)->append(static_cast<const char *>(data), len);
-                              return AICACHE_OK;
-                          }};
+    aicache_writer writer = writer_into(bytes);
     {
         aicache::sdk::StateWriter w(&writer);
         memory.save(w);
@@ -407,10 +409,7 @@ TEST_CASE("a_checkpoint_with_memory_round_trips_and_an_encoder_1_state_without_m
 
     // encoder/1: buckets, dim, steps, the network; nothing after it.
     std::string old;
-    aicache_writer writer{&old, [](void *ctx, const void *data, size_t len) {
-                              static_cast<std::string *>(ctx)->append(static_cast<const char *>(data), len);
-                              return AICACHE_OK;
-                          }};
+    aicache_writer writer = writer_into(old);
     {
         aicache::sdk::StateWriter w(&writer);
         w.u64(4096), w.u64(128), w.u64(7);
@@ -500,16 +499,16 @@ TEST_CASE("ewc_keeps_the_weights_the_old_task_uses_closer_to_the_checkpoint_than
         encoder::Network net(small_config());
         net.load(checkpoint);
         std::mt19937_64 fisher_rng(11);
-        if (lambda > 0) REQUIRE(net.consolidate(old_clusters, old_pairs, lambda, 20, 60000, fisher_rng) == 20);
+        if (lambda > 0) REQUIRE(net.consolidate(old_clusters, old_pairs, lambda, 10, 60000, fisher_rng) == 10);
         CHECK(net.consolidation_lambda() == lambda);
         std::mt19937_64 train_rng(13); // the same batches with and without EWC
-        encoder::TrainReport report = net.train(new_clusters, new_pairs, 60000, train_rng, 60);
-        REQUIRE(report.steps == 60);
+        encoder::TrainReport report = net.train(new_clusters, new_pairs, 60000, train_rng, 20);
+        REQUIRE(report.steps == 20);
         CHECK((report.ewc_penalty > 0) == (lambda > 0));
         return old_task_distance(net.weights());
     };
     const double naive = moved(0), consolidated = moved(1e5);
-    MESSAGE("squared distance from theta* of what the old task uses, after 60 steps: naive " << naive << ", EWC " << consolidated);
+    MESSAGE("squared distance from theta* of what the old task uses, after 20 steps: naive " << naive << ", EWC " << consolidated);
     CHECK(naive > 0);
     CHECK_MESSAGE(consolidated < 0.8 * naive, "EWC did not hold the weights near the checkpoint");
 }
