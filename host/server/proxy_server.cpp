@@ -11,6 +11,8 @@
 #include <boost/beast.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <optional>
 #include <regex>
 #include <thread>
@@ -71,6 +73,7 @@ struct Shared {
     learning::RequestLog *request_log = nullptr; // set before start(); null: no request log
     cache::SemanticMatcher *semantic = nullptr;  // set before start(); null: exact matches only
     FeedbackBook feedback{};                     // answers given, awaiting a client's verdict
+    std::atomic<int> in_flight{0};               // proxied requests not yet done with their bookkeeping
 
     uint64_t ttl_for(const CanonicalRequest &request) const {
         if (request.ttl_seconds != 0) return request.ttl_seconds;
@@ -492,6 +495,13 @@ awaitable<bool> handle(Shared &s, beast::tcp_stream &client, const Request &requ
     std::optional<CanonicalRequest> proxied;
     std::optional<Reply> reply = route(s, request, proxied);
     if (reply) co_return co_await write(client, request, *reply);
+    // Counted until the call has stored and recorded its answer, which happens after the client
+    // has it: stop() waits for these so a stopping host loses no record of an answer it gave.
+    struct InFlight {
+        std::atomic<int> &count;
+        explicit InFlight(std::atomic<int> &c) : count(c) { ++count; }
+        ~InFlight() { --count; }
+    } in_flight(s.in_flight);
     ProxyCall call(s, client, request, std::move(*proxied));
     co_return co_await call.run();
 }
@@ -590,6 +600,15 @@ Status ProxyServer::start() {
 
 void ProxyServer::stop() {
     if (!impl_ || impl_->threads.empty()) return;
+    // No new connections; requests in progress get up to two seconds to finish (a slow upstream
+    // call is cut off after that).
+    net::post(impl_->ioc, [this] {
+        beast::error_code ec;
+        impl_->acceptor.close(ec);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (impl_->shared.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     impl_->ioc.stop();
     for (auto &t : impl_->threads) t.join();
     impl_->threads.clear();
