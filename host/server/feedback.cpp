@@ -7,7 +7,7 @@
 namespace aicache::server {
 
 size_t FeedbackBook::bytes_of(const GivenAnswer &a) {
-    size_t bytes = sizeof(GivenAnswer) + a.entry_key.size();
+    size_t bytes = sizeof(GivenAnswer);
     if (a.candidate) bytes += a.candidate->canonical_key.size() + a.candidate->cached_question.size() + a.candidate->question.size();
     return bytes;
 }
@@ -98,9 +98,17 @@ FeedbackReply apply_feedback(std::string_view body, FeedbackBook &book, cache::D
     reply["answer"] = given->kind == AnswerKind::exact_hit ? "hit" : "miss";
     if (right) return {200, reply};
     // A wrong answer must not be served again: out of the cache, the store and the index.
-    if (Status removed = cache.remove({given->entry_hash}, {given->entry_key}); !removed)
-        return {500, {{"error", {{"message", "the wrong answer could not be removed: " + removed.message()}, {"type", "server_error"}, {"code", "store"}}}}};
-    reply["actions"].push_back("removed from the cache");
+    auto failed = [](const std::string &why) {
+        return FeedbackReply{500, {{"error", {{"message", "the wrong answer could not be removed: " + why}, {"type", "server_error"}, {"code", "store"}}}}};
+    };
+    auto stored = cache.durable().get(given->entry_hash);
+    if (!stored) return failed(stored.error().message());
+    if (stored->empty()) {
+        reply["actions"].push_back("already gone from the cache");
+    } else {
+        if (Status removed = cache.remove({given->entry_hash}, {stored->front().key}); !removed) return failed(removed.message());
+        reply["actions"].push_back("removed from the cache");
+    }
     if (matcher != nullptr && given->scope != 0) {
         if (Status forgotten = matcher->forget(given->scope, given->entry_hash); forgotten) reply["actions"].push_back("removed from the semantic index");
     }

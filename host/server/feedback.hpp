@@ -24,17 +24,18 @@ namespace aicache::server {
 
 enum class AnswerKind { exact_hit, semantic_hit, fresh };
 
+// Kept for every answer the proxy gives, so small on purpose: an exact hit or a fresh answer costs
+// no string copy (a wrong one's canonical key is read back from the store when feedback comes).
 struct GivenAnswer {
     AnswerKind kind = AnswerKind::fresh;
     uint64_t entry_hash = 0;   // the cache entry that holds the answer given
-    std::string entry_key;     // its canonical key
     uint64_t scope = 0;        // its semantic scope (0: not indexed)
     std::optional<cache::SemanticCandidate> candidate; // semantic hits: what matched, and how
 };
 
 class FeedbackBook {
 public:
-    // Bounded by the bytes of the keys it holds; the oldest answers are forgotten first.
+    // Bounded by the bytes it holds; the oldest answers are forgotten first.
     FeedbackBook() : FeedbackBook(16u << 20) {}
     explicit FeedbackBook(size_t max_bytes) : max_bytes_(max_bytes) {}
     void remember(uint64_t request_hash, GivenAnswer answer);

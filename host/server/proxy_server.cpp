@@ -181,12 +181,11 @@ private:
         given.kind = kind;
         if (kind == AnswerKind::semantic_hit && candidate_) {
             given.entry_hash = candidate_->key_hash;
-            given.entry_key = candidate_->canonical_key;
             given.scope = candidate_->scope;
             given.candidate = candidate_;
+            given.candidate->canonical_key.clear(); // feedback tells the learner; it needs the questions, not the key
         } else {
             given.entry_hash = canonical_.hash;
-            given.entry_key = canonical_.key;
             given.scope = canonical_.question.empty() ? 0 : canonical_.semantic_scope;
         }
         s_.feedback.remember(canonical_.hash, std::move(given));
