@@ -114,7 +114,7 @@ Expected<SemanticMatcher::Reloaded> SemanticMatcher::reload(const std::optional<
     // under its own tag and picked up by the second pass, under the lock.
     auto bulk = embed_stale_questions(**next);
     if (!bulk) return bulk.error();
-    std::unique_ptr<Model> previous;
+    std::shared_ptr<Model> previous;
     Reloaded done;
     {
         std::lock_guard lock(learners_mutex_);
@@ -154,11 +154,19 @@ std::string SemanticMatcher::model() const {
 }
 
 Status SemanticMatcher::remember(uint64_t scope, uint64_t key_hash, const std::string &canonical_key, const std::string &question) {
-    std::lock_guard lock(learners_mutex_);
-    size_t dim = 0;
-    auto vector = model_->encoder.embed({question}, dim);
-    if (!vector) return vector.error();
-    return model_->index->add(scope, key_hash, *vector, question, canonical_key);
+    std::shared_ptr<Model> model;
+    std::vector<float> vector;
+    {
+        std::lock_guard lock(learners_mutex_);
+        model = model_;
+        size_t dim = 0;
+        auto embedded = model->encoder.embed({question}, dim);
+        if (!embedded) return embedded.error();
+        vector = std::move(*embedded);
+    }
+    // If a reload swapped models meanwhile, the row lands under the old model's tag: the next start
+    // embeds it again, so the question is missing from the new index only until then.
+    return model->index->add(scope, key_hash, vector, question, canonical_key);
 }
 
 Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope, const std::string &question) {
@@ -227,8 +235,12 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
 }
 
 Status SemanticMatcher::forget(uint64_t scope, uint64_t key_hash) {
-    std::lock_guard lock(learners_mutex_);
-    return model_->index->remove(scope, key_hash);
+    std::shared_ptr<Model> model;
+    {
+        std::lock_guard lock(learners_mutex_);
+        model = model_;
+    }
+    return model->index->remove(scope, key_hash);
 }
 
 namespace {

@@ -81,10 +81,12 @@ private:
     std::filesystem::path snapshot_dir_, learned_pairs_;
     std::shared_ptr<const loader::PluginLibrary> encoder_library_, threshold_library_;
     SemanticMatcherOptions options_;
-    // The ABI promises a plugin one caller at a time: every learner call and every use of the
-    // current model happens under this lock.
+    // The ABI promises a plugin one caller at a time: every learner call happens under this lock,
+    // and so does every read of model_.
     mutable std::mutex learners_mutex_;
-    std::unique_ptr<Model> model_;
+    // Shared so a writer to the index (remember, forget) can leave the lock before its SQLite
+    // write: learner calls stay serialized, disk writes do not hold up lookups.
+    std::shared_ptr<Model> model_;
     std::mutex reload_mutex_; // one reload at a time
 };
 

@@ -67,6 +67,7 @@ TEST_CASE("exec answers a paraphrased question through a running host's matcher,
     sandbox::Result other = test::run_aicache(exec_args(data, "how do I sort a list of numbers in python?"));
     ::unsetenv("OPENAI_MODEL");
     INFO(other.out << other.err);
+    CHECK(other.err.find("aicache: miss") != std::string::npos); // looked up, and nothing in its scope
     CHECK(other.err.find("semantic-hit") == std::string::npos);
     CHECK(other.err.find("candidate") == std::string::npos);
 }
