@@ -2,6 +2,8 @@
 // entries of 128 dimensions (the encoder's), one thread. Built once per size and shared.
 #include "cache/dot_product.hpp"
 #include "cache/semantic_index.hpp"
+#include "cache/semantic_matcher.hpp"
+#include "store/semantic_vectors.hpp"
 #include "loader/learner_instance.hpp"
 
 #include <benchmark/benchmark.h>
@@ -13,7 +15,11 @@
 #include <fstream>
 #include <span>
 #include <unordered_set>
+
+#include <unistd.h>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <memory>
 #include <random>
 
@@ -88,6 +94,7 @@ struct EncoderFixture {
     std::shared_ptr<const aicache::loader::PluginLibrary> library;
     std::unique_ptr<aicache::loader::LearnerInstance> encoder;
     bool trained = false;
+    std::optional<std::string> checkpoint;
 };
 
 EncoderFixture &encoder_fixture() {
@@ -105,6 +112,7 @@ EncoderFixture &encoder_fixture() {
             std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
             if (!instance->load_state(bytes)) return made;
             made.trained = true;
+            made.checkpoint = std::move(bytes);
         }
         made.encoder = std::make_unique<aicache::loader::LearnerInstance>(std::move(*instance));
         return made;
@@ -234,5 +242,58 @@ void BM_SemanticLookupEmbedSearchMatchTexts(benchmark::State &state) { lookup(st
 // Arg: the HNSW beam (32 is the host's).
 BENCHMARK(BM_SemanticLookupEmbedSearchRelate)->Arg(32)->Arg(64)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SemanticLookupEmbedSearchMatchTexts)->Arg(32)->Unit(benchmark::kMicrosecond);
+
+// The host's own lookup, SemanticMatcher::find, over the same 100 K questions: the index is filled
+// the way a host fills it after a model change (questions stored under another model, embedded
+// again in batches when the matcher opens), and each lookup embeds, searches, re-scores with
+// `relate`, reads the entry and asks the threshold learner. The rows above take find apart.
+struct MatcherFixture {
+    std::filesystem::path dir;
+    std::unique_ptr<aicache::store::Database> db;
+    std::unique_ptr<aicache::cache::SemanticMatcher> matcher;
+    ~MatcherFixture() {
+        matcher.reset();
+        db.reset();
+        std::error_code ec;
+        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+};
+
+MatcherFixture &matcher_fixture() {
+    static MatcherFixture f;
+    if (f.matcher) return f;
+    auto &q = question_fixture();
+    auto &enc = encoder_fixture();
+    auto threshold = aicache::loader::PluginLibrary::load_file(std::string(AICACHE_BENCH_BUILD_DIR) + "/lib/aicache/plugins/threshold.so");
+    if (!enc.library || !threshold) return f;
+    f.dir = std::filesystem::temp_directory_path() / ("aicache-bench-matcher-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(f.dir);
+    auto db = aicache::store::Database::open(f.dir / "aicache.db");
+    if (!db) return f;
+    f.db = std::move(*db);
+    std::vector<aicache::store::SemanticVectors::Entry> entries;
+    for (size_t i = 0; i < q.questions.size(); ++i) entries.push_back({1, i, q.questions[i], "key " + std::to_string(i)});
+    std::vector<std::vector<float>> placeholders(entries.size(), std::vector<float>(1, 0.0f)); // another model's: re-embedded at open
+    if (!aicache::store::SemanticVectors(*f.db).put_many(entries, placeholders, "bench seed")) return f;
+    aicache::cache::SemanticMatcherOptions options;
+    options.encoder_checkpoint = enc.checkpoint;
+    auto matcher = aicache::cache::SemanticMatcher::open(*f.db, f.dir / "semantic-index", enc.library, *threshold, options);
+    if (matcher) f.matcher = std::move(*matcher);
+    return f;
+}
+
+void BM_SemanticMatcherFind(benchmark::State &state) {
+    auto &f = matcher_fixture();
+    auto &q = question_fixture();
+    if (!f.matcher) return state.SkipWithError("encoder or threshold plugin not built");
+    size_t i = 0, found = 0;
+    for (auto _ : state) {
+        auto candidate = f.matcher->find(1, q.queries[i++ % q.queries.size()]);
+        found += candidate && *candidate;
+    }
+    state.counters["with_candidate"] = double(found) / double(std::max<size_t>(1, i));
+    state.SetLabel(q.source + ", " + std::to_string(f.matcher->size()) + " questions");
+}
+BENCHMARK(BM_SemanticMatcherFind)->Unit(benchmark::kMicrosecond);
 
 } // namespace
