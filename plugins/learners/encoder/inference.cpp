@@ -175,7 +175,8 @@ struct Inference::Impl {
     Kernels kernels;
     void (*dense)(const Dense &);
     size_t buckets, bag_dim, dim;
-    std::vector<float> bag;
+    std::vector<float> bag_owned;
+    const float *bag; // bag_owned's data, or the caller's table
     // fc2 and skip are one layer over [relu(fc1(x)) padded to fc1's stride, x]: the sum the
     // model takes of the two becomes one pass that accumulates both.
     Packed fc1, head;
@@ -186,7 +187,8 @@ struct Inference::Impl {
     float rel2_bias;
 
     Impl(InferenceWeights &w, Kernels k)
-        : kernels(k), buckets(size_t(w.buckets)), bag_dim(size_t(w.bag_dim)), dim(size_t(w.fc2.out)), bag(std::move(w.bag)),
+        : kernels(k), buckets(size_t(w.buckets)), bag_dim(size_t(w.bag_dim)), dim(size_t(w.fc2.out)), bag_owned(std::move(w.bag)),
+          bag(w.bag_view != nullptr ? w.bag_view : bag_owned.data()),
           fc1(bag_dim, size_t(w.fc1.out)), head(fc1.stride + bag_dim, dim), rel1(4 * dim, size_t(w.rel1.out)), rel2(rel1.stride),
           rel2_bias(w.rel2.bias.at(0)) {
         fc1.put(0, w.fc1, 0, bag_dim);
@@ -213,7 +215,7 @@ struct Inference::Impl {
             if (id < 0 || uint64_t(id) >= buckets)
                 throw std::out_of_range("encoder inference: feature id " + std::to_string(id) + " outside the table's " +
                                         std::to_string(buckets) + " rows");
-            const float *row = bag.data() + size_t(id) * bag_dim;
+            const float *row = bag + size_t(id) * bag_dim;
             for (size_t k = 0; k < bag_dim; ++k) x[k] += row[k];
         }
         if (!ids.empty())
@@ -240,7 +242,7 @@ struct Inference::Impl {
 };
 
 Inference::Inference(InferenceWeights w, Kernels kernels) {
-    if (w.buckets < 1 || w.bag_dim < 1 || w.bag.size() != size_t(w.buckets * w.bag_dim))
+    if (w.buckets < 1 || w.bag_dim < 1 || (w.bag_view == nullptr && w.bag.size() != size_t(w.buckets * w.bag_dim)))
         throw std::invalid_argument("encoder inference: the embedding table is not buckets x bag_dim");
     check_linear("fc1", w.fc1, w.bag_dim, w.fc1.out);
     check_linear("fc2", w.fc2, w.fc1.out, w.fc2.out);

@@ -22,6 +22,9 @@ struct LinearWeights {
 struct InferenceWeights {
     int64_t buckets = 0, bag_dim = 0;
     std::vector<float> bag; // buckets x bag_dim
+    // Instead of `bag`: the table read in place (64 MB at the default size, not worth a second
+    // copy). It must stay where it is, unchanged, for as long as the Inference serves from it.
+    const float *bag_view = nullptr;
     LinearWeights fc1, fc2, skip; // encoder: fc2(relu(fc1(x))) + skip(x)
     LinearWeights rel1, rel2;     // relation head over [u, v, |u-v|, u*v]
 };
@@ -32,7 +35,7 @@ enum class Kernels { automatic, portable, avx2 };
 
 class Inference {
 public:
-    // Packs the weights for the kernels (the embedding table is moved, not copied). Throws
+    // Packs the weights for the kernels (the embedding table is moved or viewed, not copied). Throws
     // std::invalid_argument when the shapes do not fit together or `avx2` is asked of a CPU without it.
     explicit Inference(InferenceWeights weights, Kernels kernels = Kernels::automatic);
     ~Inference();

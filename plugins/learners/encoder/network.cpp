@@ -174,10 +174,19 @@ struct Network::Impl {
     }
     BatchLoss loss(Batches &batches, std::mt19937_64 &rng);
 
-    // What embed, match and relate run on. A snapshot rather than views of the tensors: training
-    // updates them in place and load() replaces their storage.
+    // What embed, match and relate run on: the dense layers copied (and packed), the embedding
+    // table read in place. Training updates it in place and load() replaces its storage, so this
+    // is refreshed after both; the host never serves and trains one instance at once (the ABI's
+    // one caller at a time), so nothing reads the table while a step writes it.
     std::unique_ptr<const Inference> serving;
-    void refresh_serving(const Network &network) { serving = std::make_unique<const Inference>(network.weights()); }
+    void refresh_serving() {
+        InferenceWeights w = dense_weights();
+        torch::Tensor &table = model->bag->weight;
+        if (!table.is_contiguous() || table.scalar_type() != torch::kFloat) throw std::logic_error("encoder: embedding table not contiguous float32");
+        w.bag_view = table.data_ptr<float>();
+        serving = std::make_unique<const Inference>(std::move(w));
+    }
+    InferenceWeights dense_weights() const; // everything but the embedding table's values
 };
 
 BatchLoss Network::Impl::loss(Batches &batches, std::mt19937_64 &rng) {
@@ -243,7 +252,7 @@ Network::Network(const NetworkConfig &config) {
     // One intra-op thread: the host serves on the other core, and small MLPs gain nothing from more.
     at::set_num_threads(1);
     impl_ = std::make_unique<Impl>(config);
-    impl_->refresh_serving(*this);
+    impl_->refresh_serving();
 }
 
 Network::~Network() = default;
@@ -274,11 +283,16 @@ std::vector<float> Network::relate(const float *query, const std::vector<const f
 }
 
 InferenceWeights Network::weights() const {
-    const Model &m = *impl_->model;
+    InferenceWeights w = impl_->dense_weights();
+    w.bag = copy_of(impl_->model->bag->weight);
+    return w;
+}
+
+InferenceWeights Network::Impl::dense_weights() const {
+    const Model &m = *model;
     InferenceWeights w;
     w.buckets = m.bag->weight.size(0);
     w.bag_dim = m.bag->weight.size(1);
-    w.bag = copy_of(m.bag->weight);
     w.fc1 = copy_of(m.fc1);
     w.fc2 = copy_of(m.fc2);
     w.skip = copy_of(m.skip);
@@ -352,7 +366,7 @@ TrainReport Network::train(const std::vector<TrainingSet> &sets, uint64_t budget
     report.prototype_loss = tail_mean(proto_losses);
     report.relation_loss = tail_mean(relation_losses);
     report.ewc_penalty = tail_mean(penalties);
-    if (report.steps > 0) impl_->refresh_serving(*this);
+    if (report.steps > 0) impl_->refresh_serving();
     return report;
 }
 
@@ -415,7 +429,7 @@ void Network::load(std::string_view bytes) {
     }
     impl_->reset_optimizer();
     impl_->anchor.reset(); // anchored to weights that are gone
-    impl_->refresh_serving(*this);
+    impl_->refresh_serving();
 }
 
 } // namespace encoder
