@@ -33,9 +33,11 @@ struct LearnerArgs {
     bool scratch = false, json = false;
 };
 
+// The knowledge repository as these commands use it: checkpoints, and the audit log every change goes to.
 struct Knowledge {
     std::unique_ptr<store::Database> db;
     std::unique_ptr<store::LearnerCheckpoints> checkpoints;
+    std::unique_ptr<patches::AuditLog> audit;
 };
 
 Expected<Knowledge> open_knowledge(const std::string &data_flag) {
@@ -45,6 +47,7 @@ Expected<Knowledge> open_knowledge(const std::string &data_flag) {
     Knowledge k;
     k.db = std::move(*db);
     k.checkpoints = std::make_unique<store::LearnerCheckpoints>(*k.db, data / "checkpoints");
+    k.audit = std::make_unique<patches::AuditLog>(*k.db);
     return k;
 }
 
@@ -153,8 +156,7 @@ int train(const LearnerArgs &args) {
     if (!saved) return fail(saved.error());
     if (activate)
         if (Status s = knowledge->checkpoints->activate(facts.name, saved->id); !s) return fail(s);
-    patches::AuditLog audit(*knowledge->db);
-    if (auto logged = audit.append(current_user(), "learner-checkpoint", facts.name,
+    if (auto logged = knowledge->audit->append(current_user(), "learner-checkpoint", facts.name,
                                    {{"checkpoint", saved->id}, {"sha256", saved->sha256}, {"parent", record.parent_id ? nlohmann::json(*record.parent_id) : nlohmann::json()},
                                     {"activated", activate}, {"before", before->chosen.hit_rate}, {"after", after->chosen.hit_rate}});
         !logged)
@@ -231,9 +233,8 @@ int rollback(const LearnerArgs &args) {
     if (*target) // a damaged file is refused before it becomes what serve loads
         if (auto bytes = knowledge->checkpoints->read(**target); !bytes) return fail(bytes.error());
     if (Status s = knowledge->checkpoints->activate(args.learner, args.to); !s) return fail(s);
-    patches::AuditLog audit(*knowledge->db);
     nlohmann::json details = {{"checkpoint", args.to}, {"previous", *previous ? nlohmann::json((*previous)->id) : nlohmann::json()}};
-    if (auto logged = audit.append(current_user(), "learner-rollback", args.learner, details); !logged) return fail(logged.error());
+    if (auto logged = knowledge->audit->append(current_user(), "learner-rollback", args.learner, details); !logged) return fail(logged.error());
     std::printf("%s: checkpoint #%lld is active (was %s); %s\n", args.learner.c_str(), static_cast<long long>(args.to),
                 *previous ? fmt::format("#{}", (*previous)->id).c_str() : "none", tell_running_host(args, args.learner).c_str());
     return 0;
@@ -245,8 +246,7 @@ int gc(const LearnerArgs &args) {
     auto pruned = knowledge->checkpoints->prune(args.learner, args.keep);
     if (!pruned) return fail(pruned.error());
     if (!pruned->ids.empty()) {
-        patches::AuditLog audit(*knowledge->db);
-        if (auto logged = audit.append(current_user(), "learner-gc", args.learner.empty() ? "*" : args.learner,
+        if (auto logged = knowledge->audit->append(current_user(), "learner-gc", args.learner.empty() ? "*" : args.learner,
                                        {{"pruned", pruned->ids}, {"bytes_freed", pruned->bytes_freed}, {"keep", args.keep}});
             !logged)
             return fail(logged.error());
