@@ -2,6 +2,8 @@
 
 #include "core/log.hpp"
 
+#include <algorithm>
+
 namespace aicache::cache {
 
 Expected<std::unique_ptr<DurableSemanticIndex>> DurableSemanticIndex::open(store::Database &db, std::filesystem::path snapshot_dir, size_t dim,
@@ -9,7 +11,7 @@ Expected<std::unique_ptr<DurableSemanticIndex>> DurableSemanticIndex::open(store
     std::unique_ptr<DurableSemanticIndex> self(new DurableSemanticIndex(db, std::move(snapshot_dir), std::move(model)));
     auto generation = self->vectors_.generation();
     if (!generation) return generation.error();
-    if (Status listed = self->vectors_.entries(self->model_, [&](store::SemanticVectors::Entry e) { self->entries_[e.key] = std::move(e); }); !listed)
+    if (Status listed = self->vectors_.entries(self->model_, [&](store::SemanticVectors::Entry e) { self->remember_entry_locked(e); }); !listed)
         return listed;
     auto loaded = SemanticIndex::load(self->snapshot_dir_, dim, self->tag(*generation));
     if (loaded) {
@@ -29,16 +31,31 @@ Expected<std::unique_ptr<DurableSemanticIndex>> DurableSemanticIndex::open(store
     return self;
 }
 
+void DurableSemanticIndex::remember_entry_locked(const store::SemanticVectors::Entry &e) {
+    if (e.alias_of != 0) {
+        auto &keys = aliases_[e.alias_of];
+        if (std::find(keys.begin(), keys.end(), e.key) == keys.end()) keys.push_back(e.key);
+    }
+    entries_[e.key] = e;
+}
+
+size_t DurableSemanticIndex::alias_count(uint64_t key) const {
+    std::shared_lock entries(entries_mutex_);
+    auto it = aliases_.find(key);
+    return it == aliases_.end() ? 0 : it->second.size();
+}
+
 Status DurableSemanticIndex::add(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &question,
-                                 const std::string &canonical_key) {
+                                 const std::string &canonical_key, uint64_t alias_of) {
     if (vector.size() != index_->dim())
         return Status(Errc::invalid_argument, "semantic index: a vector of " + std::to_string(vector.size()) + " values, the index holds " +
                                                   std::to_string(index_->dim()));
     std::lock_guard lock(write_mutex_);
-    if (Status stored = vectors_.put(scope, key, vector, model_, question, canonical_key); !stored) return stored;
+    store::SemanticVectors::Entry e{scope, key, question, canonical_key, alias_of};
+    if (Status stored = vectors_.put(e, vector, model_); !stored) return stored;
     {
         std::unique_lock entries(entries_mutex_);
-        entries_[key] = store::SemanticVectors::Entry{scope, key, question, canonical_key};
+        remember_entry_locked(e);
     }
     return index_->add(scope, key, vector);
 }
@@ -59,7 +76,7 @@ Status DurableSemanticIndex::add_many(const std::vector<store::SemanticVectors::
     if (Status stored = vectors_.put_many(entries, vectors, model_); !stored) return stored;
     {
         std::unique_lock guard(entries_mutex_);
-        for (const auto &e : entries) entries_[e.key] = e;
+        for (const auto &e : entries) remember_entry_locked(e);
     }
     for (size_t i = 0; i < entries.size(); ++i)
         if (Status added = index_->add(entries[i].scope, entries[i].key, vectors[i]); !added) return added;
@@ -69,11 +86,20 @@ Status DurableSemanticIndex::add_many(const std::vector<store::SemanticVectors::
 Status DurableSemanticIndex::remove(uint64_t scope, uint64_t key) {
     std::lock_guard lock(write_mutex_);
     if (Status stored = vectors_.remove(scope, key); !stored) return stored;
+    std::vector<uint64_t> gone{key};
     {
         std::unique_lock entries(entries_mutex_);
-        entries_.erase(key);
+        if (auto it = aliases_.find(key); it != aliases_.end()) {
+            gone.insert(gone.end(), it->second.begin(), it->second.end());
+            aliases_.erase(it);
+        }
+        if (auto it = entries_.find(key); it != entries_.end() && it->second.alias_of != 0) {
+            auto &siblings = aliases_[it->second.alias_of];
+            siblings.erase(std::remove(siblings.begin(), siblings.end(), key), siblings.end());
+        }
+        for (uint64_t k : gone) entries_.erase(k);
     }
-    index_->remove(scope, key);
+    for (uint64_t k : gone) index_->remove(scope, k);
     return Status::ok();
 }
 

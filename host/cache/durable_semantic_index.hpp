@@ -14,8 +14,9 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
-#include <unordered_map>
 #include <span>
+#include <unordered_map>
+#include <vector>
 #include <string>
 
 namespace aicache::cache {
@@ -28,9 +29,13 @@ public:
     static Expected<std::unique_ptr<DurableSemanticIndex>> open(store::Database &db, std::filesystem::path snapshot_dir, size_t dim,
                                                                 std::string model);
 
+    // `alias_of` != 0: the question is a verified paraphrase of that entry, indexed under its own
+    // key and removed with it.
     Status add(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &question = "",
-               const std::string &canonical_key = "");
+               const std::string &canonical_key = "", uint64_t alias_of = 0);
+    // Removes the key and its aliases.
     Status remove(uint64_t scope, uint64_t key);
+    [[nodiscard]] size_t alias_count(uint64_t key) const;
     // Questions whose vectors another model made (after the encoder or its checkpoint changed):
     // they are not in the index until embedded again and re-added with add_many.
     Expected<std::vector<store::SemanticVectors::Entry>> stale_entries();
@@ -47,6 +52,7 @@ public:
     [[nodiscard]] bool rebuilt_on_open() const noexcept { return rebuilt_; }
 
 private:
+    void remember_entry_locked(const store::SemanticVectors::Entry &e);
     DurableSemanticIndex(store::Database &db, std::filesystem::path dir, std::string model)
         : vectors_(db), snapshot_dir_(std::move(dir)), model_(std::move(model)) {}
     std::string tag(uint64_t generation) const { return model_ + "@" + std::to_string(generation); }
@@ -60,6 +66,7 @@ private:
     std::mutex write_mutex_;
     mutable std::shared_mutex entries_mutex_;
     std::unordered_map<uint64_t, store::SemanticVectors::Entry> entries_;
+    std::unordered_map<uint64_t, std::vector<uint64_t>> aliases_; // entry key -> its aliases' keys
     bool rebuilt_ = false;
 };
 

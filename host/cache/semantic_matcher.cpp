@@ -179,12 +179,13 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
     std::vector<Neighbour> near = m.index->search(scope, *vector, m.neighbours, m.has_relate);
     std::vector<std::span<const float>> stored;
     std::vector<SemanticCandidate> candidates;
+    std::vector<ScoredNeighbour> scored;
     for (const Neighbour &n : near) {
         auto entry = m.index->entry(n.key);
         if (!entry) continue;
         SemanticCandidate c;
         c.scope = scope;
-        c.key_hash = n.key;
+        c.key_hash = entry->alias_of != 0 ? entry->alias_of : n.key;
         c.canonical_key = entry->canonical_key;
         c.cached_question = entry->question;
         c.question = question;
@@ -205,8 +206,13 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
         if (!scores) return scores.error();
         for (size_t i = 0; i < candidates.size(); ++i) candidates[i].score = (*scores)[i];
     }
-    SemanticCandidate best = *std::max_element(candidates.begin(), candidates.end(),
-                                               [](const SemanticCandidate &a, const SemanticCandidate &b) { return a.score < b.score; });
+    for (const auto &c : candidates) scored.push_back({c.key_hash, c.score});
+    // Cosines are not probabilities: without a relation head the best neighbour decides.
+    const Pooling pooling = m.has_match ? options_.pooling : Pooling::nearest;
+    const ClusterVote vote = vote_by_cluster(scored, pooling, options_.temperature).front();
+    SemanticCandidate best = std::move(candidates[vote.best_member]);
+    best.score = vote.score;
+    best.members = vote.members;
     auto decided = m.threshold.infer(nlohmann::json{{"op", "decide"}, {"key", best.key_hash}, {"similarity", best.score}}.dump());
     if (!decided) return decided.error();
     nlohmann::json decision = nlohmann::json::parse(*decided, nullptr, false);
@@ -224,14 +230,43 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
     example.key = candidate.key_hash;
     example.label = right ? 1 : 0;
     example.score = candidate.score;
-    std::lock_guard lock(learners_mutex_);
-    Status told = model_->threshold.observe(example);
+    Status told = Status::ok();
+    {
+        std::lock_guard lock(learners_mutex_);
+        told = model_->threshold.observe(example);
+    }
     if (!learned_pairs_.empty() && !candidate.question.empty()) {
         std::string line = nlohmann::json{{"a", candidate.cached_question}, {"b", candidate.question}, {"label", right ? 1 : 0}}.dump() + "\n";
         // A pair not kept costs a training example, not the answer: say so and go on.
         if (Status kept = append_file(learned_pairs_, line); !kept) spdlog::warn("learned pair not kept: {}", kept.message());
     }
+    if (right && !candidate.question.empty() && candidate.question != candidate.cached_question)
+        if (auto taught = teach(candidate.scope, candidate.key_hash, candidate.question); !taught)
+            spdlog::warn("verified paraphrase not indexed: {}", taught.error().message());
     return told;
+}
+
+Expected<bool> SemanticMatcher::teach(uint64_t scope, uint64_t key_hash, const std::string &question) {
+    std::shared_ptr<Model> model;
+    std::vector<float> vector;
+    store::SemanticVectors::Entry alias;
+    {
+        std::lock_guard lock(learners_mutex_);
+        model = model_;
+        auto entry = model->index->entry(key_hash);
+        if (!entry || entry->scope != scope || entry->alias_of != 0) return false;
+        // An alias's key follows from its text and its entry: teaching it twice indexes it once.
+        alias = {scope, hash64(question, key_hash), question, entry->canonical_key, key_hash};
+        if (question == entry->question || model->index->entry(alias.key) || model->index->alias_count(key_hash) >= options_.max_aliases)
+            return false;
+        size_t dim = 0;
+        auto embedded = model->encoder.embed({question}, dim);
+        if (!embedded) return embedded.error();
+        vector = std::move(*embedded);
+    }
+    if (Status added = model->index->add(alias.scope, alias.key, vector, alias.question, alias.canonical_key, alias.alias_of); !added)
+        return added;
+    return true;
 }
 
 Status SemanticMatcher::forget(uint64_t scope, uint64_t key_hash) {

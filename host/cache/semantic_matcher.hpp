@@ -7,6 +7,7 @@
 #pragma once
 
 #include "cache/durable_semantic_index.hpp"
+#include "cache/neighbour_vote.hpp"
 #include "core/status.hpp"
 #include "loader/learner_instance.hpp"
 
@@ -19,17 +20,24 @@
 namespace aicache::cache {
 
 struct SemanticCandidate {
-    uint64_t scope = 0, key_hash = 0;
-    std::string canonical_key, cached_question;
+    uint64_t scope = 0, key_hash = 0; // key_hash: the cached entry (never an alias)
+    std::string canonical_key;
+    std::string cached_question; // the entry's question, or the verified paraphrase of it that matched
     std::string question; // the new question it was matched against
     float similarity = 0; // embedding cosine
-    float score = 0;      // the relation head's estimate (the cosine when the encoder has no match op)
+    float score = 0;      // the entry's pooled estimate over the neighbours (relation head; cosine without a match op)
+    size_t members = 1;   // how many of the k neighbours were the entry or its aliases
     bool serve = false;
     std::string why;      // the threshold learner's reason
 };
 
 struct SemanticMatcherOptions {
-    size_t neighbours = 4; // candidates re-scored per question
+    // Candidates re-scored per question, then pooled by entry. Defaults chosen with `aicache eval
+    // fewshot` on two independent held-out halves of QQP (README: "Paraphrases verified by use").
+    size_t neighbours = 4;
+    Pooling pooling = Pooling::attention;
+    float temperature = 16.0f; // of the attention over the neighbours' logits: high = a vote
+    size_t max_aliases = 8;   // verified paraphrases kept per entry
     bool relation_score = true; // the relation head's estimate when the encoder has one; false: the cosine
     std::string encoder_config = "{}", threshold_config = "{}";
     std::optional<std::string> encoder_checkpoint; // a trained encoder's saved state
@@ -50,8 +58,13 @@ public:
     Status remember(uint64_t scope, uint64_t key_hash, const std::string &canonical_key, const std::string &question);
     Expected<std::optional<SemanticCandidate>> find(uint64_t scope, const std::string &question);
     // Whether serving the candidate's answer was (or would have been) right: told to the threshold
-    // learner, and kept as a labelled pair.
+    // learner, and kept as a labelled pair; a right one also teaches the question as an alias.
     Status outcome(const SemanticCandidate &candidate, bool right);
+    // A verified paraphrase of the cached entry (scope, key_hash): indexed as its alias, so a
+    // question phrased like it finds the entry, and the entry's neighbours pool their evidence
+    // (few-shot: a cluster grows from verified members without retraining the encoder). Up to
+    // max_aliases per entry; returns whether it was added (not: unknown entry, already known, full).
+    Expected<bool> teach(uint64_t scope, uint64_t key_hash, const std::string &question);
     Status forget(uint64_t scope, uint64_t key_hash);
     // The index snapshot and the threshold learner's state (what it learned of outcomes), both
     // loaded again by open().

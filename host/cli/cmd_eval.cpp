@@ -174,6 +174,7 @@ void register_eval(CLI::App &app) {
     threshold_cmd->add_flag("--json", args->json, "JSON");
     on_callback(threshold_cmd, [args] { return threshold(*args); });
     register_eval_continual(*eval, args->plugins); // args lives in the callbacks above
+    register_eval_fewshot(*eval, args->plugins);
 }
 
 } // namespace aicache::cli

@@ -30,5 +30,6 @@ void register_eval(CLI::App &app);            // eval semantic|threshold
 void register_learner(CLI::App &app);         // learner train|list|rollback|gc
 // eval drift|transfer, on the eval command; `plugins` is its --plugins flag (outlives the app's parsing).
 void register_eval_continual(CLI::App &eval, std::string &plugins);
+void register_eval_fewshot(CLI::App &eval, std::string &plugins); // eval fewshot
 
 } // namespace aicache::cli

@@ -16,6 +16,12 @@ void add_semantic_options(CLI::App &command, SemanticArgs &args) {
     command.add_option("--threshold", args.threshold, "The learner that decides when a paraphrase may be served")->capture_default_str();
     command.add_option("--semantic-score", args.score, "What the threshold learner judges: relation (the relation head) or cosine")
         ->capture_default_str();
+    command.add_option("--semantic-neighbours", args.neighbours, "Cached questions re-scored per lookup (k)")->capture_default_str();
+    command.add_option("--semantic-pooling", args.pooling,
+                       "How the k neighbours decide: attention (an entry's verified paraphrases vote with it) or nearest (the best one alone)")
+        ->capture_default_str();
+    command.add_option("--semantic-temperature", args.temperature, "Of the attention over the neighbours' scores (high: a vote)")
+        ->capture_default_str();
     command.add_option("--threshold-config", args.threshold_config, "Its configuration, e.g. {\"delta\": 0.02}")->capture_default_str();
 }
 
@@ -45,11 +51,17 @@ std::optional<std::string> active_checkpoint(store::Database &db, const std::fil
 Expected<std::unique_ptr<cache::SemanticMatcher>> open_matcher(const SemanticArgs &args, DataPlane &plane) {
     if (args.score != "relation" && args.score != "cosine")
         return Status(Errc::invalid_argument, "--semantic-score must be relation or cosine, not " + args.score);
+    cache::SemanticMatcherOptions options;
+    if (!cache::parse_pooling(args.pooling, options.pooling))
+        return Status(Errc::invalid_argument, "--semantic-pooling must be attention or nearest, not " + args.pooling);
+    if (args.neighbours == 0) return Status(Errc::invalid_argument, "--semantic-neighbours must be at least 1");
+    if (!(args.temperature > 0)) return Status(Errc::invalid_argument, "--semantic-temperature must be positive");
+    options.neighbours = args.neighbours;
+    options.temperature = args.temperature;
     auto encoder = open_learner(args.encoder, plane.plugins);
     if (!encoder) return encoder.error().with_context("--encoder");
     auto threshold = open_learner(args.threshold, plane.plugins);
     if (!threshold) return threshold.error().with_context("--threshold");
-    cache::SemanticMatcherOptions options;
     options.learned_pairs = plane.data / "learned-pairs.jsonl"; // for aicache learner train --pairs
     options.threshold_config = args.threshold_config;
     options.relation_score = args.score == "relation";

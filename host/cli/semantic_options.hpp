@@ -20,6 +20,10 @@ namespace aicache::cli {
 struct SemanticArgs {
     std::string encoder; // empty: exact matches only
     std::string encoder_checkpoint, threshold = "threshold", threshold_config = "{}", score = "relation";
+    // The matching step over the k nearest cached questions (cache/neighbour_vote.hpp).
+    std::string pooling = "attention";
+    size_t neighbours = cache::SemanticMatcherOptions{}.neighbours;
+    float temperature = cache::SemanticMatcherOptions{}.temperature;
 };
 
 void add_semantic_options(CLI::App &command, SemanticArgs &args);

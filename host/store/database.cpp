@@ -164,6 +164,13 @@ const char *const kMigrations[] = {
     -- A checkpoint whose bytes `aicache learner gc` deleted keeps its record (history is kept).
     ALTER TABLE learner_checkpoints ADD COLUMN pruned_at TEXT NOT NULL DEFAULT '';
     )sql",
+    R"sql(
+    -- A verified paraphrase of a cached question is indexed beside it as an alias: its own vector,
+    -- pointing at the entry it is a paraphrase of (0: the row is an entry itself). Removing an
+    -- entry removes its aliases.
+    ALTER TABLE semantic_vectors ADD COLUMN alias_of INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX semantic_vectors_alias_of ON semantic_vectors(scope, alias_of) WHERE alias_of != 0;
+    )sql",
 };
 
 } // namespace

@@ -16,19 +16,27 @@ static uint64_t as_unsigned(int64_t v) {
     return u;
 }
 
+// A row of (scope, key, question, canonical_key, alias_of).
+template <typename Row> static SemanticVectors::Entry entry_of(const Row &row) {
+    return {as_unsigned(as_int(row[0])), as_unsigned(as_int(row[1])), as_text(row[2]), as_text(row[3]), as_unsigned(as_int(row[4]))};
+}
+
 Status SemanticVectors::bump_locked() {
     auto bumped = db_.query("UPDATE semantic_meta SET generation = generation + 1 WHERE id = 1");
     return bumped ? Status::ok() : bumped.error();
 }
 
-Status SemanticVectors::put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model, const std::string &question,
-                            const std::string &canonical_key) {
+namespace {
+constexpr const char *kUpsert = "INSERT INTO semantic_vectors(scope, key, model, vector, question, canonical_key, alias_of) "
+                                "VALUES (?, ?, ?, CAST(? AS BLOB), ?, ?, ?) "
+                                "ON CONFLICT(scope, key) DO UPDATE SET model = excluded.model, vector = excluded.vector, "
+                                "question = excluded.question, canonical_key = excluded.canonical_key, alias_of = excluded.alias_of";
+} // namespace
+
+Status SemanticVectors::put(const Entry &e, std::span<const float> vector, const std::string &model) {
     std::string bytes(reinterpret_cast<const char *>(vector.data()), vector.size() * sizeof(float));
     if (Status begun = db_.exec("BEGIN IMMEDIATE"); !begun) return begun;
-    auto stored = db_.query("INSERT INTO semantic_vectors(scope, key, model, vector, question, canonical_key) VALUES (?, ?, ?, CAST(? AS BLOB), ?, ?) "
-                            "ON CONFLICT(scope, key) DO UPDATE SET model = excluded.model, vector = excluded.vector, "
-                            "question = excluded.question, canonical_key = excluded.canonical_key",
-                            {as_signed(scope), as_signed(key), model, bytes, question, canonical_key});
+    auto stored = db_.query(kUpsert, {as_signed(e.scope), as_signed(e.key), model, bytes, e.question, e.canonical_key, as_signed(e.alias_of)});
     Status status = stored ? bump_locked() : stored.error();
     if (!status) {
         (void)db_.exec("ROLLBACK");
@@ -45,10 +53,7 @@ Status SemanticVectors::put_many(const std::vector<Entry> &entries, const std::v
     for (size_t i = 0; i < entries.size() && status; ++i) {
         const Entry &e = entries[i];
         std::string bytes(reinterpret_cast<const char *>(vectors[i].data()), vectors[i].size() * sizeof(float));
-        auto stored = db_.query("INSERT INTO semantic_vectors(scope, key, model, vector, question, canonical_key) VALUES (?, ?, ?, CAST(? AS BLOB), ?, ?) "
-                                "ON CONFLICT(scope, key) DO UPDATE SET model = excluded.model, vector = excluded.vector, "
-                                "question = excluded.question, canonical_key = excluded.canonical_key",
-                                {as_signed(e.scope), as_signed(e.key), model, bytes, e.question, e.canonical_key});
+        auto stored = db_.query(kUpsert, {as_signed(e.scope), as_signed(e.key), model, bytes, e.question, e.canonical_key, as_signed(e.alias_of)});
         if (!stored) status = stored.error();
     }
     if (status) status = bump_locked();
@@ -61,7 +66,8 @@ Status SemanticVectors::put_many(const std::vector<Entry> &entries, const std::v
 
 Status SemanticVectors::remove(uint64_t scope, uint64_t key) {
     if (Status begun = db_.exec("BEGIN IMMEDIATE"); !begun) return begun;
-    auto removed = db_.query("DELETE FROM semantic_vectors WHERE scope = ? AND key = ?", {as_signed(scope), as_signed(key)});
+    auto removed = db_.query("DELETE FROM semantic_vectors WHERE scope = ? AND (key = ? OR alias_of = ?)",
+                             {as_signed(scope), as_signed(key), as_signed(key)});
     Status status = removed ? bump_locked() : removed.error();
     if (!status) {
         (void)db_.exec("ROLLBACK");
@@ -99,16 +105,16 @@ Status SemanticVectors::for_each(const std::string &model, const std::function<v
 }
 
 Status SemanticVectors::stale_entries(const std::string &model, const std::function<void(Entry)> &visit) {
-    auto rows = db_.query("SELECT scope, key, question, canonical_key FROM semantic_vectors WHERE model != ?", {model});
+    auto rows = db_.query("SELECT scope, key, question, canonical_key, alias_of FROM semantic_vectors WHERE model != ?", {model});
     if (!rows) return rows.error();
-    for (const auto &row : *rows) visit(Entry{as_unsigned(as_int(row[0])), as_unsigned(as_int(row[1])), as_text(row[2]), as_text(row[3])});
+    for (const auto &row : *rows) visit(entry_of(row));
     return Status::ok();
 }
 
 Status SemanticVectors::entries(const std::string &model, const std::function<void(Entry)> &visit) {
-    auto rows = db_.query("SELECT scope, key, question, canonical_key FROM semantic_vectors WHERE model = ?", {model});
+    auto rows = db_.query("SELECT scope, key, question, canonical_key, alias_of FROM semantic_vectors WHERE model = ?", {model});
     if (!rows) return rows.error();
-    for (const auto &row : *rows) visit(Entry{as_unsigned(as_int(row[0])), as_unsigned(as_int(row[1])), as_text(row[2]), as_text(row[3])});
+    for (const auto &row : *rows) visit(entry_of(row));
     return Status::ok();
 }
 

@@ -22,12 +22,13 @@ public:
     struct Entry {
         uint64_t scope = 0, key = 0;
         std::string question, canonical_key;
+        uint64_t alias_of = 0; // the entry this row is a verified paraphrase of; 0: an entry itself
     };
 
-    Status put(uint64_t scope, uint64_t key, std::span<const float> vector, const std::string &model, const std::string &question = "",
-               const std::string &canonical_key = "");
+    Status put(const Entry &entry, std::span<const float> vector, const std::string &model);
     // Several vectors of one model in one transaction (re-embedding after a model change).
     Status put_many(const std::vector<Entry> &entries, const std::vector<std::vector<float>> &vectors, const std::string &model);
+    // Removes the key and every alias of it.
     Status remove(uint64_t scope, uint64_t key);
     Expected<uint64_t> generation();
     Expected<uint64_t> count();

@@ -173,3 +173,50 @@ TEST_CASE("the run-time chosen dot product agrees with the portable one on every
         CHECK(cache::best_dot_product()(a.data(), b.data(), n) == doctest::Approx(exact).epsilon(1e-4));
     }
 }
+
+TEST_CASE("a verified paraphrase is indexed as an alias of its entry, comes back after a restart, and leaves with its entry") {
+    test::TempDir dir;
+    const size_t dim = 16;
+    auto points = unit_vectors(4, dim, 9);
+    auto db = store::Database::open(dir.path() / "aicache.db");
+    REQUIRE(db);
+    {
+        auto index = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "m");
+        REQUIRE(index);
+        REQUIRE((*index)->add(1, 10, points[0], "how do I sort a list", "ck-10"));
+        REQUIRE((*index)->add(1, 11, points[1], "ways to order a list", "ck-10", 10));
+        REQUIRE((*index)->add(1, 20, points[2], "how do I bake bread", "ck-20"));
+        CHECK((*index)->alias_count(10) == 1);
+        CHECK((*index)->alias_count(20) == 0);
+        CHECK((*index)->entry(11)->alias_of == 10);
+        CHECK((*index)->search(1, points[1], 1).at(0).key == 11);
+    }
+    // No snapshot was written: the index is rebuilt from the store, aliases with their entries.
+    auto reopened = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "m");
+    REQUIRE(reopened);
+    CHECK((*reopened)->size() == 3);
+    CHECK((*reopened)->alias_count(10) == 1);
+    CHECK((*reopened)->entry(11)->canonical_key == "ck-10");
+    // A new model re-embeds aliases as aliases.
+    auto other = cache::DurableSemanticIndex::open(**db, dir.path() / "semantic", dim, "m2");
+    REQUIRE(other);
+    auto stale = (*other)->stale_entries();
+    REQUIRE(stale);
+    auto alias = std::find_if(stale->begin(), stale->end(), [](const auto &e) { return e.key == 11; });
+    REQUIRE(alias != stale->end());
+    CHECK(alias->alias_of == 10);
+
+    REQUIRE((*reopened)->remove(1, 10));
+    CHECK((*reopened)->size() == 1);
+    CHECK_FALSE((*reopened)->entry(11));
+    CHECK((*reopened)->alias_count(10) == 0);
+    CHECK((*reopened)->search(1, points[1], 1).at(0).key == 20);
+    store::SemanticVectors vectors(**db);
+    CHECK(*vectors.count() == 1); // the alias's row left the store with its entry
+    // Removing an alias alone leaves its entry.
+    REQUIRE((*reopened)->add(1, 30, points[3], "q", "ck-30"));
+    REQUIRE((*reopened)->add(1, 31, points[0], "q2", "ck-30", 30));
+    REQUIRE((*reopened)->remove(1, 31));
+    CHECK((*reopened)->entry(30));
+    CHECK((*reopened)->alias_count(30) == 0);
+}

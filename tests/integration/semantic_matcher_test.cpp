@@ -1,0 +1,89 @@
+// The semantic matcher with the real encoder and threshold plugins over a real SQLite file: a
+// verified paraphrase (taught directly, or by a right outcome) becomes an alias of the entry it
+// was answered from, is found as that entry, survives a restart, and leaves with the entry.
+#include "cache/semantic_matcher.hpp"
+#include "loader/plugin_library.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+using namespace aicache;
+
+namespace {
+
+std::shared_ptr<const loader::PluginLibrary> plugin(const std::string &name) {
+    auto library = loader::PluginLibrary::load_file(test::plugin_path(name));
+    REQUIRE_MESSAGE(library, library.error().message());
+    return *library;
+}
+
+std::unique_ptr<cache::SemanticMatcher> open_matcher(store::Database &db, const test::TempDir &dir) {
+    cache::SemanticMatcherOptions options;
+    options.learned_pairs = dir.path() / "learned-pairs.jsonl";
+    options.threshold_config = R"({"delta": 0.2, "explore_rate": 0})";
+    options.max_aliases = 2;
+    auto matcher = cache::SemanticMatcher::open(db, dir.path() / "semantic-index", plugin("encoder"), plugin("threshold"), options);
+    REQUIRE_MESSAGE(matcher, matcher.error().message());
+    return std::move(*matcher);
+}
+
+cache::SemanticCandidate find(cache::SemanticMatcher &matcher, uint64_t scope, const std::string &question) {
+    auto found = matcher.find(scope, question);
+    REQUIRE_MESSAGE(found, found.error().message());
+    REQUIRE(found->has_value());
+    return **found;
+}
+
+} // namespace
+
+TEST_CASE("a verified paraphrase is found as the entry it paraphrases, survives a restart, and leaves with the entry") {
+    test::TempDir dir;
+    auto db = store::Database::open(dir.path() / "aicache.db");
+    REQUIRE(db);
+    const std::string alias = "steps to get my wifi box back to its factory password";
+    {
+        auto matcher = open_matcher(**db, dir);
+        REQUIRE(matcher->remember(1, 100, "ck-router", "how do I reset my router password"));
+        REQUIRE(matcher->remember(1, 200, "ck-bread", "how do I bake sourdough bread"));
+        REQUIRE(matcher->remember(2, 300, "ck-other-scope", "how do I reset my router password"));
+
+        CHECK(*matcher->teach(1, 100, alias));
+        CHECK_FALSE(*matcher->teach(1, 100, alias));                               // already known
+        CHECK_FALSE(*matcher->teach(1, 100, "how do I reset my router password")); // the entry's own question
+        CHECK_FALSE(*matcher->teach(1, 999, "an unknown entry"));
+        CHECK_FALSE(*matcher->teach(2, 100, "the entry is in another scope"));
+        CHECK(matcher->size() == 4);
+
+        auto hit = find(*matcher, 1, alias);
+        CHECK(hit.key_hash == 100); // the entry, not the alias's own key
+        CHECK(hit.canonical_key == "ck-router");
+        CHECK(hit.members == 2); // the entry and its alias pooled their evidence
+
+        // A right outcome teaches the question it was asked as; a wrong one does not.
+        cache::SemanticCandidate judged = hit;
+        judged.question = "router password reset, how";
+        REQUIRE(matcher->outcome(judged, true));
+        CHECK(matcher->size() == 5);
+        judged.question = "how do I reset my modem password";
+        REQUIRE(matcher->outcome(judged, false));
+        CHECK(matcher->size() == 5);
+        // At most max_aliases (2 here) per entry.
+        CHECK_FALSE(*matcher->teach(1, 100, "a third way to ask about the router"));
+        // Both judged pairs are kept for training.
+        std::ifstream pairs(dir.path() / "learned-pairs.jsonl");
+        std::string line;
+        size_t lines = 0;
+        while (std::getline(pairs, line)) ++lines;
+        CHECK(lines == 2);
+    }
+    auto matcher = open_matcher(**db, dir);
+    CHECK(matcher->size() == 5);
+    CHECK(find(*matcher, 1, alias).key_hash == 100);
+    REQUIRE(matcher->forget(1, 100));
+    CHECK(matcher->size() == 2);
+    auto after = matcher->find(1, alias);
+    REQUIRE(after);
+    CHECK((!after->has_value() || (*after)->key_hash == 200));
+}
