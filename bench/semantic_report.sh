@@ -43,6 +43,9 @@ run() { # title, command...
   run "Paraphrase hits at <= 2% false hits: QQP" "$aicache" eval semantic "$data/qqp_pairs.jsonl" --budget-seconds "$budget" \
     --save-checkpoint "$work/encoder.ckpt"
   run "Paraphrase hits at <= 2% false hits: MeanCache's Quora validation split" "$aicache" eval semantic "$data/quora_val_pairs.jsonl" --budget-seconds $((budget / 3))
+  run "Verified paraphrases (few-shot): 1, 2, 4 verified members against none, QQP clusters no training saw" \
+    "$aicache" eval fewshot "$data/qqp_pairs.jsonl" --budget-seconds $((budget * 4 / 3)) --save-checkpoint "$work/fewshot.ckpt"
+  run "The same with 2,000 distractor entries" "$aicache" eval fewshot "$data/qqp_pairs.jsonl" --checkpoint "$work/fewshot.ckpt" --distractors 2000
   run "The threshold learner's false-hit rate against delta: QQP stream" "$aicache" eval threshold "$data/qqp_pairs.jsonl" --config '{"cold_explores": "false"}'
   run "Drift: other topics (A, $(wc -l < "$work/other.jsonl") pairs), then computing (B, $(wc -l < "$work/computing.jsonl") pairs)" \
     "$aicache" eval drift "$work/other.jsonl" "$work/computing.jsonl" --budget-a $((budget * 2)) --budget-b "$budget"
