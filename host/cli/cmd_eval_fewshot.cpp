@@ -20,8 +20,15 @@ struct FewShotArgs {
     float temperature = 16.0f;
     double budget = 60, target = 0.02;
     uint64_t limit = 0, seed = 1;
+    size_t show_wrong = 0;
     bool json = false;
 };
+
+nlohmann::json wrong_json(const std::vector<learning::FewShotWrong> &wrong) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto &w : wrong) out.push_back({{"score", w.score}, {"question", w.question}, {"answered_from", w.answered_from}});
+    return out;
+}
 
 int fewshot(const FewShotArgs &args) {
     auto pairs = learning::read_pairs(args.pairs, args.limit);
@@ -71,7 +78,8 @@ int fewshot(const FewShotArgs &args) {
                                    {"right", arm.point.right},
                                    {"wrong", arm.point.wrong},
                                    {"positives", arm.point.positives},
-                                   {"questions", arm.point.questions}});
+                                   {"questions", arm.point.questions},
+                                   {"wrong_examples", wrong_json(arm.wrong)}});
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
@@ -86,6 +94,12 @@ int fewshot(const FewShotArgs &args) {
     for (const auto &arm : report->arms)
         std::printf("%-9zu %-9zu %-10s %8.1f%% %8.2f%% %10.4f\n", arm.shots, arm.clusters, cache::pooling_name(arm.pooling), 100 * arm.point.hit_rate,
                     100 * arm.point.false_hit_rate, arm.point.threshold);
+    if (args.show_wrong > 0 && !report->arms.empty()) {
+        const auto &last = report->arms.back();
+        std::printf("\nwrong answers of the last arm (%zu verified, %s), highest score first:\n", last.shots, cache::pooling_name(last.pooling));
+        for (size_t i = 0; i < last.wrong.size() && i < args.show_wrong; ++i)
+            std::printf("  %.4f  asked: %s\n          from: %s\n", last.wrong[i].score, last.wrong[i].question.c_str(), last.wrong[i].answered_from.c_str());
+    }
     return 0;
 }
 
@@ -107,6 +121,7 @@ void register_eval_fewshot(CLI::App &eval, std::string &plugins) {
     cmd->add_option("--target-error", args->target, "Share of wrong answers among all questions")->capture_default_str();
     cmd->add_option("--limit", args->limit, "Use only the first N pairs (0: all)")->capture_default_str();
     cmd->add_option("--seed", args->seed, "Which half is held out; a checkpoint is only valid for the seed it was trained with")->capture_default_str();
+    cmd->add_option("--show-wrong", args->show_wrong, "Print up to N wrong answers of the last arm (at most 10)")->capture_default_str();
     cmd->add_flag("--json", args->json, "JSON");
     on_callback(cmd, [args, &plugins] {
         args->plugins = plugins;

@@ -48,7 +48,9 @@ std::vector<std::vector<std::string>> paraphrase_clusters(const std::vector<Labe
 
 struct Lookup {
     uint64_t cluster = 0; // the asked question's own cluster id (its entry is cached or not)
+    std::string question;
     std::vector<cache::ScoredNeighbour> neighbours;
+    std::vector<std::string> texts; // the neighbours' cached questions
 };
 
 // The data plane's steps for a batch of questions: embed, search, relate.
@@ -56,6 +58,7 @@ class LookupRunner {
 public:
     LookupRunner(loader::LearnerInstance &learner, cache::SemanticIndex &index, size_t k) : learner_(learner), index_(index), k_(k) {}
     std::unordered_map<uint64_t, uint64_t> cluster_of; // index label -> cluster id
+    std::unordered_map<uint64_t, std::string> text_of;  // index label -> cached question
 
     Status index_texts(const std::vector<std::string> &texts, const std::vector<uint64_t> &labels, const std::vector<uint64_t> &clusters) {
         constexpr size_t kBatch = 256;
@@ -67,13 +70,14 @@ public:
             for (size_t i = 0; i < batch.size(); ++i) {
                 if (Status added = index_.add(0, labels[at + i], std::span<const float>(rows->data() + i * dim, dim)); !added) return added;
                 cluster_of[labels[at + i]] = clusters[at + i];
+                text_of[labels[at + i]] = batch[i];
             }
         }
         return Status::ok();
     }
 
     void remove(const std::vector<uint64_t> &labels) {
-        for (uint64_t label : labels) index_.remove(0, label), cluster_of.erase(label);
+        for (uint64_t label : labels) index_.remove(0, label), cluster_of.erase(label), text_of.erase(label);
     }
 
     Expected<std::vector<Lookup>> look_up(const std::vector<std::string> &questions, const std::vector<uint64_t> &clusters) {
@@ -91,8 +95,11 @@ public:
                 for (const auto &n : near) stored.emplace_back(n.vector);
                 auto scores = learner_.relate(query, stored);
                 if (!scores) return scores.error();
-                Lookup lookup{clusters[at + i], {}};
-                for (size_t j = 0; j < near.size(); ++j) lookup.neighbours.push_back({cluster_of.at(near[j].key), (*scores)[j]});
+                Lookup lookup{clusters[at + i], batch[i], {}, {}};
+                for (size_t j = 0; j < near.size(); ++j) {
+                    lookup.neighbours.push_back({cluster_of.at(near[j].key), (*scores)[j]});
+                    lookup.texts.push_back(text_of.at(near[j].key));
+                }
                 out.push_back(std::move(lookup));
             }
         }
@@ -105,16 +112,24 @@ private:
     size_t k_;
 };
 
-FewShotPoint judge(const std::vector<Lookup> &lookups, const std::set<uint64_t> &cached, cache::Pooling pooling, float temperature, double target) {
+// The arm's operating point, and the highest-scored wrong answers it gives (to read what "wrong" was).
+FewShotPoint judge(const std::vector<Lookup> &lookups, const std::set<uint64_t> &cached, cache::Pooling pooling, float temperature, double target,
+                   std::vector<FewShotWrong> &wrong_examples) {
     std::vector<ScoredLookup> scored;
+    std::vector<FewShotWrong> wrong;
     uint64_t positives = 0;
     for (const auto &l : lookups) {
         positives += cached.count(l.cluster);
         if (l.neighbours.empty()) continue;
-        auto votes = cache::vote_by_cluster(l.neighbours, pooling, temperature);
-        scored.push_back({votes.front().score, votes.front().cluster == l.cluster});
+        auto top = cache::vote_by_cluster(l.neighbours, pooling, temperature).front();
+        scored.push_back({top.score, top.cluster == l.cluster});
+        if (top.cluster != l.cluster) wrong.push_back({top.score, l.question, l.texts[top.best_member]});
     }
-    return best_point(std::move(scored), positives, lookups.size(), target);
+    FewShotPoint point = best_point(std::move(scored), positives, lookups.size(), target);
+    std::sort(wrong.begin(), wrong.end(), [](const FewShotWrong &a, const FewShotWrong &b) { return a.score > b.score; });
+    for (const auto &w : wrong)
+        if (w.score >= point.threshold && wrong_examples.size() < 10) wrong_examples.push_back(w);
+    return point;
 }
 
 } // namespace
@@ -235,10 +250,12 @@ Expected<FewShotReport> evaluate_fewshot(const std::vector<LabelledPair> &pairs,
         runner.remove(alias_labels);
         if (!taught) return taught.error();
         after->insert(after->end(), taught->begin(), taught->end());
-        for (cache::Pooling pooling : {cache::Pooling::nearest, cache::Pooling::attention}) {
-            report.arms.push_back({0, arm_clusters.size(), pooling, judge(before, arm_clusters, pooling, options.temperature, options.target_false_hit_rate)});
-            report.arms.push_back({shots, arm_clusters.size(), pooling, judge(*after, arm_clusters, pooling, options.temperature, options.target_false_hit_rate)});
-        }
+        for (cache::Pooling pooling : {cache::Pooling::nearest, cache::Pooling::attention})
+            for (size_t n : {size_t(0), shots}) {
+                FewShotArm arm{n, arm_clusters.size(), pooling, {}, {}};
+                arm.point = judge(n == 0 ? before : *after, arm_clusters, pooling, options.temperature, options.target_false_hit_rate, arm.wrong);
+                report.arms.push_back(std::move(arm));
+            }
     }
     return report;
 }

@@ -45,11 +45,17 @@ struct FewShotPoint {
     uint64_t right = 0, wrong = 0, positives = 0, questions = 0;
 };
 
+struct FewShotWrong {
+    float score = 0;
+    std::string question, answered_from; // the question asked, the cached question it was answered from
+};
+
 struct FewShotArm {
     size_t shots = 0;    // verified members beside the entry
     size_t clusters = 0; // cached clusters it asks about (those with >= shots + 2 members)
     cache::Pooling pooling = cache::Pooling::nearest;
     FewShotPoint point;
+    std::vector<FewShotWrong> wrong; // up to 10 wrong answers given at the operating point, highest score first
 };
 
 struct FewShotReport {

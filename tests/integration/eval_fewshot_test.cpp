@@ -27,6 +27,9 @@ TEST_CASE("eval fewshot measures 1 and 2 verified paraphrases against none, on h
         CHECK(arm["false_hit_rate"].get<double>() <= 0.1);
         CHECK(arm["positives"].get<int>() == arm["clusters"].get<int>());
         CHECK(arm["questions"].get<int>() == arm["clusters"].get<int>() + out["uncached_clusters"].get<int>());
+        // The wrong answers shown are ones given at the operating point.
+        CHECK(arm["wrong_examples"].size() == std::min<size_t>(10, arm["wrong"].get<size_t>()));
+        for (const auto &w : arm["wrong_examples"]) CHECK(w["score"].get<double>() >= arm["threshold"].get<double>());
     }
     // Two verified members, pooled by attention, answer at least as many as the entry alone.
     const auto &none = out["arms"][6], two = out["arms"][7];
