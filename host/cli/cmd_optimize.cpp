@@ -7,6 +7,7 @@
 #include "cli/repository.hpp"
 #include "cli/search_report.hpp"
 #include "core/files.hpp"
+#include "learning/parameter_replay.hpp"
 #include "learning/search.hpp"
 #include "loader/qualify.hpp"
 #include "patches/candidate.hpp"
@@ -30,6 +31,8 @@ struct OptimizeArgs {
     std::optional<double> auto_approve_margin;
     uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
     std::string memory = "3GiB";
+    std::string measure = "patch";
+    double tune_share = 0.5;
     bool json = false;
 };
 
@@ -46,7 +49,75 @@ Expected<std::string> read_space(const std::string &flag) {
     return read_file(flag.substr(1));
 }
 
+// `--measure replay`: the candidates are parameter sets of the target policy, scored by replaying
+// the first part of the trace and judged on the rest (learning/parameter_replay.hpp).
+int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
+                      learning::SearchOptions options) {
+    auto policy = open_qualified_plugin("policy", args.target, plugin_dir(args.plugins), std::chrono::seconds(10));
+    if (!policy) return fail(policy.error().with_context("--target"));
+    auto trace = args.trace.empty() ? Expected<replay::Trace>(replay::generate_workload({})) : replay::read_trace(args.trace);
+    if (!trace) return fail(trace.error());
+    auto setup = learning::prepare_parameter_replay(std::move(*trace), args.trace.empty() ? "generated" : args.trace, args.tune_share, args.sizes, *policy);
+    if (!setup) return fail(setup.error());
+    options.evaluation = {{"kind", "replay"}, {"target", args.target}, {"trace", setup->trace_name}, {"sizes", args.sizes}, {"tune_share", args.tune_share}};
+    auto evaluator = learning::parameter_evaluator(*setup);
+    if (!evaluator) return fail(evaluator.error());
+
+    const loader::PluginFacts &facts = library->facts();
+    Progress progress("search " + options.name);
+    if (!args.json)
+        std::printf("search %s: %s %s, %llu trials, each a parameter set of %s replayed on %s at %s (held out: %s)\n", options.name.c_str(),
+                    facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials), args.target.c_str(),
+                    setup->tuning.name.c_str(), fmt::format("{}", fmt::join(args.sizes, ",")).c_str(), setup->held_out.name.c_str());
+    options.on_trial = [&](const store::TrialRecord &t) {
+        if (!args.json) {
+            progress.suspend();
+            std::fputs(trial_line(t).c_str(), stdout);
+            std::fflush(stdout);
+        }
+        progress.update(static_cast<uint64_t>(t.number), args.trials);
+    };
+    auto summary = learning::run_search(db, library, options, *evaluator);
+    progress.suspend();
+    if (!summary) return fail(summary.error());
+    std::optional<learning::HeldOutComparison> judged;
+    std::string best_params = "{}";
+    // Only a measured best is judged: one the policy refused has nothing to show on held-out data.
+    if (summary->best && summary->best->score > learning::kFailedParameters) {
+        best_params = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object()).dump();
+        auto held_out = learning::judge_on_held_out(*setup, best_params);
+        if (!held_out) return fail(held_out.error().with_context("judging the best on the held-out part"));
+        judged = std::move(*held_out);
+    }
+    if (args.json) {
+        nlohmann::json out = {{"search", options.name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary->resumed_from}};
+        out["trials"] = nlohmann::json::array();
+        for (const auto &t : summary->trials) out["trials"].push_back(trial_json(t));
+        out["best"] = summary->best ? trial_json(*summary->best) : nlohmann::json();
+        if (judged)
+            out["held_out"] = {{"split", setup->held_out.name}, {"sizes", args.sizes}, {"defaults_percent", judged->defaults.percent},
+                               {"tuned_percent", judged->tuned.percent}, {"gain_points", judged->tuned.mean() - judged->defaults.mean()}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    if (summary->resumed_from > 0) std::printf("resumed after %llu recorded trials\n", static_cast<unsigned long long>(summary->resumed_from));
+    if (judged) {
+        std::printf("best: trial #%lld, %+.2f hit-ratio points over %s's defaults on %s\n  %s\n", static_cast<long long>(summary->best->number),
+                    summary->best->score, args.target.c_str(), setup->tuning.name.c_str(), describe_candidate(summary->best->candidate).c_str());
+        std::printf("held out, %s: defaults %.2f%%, tuned %.2f%% (%+.2f points; per size", setup->held_out.name.c_str(), judged->defaults.mean(),
+                    judged->tuned.mean(), judged->tuned.mean() - judged->defaults.mean());
+        for (size_t i = 0; i < args.sizes.size(); ++i)
+            std::printf(" %s %.2f -> %.2f", args.sizes[i].c_str(), judged->defaults.percent[i], judged->tuned.percent[i]);
+        std::printf(")\n");
+    } else if (summary->best) {
+        std::printf("no candidate could be replayed: %s\n", summary->best->outcome.c_str());
+    }
+    return 0;
+}
+
 int run(const OptimizeArgs &args) {
+    if (args.measure != "patch" && args.measure != "replay")
+        return fail(Status(Errc::invalid_argument, "--measure must be patch or replay, not " + args.measure));
     // Like every library the host maps, the optimizer is first checked in a child process.
     auto library = open_qualified_plugin("optimizer", args.optimizer, plugin_dir(args.plugins), std::chrono::seconds(10));
     if (!library) return fail(library.error());
@@ -67,6 +138,7 @@ int run(const OptimizeArgs &args) {
             return fail(Status(Errc::invalid_argument, "--space: not JSON: " + space->substr(0, 200)));
         options.space = *space;
     }
+    if (args.measure == "replay") return run_replay_search(args, *library, *repo->db, std::move(options));
     options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
                           {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
 
@@ -205,6 +277,12 @@ void register_optimize(CLI::App &app) {
     run_cmd->add_option("--size", args->sizes, "Trial cache sizes")->delimiter(',')->capture_default_str();
     run_cmd->add_option("--auto-approve-margin", args->auto_approve_margin,
                         "Approve the search's best patch by rule when it beats the incumbent by this many points at every size");
+    run_cmd->add_option("--measure", args->measure,
+                        "patch: each candidate becomes a patch, trialled against the incumbent; replay: each candidate is a parameter "
+                        "set of --target, scored by replaying the first --tune-share of --trace and judged on the rest")
+        ->capture_default_str();
+    run_cmd->add_option("--tune-share", args->tune_share, "With --measure replay: the share of the trace candidates are scored on")
+        ->capture_default_str();
     run_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds each compile may use")->capture_default_str();
     run_cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds each trial may use")->capture_default_str();
     run_cmd->add_option("--memory", args->memory, "Address space each compile and trial may map")->capture_default_str();

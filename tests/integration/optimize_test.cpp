@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 using namespace aicache;
 
 namespace {
@@ -98,4 +100,67 @@ TEST_CASE("evolve searches priority functions through the pipeline, resumes afte
     sandbox::Result clash = lab.run({"optimize", "run", "evolve", "--trials", "6", "--space", "{\"seed\": 9}"});
     CHECK(clash.exit_code == 2);
     CHECK(clash.err.find("searches another space") != std::string::npos);
+}
+
+namespace {
+
+// A key trace where W-TinyLFU's window matters: a hot set reused at short distance, with scans.
+std::filesystem::path write_scan_trace(const std::filesystem::path &file) {
+    std::ofstream out(file);
+    for (int round = 0; round < 60; ++round) {
+        for (int i = 0; i < 40; ++i) out << (i * 7 + round) % 50 << "\n"; // hot, recently reused
+        for (int i = 0; i < 60; ++i) out << 1000 + round * 60 + i << "\n"; // a scan seen once
+    }
+    return file;
+}
+
+} // namespace
+
+TEST_CASE("tune searches a policy's parameters by replay, judges the best on the later part of the trace, and resumes") {
+    Lab lab;
+    auto trace = write_scan_trace(lab.dir.path() / "scan.txt").string();
+    const std::string space = R"({"parameters": {"window_ratio": {"min": 0.001, "max": 0.8, "log": true},
+        "protected_ratio": {"min": 0.05, "max": 0.95}}, "start": {"window_ratio": 0.01, "protected_ratio": 0.8}})";
+    auto first = lab.run({"optimize", "run", "tune", "--measure", "replay", "--target", "wtinylfu", "--trace", trace, "--size", "40", "--trials",
+                          "6", "--space", space, "--json"});
+    REQUIRE_MESSAGE(first.exit_code == 0, first.out << first.err);
+    nlohmann::json out = parse(first);
+    REQUIRE(out["trials"].size() == 6);
+    // The first candidate is the start point, the policy's defaults: 0 points over them.
+    CHECK(out["trials"][0]["candidate"]["params"]["window_ratio"] == 0.01);
+    CHECK(out["trials"][0]["score"].get<double>() == doctest::Approx(0.0));
+    for (const auto &t : out["trials"]) {
+        INFO(t.dump());
+        CHECK(t["outcome"] == "replayed");
+        CHECK(t["split"].get<std::string>().find("first 50%") != std::string::npos);
+    }
+    CHECK(out["best"]["score"].get<double>() >= 0.0);
+    const auto &held = out["held_out"];
+    CHECK(held["split"].get<std::string>().find("last 50%") != std::string::npos);
+    CHECK(held["gain_points"].get<double>() ==
+          doctest::Approx(held["tuned_percent"][0].get<double>() - held["defaults_percent"][0].get<double>()));
+
+    auto resumed = lab.run({"optimize", "run", "tune", "--measure", "replay", "--target", "wtinylfu", "--trace", trace, "--size", "40",
+                            "--trials", "9", "--space", space, "--json"});
+    REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.out << resumed.err);
+    nlohmann::json again = parse(resumed);
+    CHECK(again["resumed_from"] == 6);
+    CHECK(again["trials"].size() == 9);
+    CHECK(again["trials"][5]["candidate"] == out["trials"][5]["candidate"]);
+
+    // Parameters the policy refuses are scored worst, and the search goes on.
+    auto refused = lab.run({"optimize", "run", "tune", "--search", "too-wide", "--measure", "replay", "--target", "wtinylfu", "--trace", trace,
+                            "--size", "40", "--trials", "3", "--space",
+                            R"({"parameters": {"window_ratio": {"min": 0.9, "max": 0.95}}, "fixed": {"adaptive": "false"}})", "--json"});
+    REQUIRE_MESSAGE(refused.exit_code == 0, refused.out << refused.err);
+    nlohmann::json refused_out = parse(refused);
+    CHECK_FALSE(refused_out.contains("held_out"));
+    for (const auto &t : refused_out["trials"]) {
+        CHECK(t["candidate"]["params"]["adaptive"] == "false"); // fixed parameters pass through
+        CHECK(t["score"].get<double>() == -100);
+        CHECK(t["outcome"].get<std::string>().find("window_ratio must be in [0, 0.8]") != std::string::npos);
+    }
+    auto bad = lab.run({"optimize", "run", "tune", "--measure", "guess"});
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.err.find("--measure must be patch or replay") != std::string::npos);
 }
