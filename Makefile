@@ -3,7 +3,7 @@ BUILD ?= build
 GENERATOR := Ninja
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps configure build run test bench bench-proxy bench-policies bench-semantic clean
+.PHONY: all deps configure build run test bench bench-proxy bench-policies bench-semantic bench-tune clean
 
 all: build
 
@@ -43,3 +43,7 @@ bench-policies: build
 # transfer) and the lookup latency benchmarks.
 bench-semantic: build
 	@bench/semantic_report.sh $(BUILD)
+
+# The tune optimizer against random search with twice the budget, on the shared traces.
+bench-tune: build
+	@bench/tune_report.sh $(BUILD)
