@@ -7,6 +7,7 @@
 #include "cli/repository.hpp"
 #include "cli/search_report.hpp"
 #include "core/files.hpp"
+#include "learning/canon_eval.hpp"
 #include "learning/parameter_replay.hpp"
 #include "learning/search.hpp"
 #include "loader/qualify.hpp"
@@ -32,6 +33,7 @@ struct OptimizeArgs {
     uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
     std::string memory = "3GiB";
     std::string measure = "patch";
+    std::string pairs;
     double tune_share = 0.5;
     bool json = false;
 };
@@ -115,9 +117,69 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
     return 0;
 }
 
+// `--measure pairs`: the candidates are prompt canonicalizations ({"params": {"steps": ...}}),
+// scored on the first half of the pairs' questions and judged on the other half
+// (learning/canon_eval.hpp).
+int run_pairs_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
+                     learning::SearchOptions options) {
+    if (args.pairs.empty()) return fail(Status(Errc::invalid_argument, "--measure pairs needs --pairs FILE (labelled question pairs, JSONL)"));
+    auto pairs = learning::read_pairs(args.pairs);
+    if (!pairs) return fail(pairs.error());
+    learning::PairSplit split = learning::split_by_question(*pairs, 0, 1 - args.tune_share, 1);
+    if (split.train.empty() || split.test.empty()) return fail(Status(Errc::invalid_argument, args.pairs + ": too few pairs to hold half out"));
+    options.evaluation = {{"kind", "pairs"}, {"pairs", args.pairs}, {"tune_share", args.tune_share}};
+    const std::string tuning_name = fmt::format("{} (tuning questions, {} pairs)", args.pairs, split.train.size());
+    const loader::PluginFacts &facts = library->facts();
+    Progress progress("search " + options.name);
+    if (!args.json)
+        std::printf("search %s: %s %s, %llu trials, each a canonicalization scored on %s (held out: %zu pairs)\n", options.name.c_str(),
+                    facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials), tuning_name.c_str(), split.test.size());
+    options.on_trial = [&](const store::TrialRecord &t) {
+        if (!args.json) {
+            progress.suspend();
+            std::fputs(trial_line(t).c_str(), stdout);
+            std::fflush(stdout);
+        }
+        progress.update(static_cast<uint64_t>(t.number), args.trials);
+    };
+    auto summary = learning::run_search(db, library, options, learning::canon_evaluator(split.train, tuning_name));
+    progress.suspend();
+    if (!summary) return fail(summary.error());
+    std::optional<cache::PromptCanon> best;
+    if (summary->best && summary->best->score > learning::kFailedCanon) {
+        auto parsed = cache::PromptCanon::parse(
+            nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object()).value("steps", ""));
+        if (parsed) best = *parsed;
+    }
+    const learning::ExactMatches none = learning::exact_matches(split.test, {});
+    const learning::ExactMatches chosen = learning::exact_matches(split.test, best.value_or(cache::PromptCanon{}));
+    if (args.json) {
+        nlohmann::json out = {{"search", options.name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary->resumed_from}};
+        out["trials"] = nlohmann::json::array();
+        for (const auto &t : summary->trials) out["trials"].push_back(trial_json(t));
+        out["best"] = summary->best ? trial_json(*summary->best) : nlohmann::json();
+        auto rates = [](const learning::ExactMatches &m) {
+            return nlohmann::json{{"hits", m.hits}, {"false_hits", m.false_hits}, {"positives", m.positives}, {"negatives", m.negatives},
+                                  {"hit_rate", m.hit_rate()}, {"false_hit_rate", m.false_hit_rate()}};
+        };
+        out["held_out"] = {{"steps", best ? best->name() : "none"}, {"none", rates(none)}, {"chosen", rates(chosen)}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    if (summary->resumed_from > 0) std::printf("resumed after %llu recorded trials\n", static_cast<unsigned long long>(summary->resumed_from));
+    std::printf("best: %s (%+.3f hit-rate points on the tuning questions, no false hit added)\n", best ? best->name().c_str() : "none",
+                summary->best ? std::max(0.0, summary->best->score) : 0.0);
+    std::printf("held out (%zu pairs): exact hits %llu -> %llu of %llu paraphrases (%.2f%% -> %.2f%%), false hits %llu -> %llu of %llu\n",
+                split.test.size(), (unsigned long long)none.hits, (unsigned long long)chosen.hits, (unsigned long long)none.positives,
+                100 * none.hit_rate(), 100 * chosen.hit_rate(), (unsigned long long)none.false_hits, (unsigned long long)chosen.false_hits,
+                (unsigned long long)none.negatives);
+    std::printf("serve with it: aicache serve --canon %s\n", best ? best->name().c_str() : "none");
+    return 0;
+}
+
 int run(const OptimizeArgs &args) {
-    if (args.measure != "patch" && args.measure != "replay")
-        return fail(Status(Errc::invalid_argument, "--measure must be patch or replay, not " + args.measure));
+    if (args.measure != "patch" && args.measure != "replay" && args.measure != "pairs")
+        return fail(Status(Errc::invalid_argument, "--measure must be patch, replay or pairs, not " + args.measure));
     // Like every library the host maps, the optimizer is first checked in a child process.
     auto library = open_qualified_plugin("optimizer", args.optimizer, plugin_dir(args.plugins), std::chrono::seconds(10));
     if (!library) return fail(library.error());
@@ -139,6 +201,7 @@ int run(const OptimizeArgs &args) {
         options.space = *space;
     }
     if (args.measure == "replay") return run_replay_search(args, *library, *repo->db, std::move(options));
+    if (args.measure == "pairs") return run_pairs_search(args, *library, *repo->db, std::move(options));
     options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
                           {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
 
@@ -279,10 +342,12 @@ void register_optimize(CLI::App &app) {
                         "Approve the search's best patch by rule when it beats the incumbent by this many points at every size");
     run_cmd->add_option("--measure", args->measure,
                         "patch: each candidate becomes a patch, trialled against the incumbent; replay: each candidate is a parameter "
-                        "set of --target, scored by replaying the first --tune-share of --trace and judged on the rest")
+                        "set of --target, scored by replaying the first --tune-share of --trace and judged on the rest; pairs: each "
+                        "candidate is a prompt canonicalization, scored on --tune-share of --pairs' questions and judged on the rest")
         ->capture_default_str();
-    run_cmd->add_option("--tune-share", args->tune_share, "With --measure replay: the share of the trace candidates are scored on")
+    run_cmd->add_option("--tune-share", args->tune_share, "With --measure replay or pairs: the share of the data candidates are scored on")
         ->capture_default_str();
+    run_cmd->add_option("--pairs", args->pairs, "With --measure pairs: labelled question pairs (JSONL)");
     run_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds each compile may use")->capture_default_str();
     run_cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds each trial may use")->capture_default_str();
     run_cmd->add_option("--memory", args->memory, "Address space each compile and trial may map")->capture_default_str();

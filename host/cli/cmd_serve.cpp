@@ -37,6 +37,7 @@ struct ServeArgs {
     uint64_t default_ttl_seconds = 0;
     std::vector<std::string> tenant_ttls; // NAME=SECONDS
     std::string request_log_max = "64MiB"; // "off": no request log
+    std::string canon = "none";            // prompt canonicalization steps
     SemanticArgs semantic; // off unless an encoder is named
     server::ProxyConfig proxy;
 };
@@ -76,6 +77,9 @@ Status proxy_config(const ServeArgs &args, server::ProxyConfig &proxy) {
     proxy.max_body_bytes = *max_body;
     proxy.upstream_timeout = std::chrono::milliseconds(static_cast<int64_t>(args.upstream_timeout_seconds * 1000));
     proxy.default_ttl_seconds = args.default_ttl_seconds;
+    auto canon = cache::PromptCanon::parse(args.canon);
+    if (!canon) return canon.error().with_context("--canon");
+    proxy.canonical.prompt_canon = *canon;
     for (const auto &spec : args.tenant_ttls) {
         size_t eq = spec.find('=');
         if (eq == std::string::npos) return Status(Errc::invalid_argument, "--tenant-ttl \"" + spec + "\": expected NAME=SECONDS");
@@ -226,6 +230,10 @@ void register_serve(CLI::App &app) {
     cmd->add_option("--upstream-timeout", args->upstream_timeout_seconds, "Seconds for a whole upstream answer")->capture_default_str();
     cmd->add_flag("--cache-sampled", args->proxy.canonical.cache_sampled,
                   "Also cache answers to requests with temperature > 0 (or none: OpenAI's default is 1)");
+    cmd->add_option("--canon", args->canon,
+                    "Prompt canonicalization before the exact key: none, or steps of whitespace,case,punctuation,code,identifiers "
+                    "(`aicache optimize run canon --measure pairs` measures which are safe)")
+        ->capture_default_str();
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");
     cmd->add_option("--request-log-max", args->request_log_max,

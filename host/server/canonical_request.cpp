@@ -51,6 +51,20 @@ std::string last_user_text(nlohmann::json &messages, nlohmann::json **where) {
     return {};
 }
 
+// The users' texts and a completion's prompt, rewritten by the configured canonicalization.
+void canonicalize_prompts(nlohmann::json &key, const cache::PromptCanon &canon) {
+    if (key.contains("prompt") && key["prompt"].is_string()) key["prompt"] = canon.apply(key["prompt"].get<std::string>());
+    if (!key.contains("messages") || !key["messages"].is_array()) return;
+    for (auto &m : key["messages"]) {
+        if (!m.is_object() || m.value("role", "") != "user" || !m.contains("content")) continue;
+        auto &content = m["content"];
+        if (content.is_string()) content = canon.apply(content.get<std::string>());
+        else if (content.is_array())
+            for (auto &part : content)
+                if (part.is_object() && part.contains("text") && part["text"].is_string()) part["text"] = canon.apply(part["text"].get<std::string>());
+    }
+}
+
 bool lower_contains(std::string_view haystack, std::string_view needle) {
     std::string lower(haystack);
     for (char &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -124,6 +138,7 @@ Expected<CanonicalRequest> canonicalize(std::string_view endpoint, nlohmann::jso
     nlohmann::json key = nlohmann::json::object();
     for (auto it = body.begin(); it != body.end(); ++it)
         if (!ignored_field(it.key())) key[it.key()] = it.value();
+    if (!options.prompt_canon.empty()) canonicalize_prompts(key, options.prompt_canon);
     normalize_numbers(key);
     nlohmann::json envelope = {{"endpoint", request.endpoint}, {"tenant", request.tenant}, {"request", std::move(key)}};
     request.key = envelope.dump();

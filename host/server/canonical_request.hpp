@@ -3,6 +3,7 @@
 // JSON (sorted keys, integral floats written as integers), plus the endpoint and the tenant.
 #pragma once
 
+#include "cache/prompt_canon.hpp"
 #include "core/status.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,9 @@ namespace aicache::server {
 struct CanonicalOptions {
     bool cache_sampled = false;     // cache requests whose temperature is > 0 (or absent: OpenAI's default is 1)
     std::string default_tenant = "default";
+    // Applied to the users' texts (and a completion's prompt) in the key only: what is forwarded
+    // upstream is the request as sent. `aicache optimize run canon --measure pairs` chooses it.
+    cache::PromptCanon prompt_canon;
 };
 
 struct CanonicalRequest {

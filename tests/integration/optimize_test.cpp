@@ -162,5 +162,33 @@ TEST_CASE("tune searches a policy's parameters by replay, judges the best on the
     }
     auto bad = lab.run({"optimize", "run", "tune", "--measure", "guess"});
     CHECK(bad.exit_code != 0);
-    CHECK(bad.err.find("--measure must be patch or replay") != std::string::npos);
+    CHECK(bad.err.find("--measure must be patch, replay or pairs") != std::string::npos);
+}
+
+TEST_CASE("canon searches prompt canonicalizations on labelled pairs and judges its choice on questions it never scored") {
+    Lab lab;
+    auto pairs = lab.dir.path() / "pairs.jsonl";
+    {
+        std::ofstream out(pairs);
+        for (int i = 0; i < 200; ++i) {
+            std::string topic = "topic number " + std::to_string(i);
+            // Positives differ in case, a trailing mark, or both; negatives share words, not meaning.
+            const std::string b = i % 3 == 0 ? "how do i learn " + topic + "?" : i % 3 == 1 ? "How do I learn " + topic : "how do i learn " + topic;
+            out << nlohmann::json{{"a", "How do I learn " + topic + "?"}, {"b", b}, {"label", 1}}.dump() << "\n";
+            out << nlohmann::json{{"a", "How do I learn " + topic + "?"}, {"b", "How do I teach " + topic + "?"}, {"label", 0}}.dump() << "\n";
+        }
+    }
+    auto run = lab.run({"optimize", "run", "canon", "--measure", "pairs", "--pairs", pairs.string(), "--trials", "12", "--json"});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.out << run.err);
+    nlohmann::json out = parse(run);
+    CHECK(out["trials"][0]["candidate"]["params"]["steps"] == "none");
+    CHECK(out["best"]["candidate"]["params"]["steps"] == "case,punctuation");
+    const auto &held = out["held_out"];
+    CHECK(held["steps"] == "case,punctuation");
+    CHECK(held["none"]["hits"] == 0);
+    CHECK(held["chosen"]["hits"].get<int>() == held["chosen"]["positives"].get<int>());
+    CHECK(held["chosen"]["false_hits"] == 0);
+    auto missing = lab.run({"optimize", "run", "canon", "--search", "c2", "--measure", "pairs"});
+    CHECK(missing.exit_code != 0);
+    CHECK(missing.err.find("--measure pairs needs --pairs") != std::string::npos);
 }

@@ -169,3 +169,21 @@ TEST_CASE("MeanCache's two-turn conversations: a follow-up shares a scope only w
     }
     CHECK(follow_up_scopes.size() == contexts.size()); // one scope per conversation so far, never shared across them
 }
+
+TEST_CASE("a configured prompt canonicalization makes the keys of differently spelled questions equal, and forwards the question as sent") {
+    server::CanonicalOptions options;
+    options.prompt_canon = *cache::PromptCanon::parse("whitespace,case,punctuation");
+    auto a = canon(chat("How do I sort a list in Python?"), "", "", options);
+    auto b = canon(chat("  how do i sort a list   in python "), "", "", options);
+    CHECK(a.hash == b.hash);
+    CHECK(b.upstream_body["messages"][0]["content"] == "  how do i sort a list   in python ");
+    CHECK(canon(chat("How do I sort a list in Java?"), "", "", options).hash != a.hash);
+    // Without it, the spelling is part of the key.
+    CHECK(canon(chat("How do I sort a list in Python?")).hash != canon(chat("how do i sort a list in python")).hash);
+    // Only the users' words: a different system prompt still makes a different key.
+    json with_system = chat("How do I sort a list in Python?");
+    with_system["messages"].insert(with_system["messages"].begin(), json{{"role", "system"}, {"content", "Answer In French."}});
+    json with_other_system = chat("How do I sort a list in Python?");
+    with_other_system["messages"].insert(with_other_system["messages"].begin(), json{{"role", "system"}, {"content", "answer in french"}});
+    CHECK(canon(with_system, "", "", options).hash != canon(with_other_system, "", "", options).hash);
+}
