@@ -17,6 +17,7 @@
 #include "server/control_socket.hpp"
 #include "server/operator_api.hpp"
 #include "server/proxy_server.hpp"
+#include "store/monitor_windows.hpp"
 
 #include <fmt/format.h>
 
@@ -38,6 +39,7 @@ struct ServeArgs {
     std::vector<std::string> tenant_ttls; // NAME=SECONDS
     std::string request_log_max = "64MiB"; // "off": no request log
     std::string canon = "none";            // prompt canonicalization steps
+    double monitor_window_seconds = 60;    // the performance monitor's window
     SemanticArgs semantic; // off unless an encoder is named
     server::ProxyConfig proxy;
 };
@@ -141,6 +143,13 @@ int run(const ServeArgs &args) {
         return fmt::format("kind=\"policy\",name=\"{}\",version=\"{}\",sha256=\"{}\"", facts.name, facts.version, facts.content_hash);
     });
     http.record_requests_to(request_log.get());
+    // Windows of figures for `aicache learn status` and the learning coordinator.
+    learning::PerformanceMonitor monitor(std::chrono::milliseconds(static_cast<int64_t>(args.monitor_window_seconds * 1000)));
+    store::MonitorWindows windows(*plane.db);
+    monitor.start([&windows](const learning::WindowFigures &w) {
+        if (Status kept = windows.add(w); !kept) spdlog::warn("monitor window not kept: {}", kept.message());
+    });
+    http.monitor_with(&monitor);
     std::unique_ptr<cache::SemanticMatcher> matcher;
     if (!args.semantic.encoder.empty()) {
         auto opened_matcher = open_matcher(args.semantic, plane);
@@ -208,6 +217,7 @@ int run(const ServeArgs &args) {
     std::fflush(stdout);
     while (!g_stop) ::usleep(100'000);
     http.stop();
+    monitor.stop(); // the last, partial window is kept too
     if (matcher)
         if (Status saved = matcher->snapshot(); !saved) spdlog::error("semantic index snapshot not written (it is rebuilt at the next start): {}", saved.message());
     watcher.stop();
@@ -233,6 +243,9 @@ void register_serve(CLI::App &app) {
     cmd->add_option("--canon", args->canon,
                     "Prompt canonicalization before the exact key: none, or steps of whitespace,case,punctuation,code,identifiers "
                     "(`aicache optimize run canon --measure pairs` measures which are safe)")
+        ->capture_default_str();
+    cmd->add_option("--monitor-window", args->monitor_window_seconds, "Seconds per window of the performance monitor (aicache learn status)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");

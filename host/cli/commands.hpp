@@ -28,6 +28,7 @@ void register_audit(CLI::App &app);
 void register_optimize(CLI::App &app);        // optimize run|list|show
 void register_eval(CLI::App &app);            // eval semantic|threshold
 void register_learner(CLI::App &app);         // learner train|list|rollback|gc
+void register_learn(CLI::App &app);           // learn status
 // eval drift|transfer, on the eval command; `plugins` is its --plugins flag (outlives the app's parsing).
 void register_eval_continual(CLI::App &eval, std::string &plugins);
 void register_eval_fewshot(CLI::App &eval, std::string &plugins); // eval fewshot

@@ -41,6 +41,7 @@ int main(int argc, char **argv) {
     aicache::cli::register_optimize(app);
     aicache::cli::register_eval(app);
     aicache::cli::register_learner(app);
+    aicache::cli::register_learn(app);
     aicache::cli::register_demo(app);
     CLI11_PARSE(app, argc, argv);
     return 0;

@@ -71,6 +71,7 @@ struct Shared {
     std::function<std::string()> describe_plugins;
     net::ssl::context tls{net::ssl::context::tls_client};
     learning::RequestLog *request_log = nullptr; // set before start(); null: no request log
+    learning::PerformanceMonitor *monitor = nullptr; // set before start(); null: no windows of figures
     cache::SemanticMatcher *semantic = nullptr;  // set before start(); null: exact matches only
     FeedbackBook feedback{};                     // answers given, awaiting a client's verdict
     std::atomic<int> in_flight{0};               // proxied requests not yet done with their bookkeeping
@@ -193,7 +194,7 @@ private:
 
     // One record in the request log (learning/request_log.hpp) per answered request.
     void record_request() noexcept {
-        if (s_.request_log == nullptr) return;
+        if (s_.request_log == nullptr && s_.monitor == nullptr) return;
         learning::RequestRecord r;
         r.time_us = arrived_us_;
         r.key_hash = canonical_.hash;
@@ -205,7 +206,8 @@ private:
         r.outcome = logged_outcome_;
         r.source = learning::RequestSource::proxy;
         r.flags = static_cast<uint16_t>((stored_ ? learning::RequestRecord::kStored : 0) | (canonical_.stream ? learning::RequestRecord::kStreamed : 0));
-        s_.request_log->append(r);
+        if (s_.request_log != nullptr) s_.request_log->append(r);
+        if (s_.monitor != nullptr) s_.monitor->record(r);
     }
     static uint32_t micros_since(std::chrono::steady_clock::time_point start) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
@@ -465,6 +467,10 @@ std::optional<Reply> route(Shared &s, const Request &request, std::optional<Cano
         if (request.method() != http::verb::post)
             return error_reply(http::status::method_not_allowed, "/v1/aicache/feedback takes POST", "invalid_request_error", "method_not_allowed");
         FeedbackReply verdict = apply_feedback(request.body(), s.feedback, s.cache, s.semantic);
+        if (verdict.status == 200 && s.monitor != nullptr) {
+            nlohmann::json body = nlohmann::json::parse(request.body(), nullptr, false);
+            if (!body.is_discarded() && body.contains("right") && body["right"].is_boolean()) s.monitor->feedback(body["right"].get<bool>());
+        }
         return Reply{static_cast<http::status>(verdict.status), verdict.body.dump(), "application/json", {}};
     }
     std::string endpoint;
@@ -569,6 +575,7 @@ ProxyServer::ProxyServer(ProxyConfig config, cache::DurableCache &cache, Metrics
 ProxyServer::~ProxyServer() { stop(); }
 
 void ProxyServer::record_requests_to(learning::RequestLog *log) { impl_->shared.request_log = log; }
+void ProxyServer::monitor_with(learning::PerformanceMonitor *monitor) { impl_->shared.monitor = monitor; }
 
 void ProxyServer::match_semantically_with(cache::SemanticMatcher *matcher) { impl_->shared.semantic = matcher; }
 

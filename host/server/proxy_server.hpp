@@ -8,6 +8,7 @@
 #include "cache/durable_cache.hpp"
 #include "cache/semantic_matcher.hpp"
 #include "core/status.hpp"
+#include "learning/performance_monitor.hpp"
 #include "learning/request_log.hpp"
 #include "server/canonical_request.hpp"
 #include "server/feedback.hpp"
@@ -52,6 +53,8 @@ public:
 
     // Every answered request leaves a record in `log` (which must outlive the server). Call before start().
     void record_requests_to(learning::RequestLog *log);
+    // Every answered request and feedback verdict also goes to the performance monitor.
+    void monitor_with(learning::PerformanceMonitor *monitor);
     // Answers paraphrases of cached questions through `matcher` (which must outlive the server);
     // null (the default): exact matches only. Call before start().
     void match_semantically_with(cache::SemanticMatcher *matcher);

@@ -171,6 +171,20 @@ const char *const kMigrations[] = {
     ALTER TABLE semantic_vectors ADD COLUMN alias_of INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX semantic_vectors_alias_of ON semantic_vectors(scope, alias_of) WHERE alias_of != 0;
     )sql",
+    R"sql(
+    -- The performance monitor's closed windows (learning/performance_monitor.hpp): what the cache
+    -- did, window by window, for the learning coordinator and `aicache learn status`.
+    CREATE TABLE monitor_windows(
+        id INTEGER PRIMARY KEY,
+        start_us INTEGER NOT NULL,
+        end_us INTEGER NOT NULL,
+        requests INTEGER NOT NULL, hits INTEGER NOT NULL, semantic_hits INTEGER NOT NULL, misses INTEGER NOT NULL,
+        bypasses INTEGER NOT NULL, errors INTEGER NOT NULL,
+        tokens_answered INTEGER NOT NULL, tokens_saved INTEGER NOT NULL,
+        wrong_reports INTEGER NOT NULL, right_reports INTEGER NOT NULL,
+        latency_p50_us INTEGER NOT NULL, latency_p99_us INTEGER NOT NULL);
+    CREATE INDEX monitor_windows_end ON monitor_windows(end_us);
+    )sql",
 };
 
 } // namespace

@@ -69,3 +69,38 @@ test('a truncated request log is refused with the byte offset, and the host appe
     data.remove();
   }
 });
+
+test('the performance monitor keeps windows of figures that `aicache learn status` reads, the last one at shutdown', async () => {
+  const data = tempDir();
+  const upstream = await startUpstream();
+  const host = await startHost({ data: data.dir, upstream: upstream.base, args: ['--monitor-window', '1'] });
+  try {
+    for (const q of ['a', 'b', 'a']) assert.equal((await post(host, 'chat/completions', chat(`window question ${q}`))).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 1600)); // the first window closes
+    for (const q of ['a', 'b']) assert.equal((await post(host, 'chat/completions', chat(`window question ${q}`))).status, 200);
+    const hit = await post(host, 'chat/completions', chat('window question a'));
+    const verdict = await post(host, 'aicache/feedback', { key: hit.headers.get('x-aicache-key'), right: false });
+    assert.equal(verdict.status, 200);
+  } finally {
+    await host.stop();
+    upstream.stop();
+  }
+  try {
+    const status = JSON.parse(execFileSync(aicacheExe, ['learn', '--data', data.dir, 'status', '--json'], { encoding: 'utf8' }));
+    const windows = status.windows;
+    assert.ok(windows.length >= 2, `two windows at least, got ${JSON.stringify(windows)}`);
+    const total = (field) => windows.reduce((sum, w) => sum + w[field], 0);
+    assert.equal(total('requests'), 6);
+    assert.equal(total('misses'), 2);
+    assert.equal(total('hits'), 4);
+    assert.equal(total('wrong_reports'), 1);
+    assert.ok(total('tokens_saved') > 0 && total('tokens_saved') < total('tokens_answered'));
+    assert.equal(windows[0].requests, 3, 'the first window holds the first three requests');
+    assert.ok(Math.abs(windows[0].hit_ratio - 1 / 3) < 1e-9);
+    for (const w of windows) assert.ok(w.latency_p99_us >= w.latency_p50_us && w.end_us > w.start_us);
+    const text = execFileSync(aicacheExe, ['learn', '--data', data.dir, 'status'], { encoding: 'utf8' });
+    assert.match(text, /hit ratio/);
+  } finally {
+    data.remove();
+  }
+});

@@ -1,0 +1,98 @@
+// The performance monitor: windows of figures from request records, their latency percentiles,
+// the bounded ring of recent requests, and windows kept in the knowledge repository.
+#include "learning/performance_monitor.hpp"
+#include "store/monitor_windows.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace aicache;
+using learning::RequestOutcome;
+
+namespace {
+learning::RequestRecord request(RequestOutcome outcome, uint32_t tokens, uint32_t latency_us, uint64_t key = 1) {
+    learning::RequestRecord r;
+    r.key_hash = key;
+    r.outcome = outcome;
+    r.cost_tokens = tokens;
+    r.latency_us = latency_us;
+    return r;
+}
+} // namespace
+
+TEST_CASE("a window counts requests by outcome, tokens answered and saved, and verdicts, and closes when its time is up") {
+    learning::PerformanceMonitor monitor(std::chrono::milliseconds(1000));
+    const uint64_t start = monitor.open_window().start_us;
+    monitor.record(request(RequestOutcome::miss, 100, 50'000));
+    monitor.record(request(RequestOutcome::hit, 100, 300));
+    monitor.record(request(RequestOutcome::semantic_hit, 40, 500));
+    monitor.record(request(RequestOutcome::bypass, 10, 40'000));
+    monitor.record(request(RequestOutcome::error, 999, 1'000));
+    monitor.feedback(false);
+    CHECK_FALSE(monitor.roll(start + 999'000)); // not yet
+    auto closed = monitor.roll(start + 1'000'000);
+    REQUIRE(closed);
+    CHECK(closed->requests == 5);
+    CHECK(closed->hits == 1);
+    CHECK(closed->semantic_hits == 1);
+    CHECK(closed->misses == 1);
+    CHECK(closed->bypasses == 1);
+    CHECK(closed->errors == 1);
+    CHECK(closed->tokens_answered == 250); // an error answered nothing
+    CHECK(closed->tokens_saved == 140);
+    CHECK(closed->wrong_reports == 1);
+    CHECK(closed->hit_ratio() == doctest::Approx(2.0 / 3));
+    CHECK(closed->end_us - closed->start_us == 1'000'000);
+    // The median of 300, 500, 1000, 40000, 50000 µs is 1000 µs, within a bucket's width.
+    CHECK(closed->latency_p50_us >= 1000);
+    CHECK(closed->latency_p50_us < 1200);
+    CHECK(closed->latency_p99_us >= 50'000);
+    // The next window starts where this one ended; an empty one is not reported.
+    CHECK(monitor.open_window().start_us == start + 1'000'000);
+    CHECK_FALSE(monitor.roll(start + 2'000'000));
+}
+
+TEST_CASE("latency percentiles stay within a quarter-octave bucket of the true value") {
+    learning::LatencyHistogram h;
+    CHECK(h.percentile(0.5) == 0);
+    for (uint32_t v = 1; v <= 10'000; ++v) h.add(v);
+    const uint32_t p50 = h.percentile(0.5), p99 = h.percentile(0.99);
+    CHECK(p50 >= 5000);
+    CHECK(p50 <= 5000 * 1.19);
+    CHECK(p99 >= 9900);
+    CHECK(p99 <= 9900 * 1.19);
+}
+
+TEST_CASE("the ring keeps the most recent requests, oldest first, and never grows past its capacity") {
+    learning::PerformanceMonitor monitor(std::chrono::milliseconds(60'000), 4);
+    for (uint64_t k = 1; k <= 3; ++k) monitor.record(request(RequestOutcome::miss, 1, 1, k));
+    REQUIRE(monitor.recent().size() == 3);
+    for (uint64_t k = 4; k <= 10; ++k) monitor.record(request(RequestOutcome::miss, 1, 1, k));
+    auto recent = monitor.recent();
+    REQUIRE(recent.size() == 4);
+    CHECK(recent.front().key_hash == 7);
+    CHECK(recent.back().key_hash == 10);
+}
+
+TEST_CASE("closed windows are kept in the knowledge repository and read back in order, and stop() keeps the last partial one") {
+    test::TempDir dir;
+    auto db = store::Database::open(dir.path() / "aicache.db");
+    REQUIRE(db);
+    store::MonitorWindows windows(**db);
+    {
+        learning::PerformanceMonitor monitor(std::chrono::milliseconds(60'000));
+        monitor.start([&](const learning::WindowFigures &w) { REQUIRE(windows.add(w)); });
+        monitor.record(request(RequestOutcome::hit, 7, 100));
+        monitor.stop();
+    }
+    store::WindowFigures later;
+    later.start_us = 1ull << 60, later.end_us = (1ull << 60) + 5, later.requests = 2, later.misses = 2;
+    REQUIRE(windows.add(later));
+    auto recent = windows.recent(10);
+    REQUIRE(recent);
+    REQUIRE(recent->size() == 2);
+    CHECK((*recent)[0].hits == 1);
+    CHECK((*recent)[0].tokens_saved == 7);
+    CHECK((*recent)[1].misses == 2);
+    CHECK(windows.recent(1)->at(0).end_us == later.end_us);
+}
