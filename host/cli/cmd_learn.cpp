@@ -1,8 +1,13 @@
-// `aicache learn status`: what the cache has been doing, window by window, as the performance
-// monitor of a `serve` on this data directory recorded it (learning/performance_monitor.hpp):
-// requests, hit ratio, tokens saved, false hits reported, latency.
+// `aicache learn status | now | history | explain CYCLE`: what the cache has been doing, window by
+// window, as the performance monitor of a `serve` on this data directory recorded it
+// (learning/performance_monitor.hpp); a learning cycle run now on the recorded traffic
+// (learning/coordinator.hpp); and what every cycle tried, measured and decided.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "learning/coordinator.hpp"
+#include "learning/request_log.hpp"
+#include "loader/qualify.hpp"
+#include "store/learning_cycles.hpp"
 #include "store/monitor_windows.hpp"
 
 #include <fmt/chrono.h>
@@ -16,9 +21,15 @@ namespace aicache::cli {
 namespace {
 
 struct LearnArgs {
-    std::string data;
+    std::string data, plugins;
     size_t windows = 12;
     bool json = false;
+    // learn now
+    std::string policy = "s3fifo", parameters = "{}", space, trace;
+    uint64_t trials = 30, min_requests = 2000;
+    std::vector<std::string> sizes = {"10%"};
+    // learn explain
+    int64_t cycle = 0;
 };
 
 std::string clock_time(uint64_t us) {
@@ -59,17 +70,141 @@ int status(const LearnArgs &args) {
     return 0;
 }
 
+// The tune space for the policies whose parameters the host knows; others need --space.
+std::string default_space(const std::string &policy) {
+    if (policy == "s3fifo") return "{}"; // tune's own default: S3-FIFO's parameters from its defaults
+    if (policy == "wtinylfu")
+        return R"({"parameters": {"window_ratio": {"min": 0.001, "max": 0.8, "log": true}, "protected_ratio": {"min": 0.05, "max": 0.95}},
+                   "start": {"window_ratio": 0.01, "protected_ratio": 0.8}})";
+    return "";
+}
+
+int now(const LearnArgs &args) {
+    const std::string space = args.space.empty() ? default_space(args.policy) : args.space;
+    if (space.empty()) return fail(Status(Errc::invalid_argument, "no known parameters to tune for " + args.policy + ": give --space"));
+    const std::filesystem::path data = data_dir(args.data);
+    auto traffic = args.trace.empty() ? replay::read_request_logs(learning::request_log_files(data)) : replay::read_trace(args.trace);
+    if (!traffic) return fail(traffic.error().with_context(args.trace.empty() ? "the recorded traffic" : "--trace"));
+    auto policy = open_qualified_plugin("policy", args.policy, plugin_dir(args.plugins), std::chrono::seconds(10));
+    if (!policy) return fail(policy.error().with_context("--policy"));
+    auto tuner = open_qualified_plugin("optimizer", "tune", plugin_dir(args.plugins), std::chrono::seconds(10));
+    if (!tuner) return fail(tuner.error());
+    auto db = store::Database::open(data / "aicache.db");
+    if (!db) return fail(db.error());
+
+    learning::CycleOptions options;
+    options.policy_name = args.policy;
+    options.policy = *policy;
+    options.tuner = *tuner;
+    options.space = space;
+    options.current_parameters = args.parameters;
+    options.trials = args.trials;
+    options.sizes = args.sizes;
+    options.min_requests = args.min_requests;
+    Progress bar{""};
+    std::string shown;
+    options.on_progress = [&](const std::string &step, uint64_t done, uint64_t total) {
+        if (step != shown) bar = Progress(step), shown = step;
+        bar.update(done, total);
+    };
+    auto report = learning::run_cycle(**db, *traffic, options);
+    bar.suspend();
+    if (!report) return fail(report.error());
+    if (args.json) {
+        nlohmann::json out = {{"cycle", report->id}, {"decision", report->decision}, {"why", report->why}, {"detail", report->detail}};
+        if (report->parameters) out["parameters"] = nlohmann::json::parse(*report->parameters);
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("cycle %lld: %s: %s\n", static_cast<long long>(report->id), report->decision.c_str(), report->why.c_str());
+    if (report->parameters)
+        std::printf("serve with it: aicache serve --policy %s --policy-parameters '%s'\n", args.policy.c_str(), report->parameters->c_str());
+    return 0;
+}
+
+int history(const LearnArgs &args) {
+    auto db = store::Database::open(data_dir(args.data) / "aicache.db");
+    if (!db) return fail(db.error());
+    auto cycles = store::LearningCycles(**db).recent(args.windows);
+    if (!cycles) return fail(cycles.error());
+    if (args.json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto &c : *cycles)
+            out.push_back({{"cycle", c.id}, {"trigger", c.trigger}, {"started_at", c.started_at}, {"finished_at", c.finished_at},
+                           {"opportunity", c.opportunity}, {"decision", c.decision}, {"why", c.why}});
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    if (cycles->empty()) std::printf("no learning cycle yet: `aicache learn now` runs one\n");
+    for (const auto &c : *cycles)
+        std::printf("#%-4lld %-20s %-8s %-10s %s\n", static_cast<long long>(c.id), c.started_at.c_str(), c.trigger.c_str(), c.decision.c_str(), c.why.c_str());
+    return 0;
+}
+
+int explain(const LearnArgs &args) {
+    auto db = store::Database::open(data_dir(args.data) / "aicache.db");
+    if (!db) return fail(db.error());
+    auto cycle = store::LearningCycles(**db).find(args.cycle);
+    if (!cycle) return fail(cycle.error());
+    if (!*cycle) return fail(Status(Errc::not_found, "no learning cycle #" + std::to_string(args.cycle) + " (aicache learn history)"));
+    const auto &c = **cycle;
+    nlohmann::json detail = nlohmann::json::parse(c.detail, nullptr, false);
+    if (args.json) {
+        std::printf("%s\n", nlohmann::json{{"cycle", c.id}, {"trigger", c.trigger}, {"started_at", c.started_at}, {"finished_at", c.finished_at},
+                                           {"opportunity", c.opportunity}, {"decision", c.decision}, {"why", c.why}, {"detail", detail}}
+                                 .dump(2)
+                                 .c_str());
+        return 0;
+    }
+    std::printf("cycle #%lld, %s, started %s, finished %s\n  tried: %s\n  decided: %s, because %s\n", static_cast<long long>(c.id), c.trigger.c_str(),
+                c.started_at.c_str(), c.finished_at.c_str(), c.opportunity.c_str(), c.decision.c_str(), c.why.c_str());
+    if (detail.contains("requests")) std::printf("  recorded requests: %llu (earlier half to tune, later half to judge)\n", detail["requests"].get<unsigned long long>());
+    if (detail.contains("search")) std::printf("  trials: `aicache optimize show %s`\n", detail["search"].get<std::string>().c_str());
+    if (detail.contains("best_parameters"))
+        std::printf("  best on the earlier half: %s (%+.2f points over the defaults; current %+.2f)\n", detail["best_parameters"].dump().c_str(),
+                    detail.value("best_score_points", 0.0), detail.value("current_score_points", 0.0));
+    if (detail.contains("later_chunks")) {
+        std::printf("  later half, chunk by chunk (current -> tuned hit ratio):\n");
+        for (const auto &ch : detail["later_chunks"])
+            std::printf("    %2d  %7llu requests  %6.2f%% -> %6.2f%%  %+.2f\n", ch["chunk"].get<int>(), ch["requests"].get<unsigned long long>(),
+                        ch["current_percent"].get<double>(), ch["tuned_percent"].get<double>(), ch["gain_points"].get<double>());
+    }
+    return 0;
+}
+
 } // namespace
 
 void register_learn(CLI::App &app) {
-    CLI::App *learn = app.add_subcommand("learn", "What the cache has been doing, and (next) what it learned from it");
+    CLI::App *learn = app.add_subcommand("learn", "What the cache has been doing, and what it learned from it");
     learn->require_subcommand(1);
     auto args = std::make_shared<LearnArgs>();
     learn->add_option("--data", args->data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
+    learn->add_option("--plugins", args->plugins, "Plugin directory (default: beside the executable)");
     CLI::App *status_cmd = learn->add_subcommand("status", "The performance monitor's last windows: requests, hit ratio, tokens saved, latency");
     status_cmd->add_option("--windows", args->windows, "How many windows")->capture_default_str();
     status_cmd->add_flag("--json", args->json, "JSON");
     on_callback(status_cmd, [args] { return status(*args); });
+
+    CLI::App *now_cmd = learn->add_subcommand("now", "Run a learning cycle on the recorded traffic: tune, judge on later traffic, decide");
+    now_cmd->add_option("--policy", args->policy, "The serving policy whose parameters are tuned")->capture_default_str();
+    now_cmd->add_option("--policy-parameters", args->parameters, "What it serves with now (JSON object)")->capture_default_str();
+    now_cmd->add_option("--space", args->space, "The tune optimizer's search space (known for s3fifo and wtinylfu)");
+    now_cmd->add_option("--trials", args->trials, "Trials of the search")->capture_default_str();
+    now_cmd->add_option("--size", args->sizes, "Cache sizes to replay at")->delimiter(',')->capture_default_str();
+    now_cmd->add_option("--min-requests", args->min_requests, "Recorded requests a cycle needs")->capture_default_str();
+    now_cmd->add_option("--trace", args->trace, "Learn from this trace instead of the recorded traffic");
+    now_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(now_cmd, [args] { return now(*args); });
+
+    CLI::App *history_cmd = learn->add_subcommand("history", "Every learning cycle: when, why, what it decided");
+    history_cmd->add_option("--last", args->windows, "How many cycles")->capture_default_str();
+    history_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(history_cmd, [args] { return history(*args); });
+
+    CLI::App *explain_cmd = learn->add_subcommand("explain", "One cycle: what it tried, what it measured on later traffic, and why it decided so");
+    explain_cmd->add_option("cycle", args->cycle, "Cycle number (aicache learn history)")->required();
+    explain_cmd->add_flag("--json", args->json, "JSON");
+    on_callback(explain_cmd, [args] { return explain(*args); });
 }
 
 } // namespace aicache::cli

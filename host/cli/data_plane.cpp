@@ -7,6 +7,7 @@
 #include "replay/replay.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +23,8 @@ void add_data_plane_options(CLI::App &command, DataPlaneOptions &o) {
     command.add_option("--data", o.data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
     command.add_option("--plugins", o.plugins, "Plugin directory (default: next to the binary)");
     command.add_option("--policy", o.policy, "Cache policy plugin name")->capture_default_str();
+    command.add_option("--policy-parameters", o.policy_parameters, "The policy's parameters, a JSON object (e.g. {\"small_ratio\": 0.05})")
+        ->capture_default_str();
     command.add_option("--capacity", o.capacity, "Cache capacity (bytes, KiB, MiB, GiB)")->capture_default_str();
     command.add_option("--shards", o.shards, "Cache shards")->capture_default_str();
     command.add_option("--store-max", o.store_max,
@@ -87,6 +90,13 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
     cache::CacheConfig config;
     config.capacity_bytes = *capacity;
     config.shards = options.shards;
+    {
+        nlohmann::json parameters = nlohmann::json::parse(options.policy_parameters, nullptr, false);
+        if (parameters.is_discarded() || !parameters.is_object())
+            return Status(Errc::invalid_argument, "--policy-parameters must be a JSON object, not " + options.policy_parameters);
+        const std::string text = parameters.dump(); // the cache takes the object's members, beside the capacity
+        config.policy_parameters = parameters.empty() ? std::string() : text.substr(1, text.size() - 2);
+    }
     auto memory = cache::Cache::create(config, policy->library);
     if (!memory) return memory.error();
     plane->answers = std::make_unique<store::CacheStore>(*plane->db);

@@ -26,6 +26,7 @@ struct DataPlaneOptions {
     std::string data;    // --data (resolved with data_dir())
     std::string plugins; // --plugins (resolved with plugin_dir())
     std::string policy = "s3fifo";
+    std::string policy_parameters = "{}"; // a JSON object of the policy's parameters (aicache learn now recommends some)
     std::string capacity = "256MiB";
     uint32_t shards = 16;
     std::string store_max; // cap on the database file; empty: none

@@ -185,6 +185,19 @@ const char *const kMigrations[] = {
         latency_p50_us INTEGER NOT NULL, latency_p99_us INTEGER NOT NULL);
     CREATE INDEX monitor_windows_end ON monitor_windows(end_us);
     )sql",
+    R"sql(
+    -- The learning coordinator's cycles (learning/coordinator.hpp): why each ran, what it tried,
+    -- what it measured on later traffic than it trained on, and what it decided.
+    CREATE TABLE learning_cycles(
+        id INTEGER PRIMARY KEY,
+        trigger TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL DEFAULT '',
+        opportunity TEXT NOT NULL DEFAULT '',
+        decision TEXT NOT NULL DEFAULT 'running',
+        why TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '{}');
+    )sql",
 };
 
 } // namespace

@@ -192,3 +192,56 @@ TEST_CASE("canon searches prompt canonicalizations on labelled pairs and judges 
     CHECK(missing.exit_code != 0);
     CHECK(missing.err.find("--measure pairs needs --pairs") != std::string::npos);
 }
+
+TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on the later half, and records why it decided") {
+    Lab lab;
+    auto trace = write_scan_trace(lab.dir.path() / "scan.txt").string();
+    auto learn = [&](std::vector<std::string> args) {
+        std::vector<std::string> all = {"learn", "--data", lab.data()};
+        all.insert(all.end(), args.begin(), args.end());
+        return test::run_aicache(all, std::chrono::seconds(240));
+    };
+    // Too little traffic: the cycle is recorded as skipped, with the reason.
+    auto few = learn({"now", "--trace", trace, "--min-requests", "100000", "--json"});
+    REQUIRE_MESSAGE(few.exit_code == 0, few.out << few.err);
+    nlohmann::json skipped = parse(few);
+    CHECK(skipped["decision"] == "skip");
+    CHECK(skipped["why"].get<std::string>().find("fewer than the 100000") != std::string::npos);
+
+    auto cycle = learn({"now", "--policy", "wtinylfu", "--trace", trace, "--size", "40", "--trials", "12", "--json"});
+    REQUIRE_MESSAGE(cycle.exit_code == 0, cycle.out << cycle.err);
+    nlohmann::json out = parse(cycle);
+    CHECK(out["cycle"] == 2);
+    const std::string decision = out["decision"];
+    CHECK((decision == "recommend" || decision == "keep"));
+    const auto &detail = out["detail"];
+    CHECK(detail["requests"] == 6000);
+    if (detail.contains("later_chunks")) {
+        CHECK(detail["later_chunks"].size() == 8);
+        size_t wins = 0;
+        for (const auto &c : detail["later_chunks"]) wins += c["gain_points"].get<double>() > 0;
+        CHECK(detail["sign_test"]["wins"] == wins);
+        CHECK((decision == "recommend") == (detail["sign_test"]["p"].get<double>() < 0.05 && detail["later_mean_gain_points"].get<double>() >= 0.5));
+        CHECK((decision == "recommend") == out.contains("parameters"));
+    }
+    // The search's trials are recorded under the cycle's name.
+    auto trials = lab.run({"optimize", "show", "cycle-2", "--json"});
+    REQUIRE_MESSAGE(trials.exit_code == 0, trials.out << trials.err);
+    CHECK(parse(trials)["trials"].size() == 12);
+
+    auto history = learn({"history", "--json"});
+    REQUIRE_MESSAGE(history.exit_code == 0, history.out << history.err);
+    nlohmann::json cycles = parse(history);
+    REQUIRE(cycles.size() == 2);
+    CHECK(cycles[0]["cycle"] == 2);
+    CHECK(cycles[1]["decision"] == "skip");
+    auto explained = learn({"explain", "2"});
+    CHECK(explained.exit_code == 0);
+    CHECK(explained.out.find("decided: " + decision) != std::string::npos);
+    auto unknown = learn({"explain", "99"});
+    CHECK(unknown.exit_code != 0);
+    CHECK(unknown.err.find("no learning cycle #99") != std::string::npos);
+    auto unknown_policy = learn({"now", "--policy", "lru", "--trace", trace});
+    CHECK(unknown_policy.exit_code != 0);
+    CHECK(unknown_policy.err.find("give --space") != std::string::npos);
+}

@@ -1,5 +1,6 @@
 // The performance monitor: windows of figures from request records, their latency percentiles,
 // the bounded ring of recent requests, and windows kept in the knowledge repository.
+#include "learning/coordinator.hpp"
 #include "learning/performance_monitor.hpp"
 #include "store/monitor_windows.hpp"
 #include "test_support.hpp"
@@ -95,4 +96,12 @@ TEST_CASE("closed windows are kept in the knowledge repository and read back in 
     CHECK((*recent)[0].tokens_saved == 7);
     CHECK((*recent)[1].misses == 2);
     CHECK(windows.recent(1)->at(0).end_us == later.end_us);
+}
+
+TEST_CASE("the coordinator's sign test gives the exact one-sided binomial p-value") {
+    CHECK(learning::sign_test_p(8, 8) == doctest::Approx(1.0 / 256));
+    CHECK(learning::sign_test_p(7, 8) == doctest::Approx(9.0 / 256));
+    CHECK(learning::sign_test_p(0, 8) == doctest::Approx(1.0));
+    CHECK(learning::sign_test_p(0, 0) == doctest::Approx(1.0));
+    CHECK(learning::sign_test_p(4, 8) == doctest::Approx(163.0 / 256));
 }

@@ -1,0 +1,113 @@
+#include "learning/coordinator.hpp"
+
+#include "learning/parameter_replay.hpp"
+#include "learning/search.hpp"
+#include "store/learning_cycles.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace aicache::learning {
+
+double sign_test_p(size_t wins, size_t n) {
+    double p = 0;
+    for (size_t k = wins; k <= n; ++k) p += std::exp(std::lgamma(double(n) + 1) - std::lgamma(double(k) + 1) - std::lgamma(double(n - k) + 1) - double(n) * std::log(2.0));
+    return std::min(1.0, p);
+}
+
+namespace {
+
+// The later half in `chunks` consecutive parts, each replayed alone with both parameter sets.
+Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std::string &current, const std::string &candidate, size_t chunks) {
+    nlohmann::json out = nlohmann::json::array();
+    const auto &requests = setup.held_out.requests;
+    for (size_t c = 0; c < chunks; ++c) {
+        replay::Trace part;
+        part.name = fmt::format("{} chunk {}", setup.held_out.name, c + 1);
+        part.requests.assign(requests.begin() + long(requests.size() * c / chunks), requests.begin() + long(requests.size() * (c + 1) / chunks));
+        auto before = replay_parameters(setup, part, current);
+        if (!before) return before.error();
+        auto after = replay_parameters(setup, part, candidate);
+        if (!after) return after.error();
+        out.push_back({{"chunk", c + 1}, {"requests", part.requests.size()}, {"current_percent", before->mean()}, {"tuned_percent", after->mean()},
+                       {"gain_points", after->mean() - before->mean()}});
+    }
+    return out;
+}
+
+} // namespace
+
+Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &traffic, const CycleOptions &options) {
+    store::LearningCycles cycles(db);
+    const std::string opportunity = "tune " + options.policy_name + " parameters by replaying recorded traffic";
+    auto id = cycles.begin(options.trigger, opportunity);
+    if (!id) return id.error();
+    CycleReport report;
+    report.id = *id;
+    report.detail = {{"requests", traffic.requests.size()}, {"policy", options.policy_name}, {"current_parameters", nlohmann::json::parse(options.current_parameters, nullptr, false)},
+                     {"sizes", options.sizes}, {"trials", options.trials}};
+    auto finish = [&](std::string decision, std::string why) -> Expected<CycleReport> {
+        report.decision = std::move(decision);
+        report.why = std::move(why);
+        if (Status done = cycles.finish(report.id, report.decision, report.why, report.detail.dump()); !done) return done;
+        return report;
+    };
+    auto failed = [&](const Status &status) -> Expected<CycleReport> {
+        (void)cycles.finish(report.id, "failed", status.message(), report.detail.dump());
+        return status;
+    };
+
+    if (traffic.requests.size() < options.min_requests)
+        return finish("skip", fmt::format("{} recorded requests, fewer than the {} a cycle needs to train on one half and judge on the other",
+                                          traffic.requests.size(), options.min_requests));
+    auto setup = prepare_parameter_replay(traffic, "recorded traffic", 0.5, options.sizes, options.policy);
+    if (!setup) return failed(setup.error());
+
+    // Search on the earlier half. Scores are gains over the policy's defaults; the current
+    // parameters are measured the same way, so the winner must beat them, not just the defaults.
+    auto evaluator = parameter_evaluator(*setup);
+    if (!evaluator) return failed(evaluator.error());
+    SearchOptions search;
+    search.name = fmt::format("cycle-{}", report.id);
+    search.trials = options.trials;
+    search.space = options.space;
+    search.evaluation = {{"kind", "replay"}, {"target", options.policy_name}, {"trace", "recorded traffic, first half"}, {"sizes", options.sizes}};
+    search.on_trial = [&](const store::TrialRecord &t) {
+        if (options.on_progress) options.on_progress("tuning", static_cast<uint64_t>(t.number), options.trials);
+    };
+    auto summary = run_search(db, options.tuner, search, *evaluator);
+    if (!summary) return failed(summary.error());
+    const CandidateScore current = (*evaluator)({{"params", nlohmann::json::parse(options.current_parameters, nullptr, false)}});
+    report.detail["search"] = search.name;
+    report.detail["current_score_points"] = current.score;
+    if (!summary->best || summary->best->score <= current.score)
+        return finish("keep", fmt::format("no parameter set of {} trials beat the current parameters on the earlier half ({:+.2f} points over the defaults)",
+                                          summary->trials.size(), current.score));
+    const nlohmann::json best = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object());
+    report.detail["best_parameters"] = best;
+    report.detail["best_score_points"] = summary->best->score;
+
+    // Judge on the later half, chunk by chunk.
+    if (options.on_progress) options.on_progress("judging on later traffic", 0, 1);
+    auto chunks = judge_in_chunks(*setup, options.current_parameters, best.dump(), std::max<size_t>(1, options.chunks));
+    if (!chunks) return failed(chunks.error());
+    size_t wins = 0, decided = 0;
+    double mean = 0;
+    for (const auto &c : *chunks) {
+        const double gain = c["gain_points"].get<double>();
+        mean += gain / double(chunks->size());
+        if (gain != 0) ++decided, wins += gain > 0;
+    }
+    const double p = sign_test_p(wins, decided);
+    report.detail["later_chunks"] = *chunks;
+    report.detail["sign_test"] = {{"wins", wins}, {"decided", decided}, {"p", p}, {"alpha", options.alpha}};
+    report.detail["later_mean_gain_points"] = mean;
+    const std::string measured = fmt::format("on the later half it won {} of {} chunks (sign test p = {:.3f}), {:+.2f} points on average", wins, decided, p, mean);
+    if (p >= options.alpha) return finish("keep", measured + fmt::format(": not significant at {}", options.alpha));
+    if (mean < options.min_gain_points) return finish("keep", measured + fmt::format(": below the {:.2f}-point margin", options.min_gain_points));
+    report.parameters = best.dump();
+    return finish("recommend", measured + ": better, and significantly");
+}
+
+} // namespace aicache::learning
