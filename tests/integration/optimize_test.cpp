@@ -241,6 +241,15 @@ TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on 
     auto unknown = learn({"explain", "99"});
     CHECK(unknown.exit_code != 0);
     CHECK(unknown.err.find("no learning cycle #99") != std::string::npos);
+    // What a cycle recommends is served with --policy-parameters; a malformed object is refused
+    // (exec still runs the tool, uncached, and says why).
+    auto bad_parameters = test::run_aicache({"exec", "--data", lab.data(), "--policy-parameters", "[1]", "--", "/bin/echo", "hi"});
+    CHECK(bad_parameters.out == "hi\n");
+    CHECK(bad_parameters.err.find("--policy-parameters must be a JSON object") != std::string::npos);
+    auto served = test::run_aicache({"exec", "--data", lab.data(), "--policy", "wtinylfu", "--policy-parameters", R"({"window_ratio": 0.05})", "--",
+                                     "/bin/echo", "hi"});
+    CHECK(served.exit_code == 0);
+    CHECK(served.out == "hi\n");
     auto unknown_policy = learn({"now", "--policy", "lru", "--trace", trace});
     CHECK(unknown_policy.exit_code != 0);
     CHECK(unknown_policy.err.find("give --space") != std::string::npos);
