@@ -46,6 +46,27 @@ nlohmann::json trial_json(const store::TrialRecord &t) {
     return out;
 }
 
+// Each recorded trial as a line (not with --json), and the progress bar.
+std::function<void(const store::TrialRecord &)> trial_printer(const OptimizeArgs &args, Progress &progress) {
+    return [&args, &progress](const store::TrialRecord &t) {
+        if (!args.json) {
+            progress.suspend();
+            std::fputs(trial_line(t).c_str(), stdout);
+            std::fflush(stdout);
+        }
+        progress.update(static_cast<uint64_t>(t.number), args.trials);
+    };
+}
+
+// What every --json answer of `optimize run` starts with.
+nlohmann::json search_json(const std::string &name, const loader::PluginFacts &facts, const learning::SearchSummary &summary) {
+    nlohmann::json out = {{"search", name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary.resumed_from}};
+    out["trials"] = nlohmann::json::array();
+    for (const auto &t : summary.trials) out["trials"].push_back(trial_json(t));
+    out["best"] = summary.best ? trial_json(*summary.best) : nlohmann::json();
+    return out;
+}
+
 Expected<std::string> read_space(const std::string &flag) {
     if (flag.empty() || flag[0] != '@') return flag;
     return read_file(flag.substr(1));
@@ -71,14 +92,7 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
         std::printf("search %s: %s %s, %llu trials, each a parameter set of %s replayed on %s at %s (held out: %s)\n", options.name.c_str(),
                     facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials), args.target.c_str(),
                     setup->tuning.name.c_str(), fmt::format("{}", fmt::join(args.sizes, ",")).c_str(), setup->held_out.name.c_str());
-    options.on_trial = [&](const store::TrialRecord &t) {
-        if (!args.json) {
-            progress.suspend();
-            std::fputs(trial_line(t).c_str(), stdout);
-            std::fflush(stdout);
-        }
-        progress.update(static_cast<uint64_t>(t.number), args.trials);
-    };
+    options.on_trial = trial_printer(args, progress);
     auto summary = learning::run_search(db, library, options, *evaluator);
     progress.suspend();
     if (!summary) return fail(summary.error());
@@ -92,10 +106,7 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
         judged = std::move(*held_out);
     }
     if (args.json) {
-        nlohmann::json out = {{"search", options.name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary->resumed_from}};
-        out["trials"] = nlohmann::json::array();
-        for (const auto &t : summary->trials) out["trials"].push_back(trial_json(t));
-        out["best"] = summary->best ? trial_json(*summary->best) : nlohmann::json();
+        nlohmann::json out = search_json(options.name, facts, *summary);
         if (judged)
             out["held_out"] = {{"split", setup->held_out.name}, {"sizes", args.sizes}, {"defaults_percent", judged->defaults.percent},
                                {"tuned_percent", judged->tuned.percent}, {"gain_points", judged->tuned.mean() - judged->defaults.mean()}};
@@ -134,14 +145,7 @@ int run_pairs_search(const OptimizeArgs &args, const std::shared_ptr<loader::Plu
     if (!args.json)
         std::printf("search %s: %s %s, %llu trials, each a canonicalization scored on %s (held out: %zu pairs)\n", options.name.c_str(),
                     facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials), tuning_name.c_str(), split.test.size());
-    options.on_trial = [&](const store::TrialRecord &t) {
-        if (!args.json) {
-            progress.suspend();
-            std::fputs(trial_line(t).c_str(), stdout);
-            std::fflush(stdout);
-        }
-        progress.update(static_cast<uint64_t>(t.number), args.trials);
-    };
+    options.on_trial = trial_printer(args, progress);
     auto summary = learning::run_search(db, library, options, learning::canon_evaluator(split.train, tuning_name));
     progress.suspend();
     if (!summary) return fail(summary.error());
@@ -154,10 +158,7 @@ int run_pairs_search(const OptimizeArgs &args, const std::shared_ptr<loader::Plu
     const learning::ExactMatches none = learning::exact_matches(split.test, {});
     const learning::ExactMatches chosen = learning::exact_matches(split.test, best.value_or(cache::PromptCanon{}));
     if (args.json) {
-        nlohmann::json out = {{"search", options.name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary->resumed_from}};
-        out["trials"] = nlohmann::json::array();
-        for (const auto &t : summary->trials) out["trials"].push_back(trial_json(t));
-        out["best"] = summary->best ? trial_json(*summary->best) : nlohmann::json();
+        nlohmann::json out = search_json(options.name, facts, *summary);
         auto rates = [](const learning::ExactMatches &m) {
             return nlohmann::json{{"hits", m.hits}, {"false_hits", m.false_hits}, {"positives", m.positives}, {"negatives", m.negatives},
                                   {"hit_rate", m.hit_rate()}, {"false_hit_rate", m.false_hit_rate()}};
@@ -223,14 +224,7 @@ int run(const OptimizeArgs &args) {
         std::printf("search %s: %s %s, %llu trials, each a patch for %s trialled against %s on %s\n", options.name.c_str(), facts.name.c_str(),
                     facts.version.c_str(), static_cast<unsigned long long>(args.trials), args.target.c_str(),
                     options.evaluation["against"].get<std::string>().c_str(), options.evaluation["trace"].get<std::string>().c_str());
-    options.on_trial = [&](const store::TrialRecord &t) {
-        if (!args.json) {
-            progress.suspend();
-            std::fputs(trial_line(t).c_str(), stdout);
-            std::fflush(stdout);
-        }
-        progress.update(static_cast<uint64_t>(t.number), args.trials);
-    };
+    options.on_trial = trial_printer(args, progress);
     auto summary = learning::run_search(*repo->db, *library, options, patch_evaluator(*repo->pipeline, submit, templates));
     progress.suspend();
     if (!summary) return fail(summary.error());
@@ -244,10 +238,7 @@ int run(const OptimizeArgs &args) {
     }
 
     if (args.json) {
-        nlohmann::json out = {{"search", options.name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary->resumed_from}};
-        out["trials"] = nlohmann::json::array();
-        for (const auto &t : summary->trials) out["trials"].push_back(trial_json(t));
-        out["best"] = summary->best ? trial_json(*summary->best) : nlohmann::json();
+        nlohmann::json out = search_json(options.name, facts, *summary);
         if (approved) out["best_patch_state"] = store::to_string(approved->state);
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
