@@ -36,6 +36,7 @@ Expected<std::unique_ptr<Cache>> Cache::create(const CacheConfig &config, std::s
         auto shard = std::make_unique<Shard>();
         // Spread the remainder so the shards add up to exactly the configured capacity.
         shard->capacity_bytes = config.capacity_bytes / config.shards + (i < config.capacity_bytes % config.shards ? 1 : 0);
+        shard->parameters = config.policy_parameters;
         auto instance = loader::PolicyInstance::create(policy, policy_config_json(shard->capacity_bytes, config.policy_parameters));
         if (!instance) return instance.error();
         shard->policy = std::move(instance.value());
@@ -212,15 +213,24 @@ Status Cache::swap_policy(std::shared_ptr<const loader::PluginLibrary> policy) {
     return swap_policy_on(all, std::move(policy));
 }
 
-Status Cache::swap_policy_on(const std::vector<uint32_t> &indices, std::shared_ptr<const loader::PluginLibrary> policy) {
+std::string Cache::shard_parameters(uint32_t i) const {
+    if (i >= shards_.size()) return {};
+    std::lock_guard lock(shards_[i]->mutex);
+    return shards_[i]->parameters;
+}
+
+Status Cache::swap_policy_on(const std::vector<uint32_t> &indices, std::shared_ptr<const loader::PluginLibrary> policy,
+                             const std::optional<std::string> &parameters) {
     for (uint32_t i : indices)
         if (i >= shards_.size()) return Status(Errc::invalid_argument, "no shard " + std::to_string(i));
     // Instances are created before any shard changes, so a policy that fails to create leaves the
     // cache exactly as it was.
     std::vector<loader::PolicyInstance> next;
+    std::vector<std::string> next_parameters;
     next.reserve(indices.size());
     for (uint32_t i : indices) {
-        auto instance = loader::PolicyInstance::create(policy, policy_config_json(shards_[i]->capacity_bytes, config_.policy_parameters));
+        next_parameters.push_back(parameters ? *parameters : shard_parameters(i));
+        auto instance = loader::PolicyInstance::create(policy, policy_config_json(shards_[i]->capacity_bytes, next_parameters.back()));
         if (!instance) return instance.error().with_context("swapping to policy " + policy->facts().name);
         next.push_back(std::move(instance.value()));
     }
@@ -230,13 +240,14 @@ Status Cache::swap_policy_on(const std::vector<uint32_t> &indices, std::shared_p
         std::lock_guard lock(shard.mutex);
         if (Status migrated = migrate_locked(shard, next[n]); !migrated) {
             // Half-taught instance: rebuild it from scratch once more; if that fails keep the old one.
-            auto fresh = loader::PolicyInstance::create(policy, policy_config_json(shard.capacity_bytes, config_.policy_parameters));
+            auto fresh = loader::PolicyInstance::create(policy, policy_config_json(shard.capacity_bytes, next_parameters[n]));
             spdlog::error("policy swap on shard {}: {}", i, migrated.message());
             if (!fresh) return migrated;
             next[n] = std::move(fresh.value());
             if (Status retry = migrate_locked(shard, next[n]); !retry) return retry.with_context("shard " + std::to_string(i));
         }
         shard.policy.swap(next[n]); // the old instance is destroyed below, outside no lock it needs
+        shard.parameters = next_parameters[n];
     }
     next.clear(); // destroys the old instances; their library is released when nothing else holds it
     return Status::ok();

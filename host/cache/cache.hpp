@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -81,8 +82,12 @@ public:
     // Replaces every shard's policy instance. Warm state moves over when both versions declare the
     // same state format; otherwise the new instance learns the resident entries oldest-access first.
     Status swap_policy(std::shared_ptr<const loader::PluginLibrary> policy);
-    // The same on some shards only: a canary runs a new policy on a share of the traffic.
-    Status swap_policy_on(const std::vector<uint32_t> &shards, std::shared_ptr<const loader::PluginLibrary> policy);
+    // The same on some shards only: a canary runs a new policy on a share of the traffic. With
+    // `parameters` (members of the policy's config object, as CacheConfig::policy_parameters) the
+    // shards take those from now on; without, each keeps its own.
+    Status swap_policy_on(const std::vector<uint32_t> &shards, std::shared_ptr<const loader::PluginLibrary> policy,
+                          const std::optional<std::string> &parameters = std::nullopt);
+    [[nodiscard]] std::string shard_parameters(uint32_t shard) const;
 
     [[nodiscard]] CacheStats stats() const;
     [[nodiscard]] CacheStats shard_stats(uint32_t shard) const;
@@ -99,7 +104,8 @@ private:
         loader::PolicyInstance policy;
         uint64_t capacity_bytes = 0;
         uint64_t bytes_used = 0;
-        CacheStats counters; // per-shard counts, summed by stats()
+        std::string parameters; // the policy instance's parameters (config members besides the capacity)
+        CacheStats counters;    // per-shard counts, summed by stats()
     };
 
     explicit Cache(const CacheConfig &config);

@@ -7,6 +7,7 @@
 #include "learning/coordinator.hpp"
 #include "learning/request_log.hpp"
 #include "loader/qualify.hpp"
+#include "server/control_socket.hpp"
 #include "store/learning_cycles.hpp"
 #include "store/monitor_windows.hpp"
 
@@ -28,9 +29,28 @@ struct LearnArgs {
     std::string policy = "s3fifo", parameters = "{}", space, trace;
     uint64_t trials = 30, min_requests = 2000;
     std::vector<std::string> sizes = {"10%"};
+    bool apply = false;
     // learn explain
     int64_t cycle = 0;
+    // learn apply | canary
+    double share = 0.25, margin = 2.0;
+    uint64_t window = 2000;
+    bool rollback = false;
 };
+
+// Asks the host serving the data directory (its control socket) to do `request`.
+int ask_host(const LearnArgs &args, nlohmann::json request, const std::string &who) {
+    request["who"] = who;
+    auto answer = server::control_request(data_dir(args.data) / "control.sock", request);
+    if (!answer) return fail(answer.error().with_context("no host answered on this data directory's control socket"));
+    nlohmann::json parsed = nlohmann::json::parse(*answer, nullptr, false);
+    std::printf("%s\n", parsed.is_discarded() ? answer->c_str() : parsed.dump(2).c_str());
+    return 0;
+}
+
+nlohmann::json apply_request(const LearnArgs &args, const nlohmann::json &parameters) {
+    return {{"op", "parameters.apply"}, {"parameters", parameters}, {"share", args.share}, {"window", args.window}, {"margin", args.margin}};
+}
 
 std::string clock_time(uint64_t us) {
     std::time_t seconds = static_cast<std::time_t>(us / 1'000'000);
@@ -117,8 +137,12 @@ int now(const LearnArgs &args) {
         return 0;
     }
     std::printf("cycle %lld: %s: %s\n", static_cast<long long>(report->id), report->decision.c_str(), report->why.c_str());
+    if (report->parameters && args.apply) {
+        std::printf("applying it to the running host, on canary first:\n");
+        return ask_host(args, apply_request(args, nlohmann::json::parse(*report->parameters)), "coordinator (cycle " + std::to_string(report->id) + ")");
+    }
     if (report->parameters)
-        std::printf("serve with it: aicache serve --policy %s --policy-parameters '%s'\n", args.policy.c_str(), report->parameters->c_str());
+        std::printf("apply it: aicache learn apply --policy-parameters '%s' (to the running host, on canary first)\n", report->parameters->c_str());
     return 0;
 }
 
@@ -172,6 +196,17 @@ int explain(const LearnArgs &args) {
     return 0;
 }
 
+int apply(const LearnArgs &args) {
+    nlohmann::json parameters = nlohmann::json::parse(args.parameters, nullptr, false);
+    if (parameters.is_discarded() || !parameters.is_object())
+        return fail(Status(Errc::invalid_argument, "--policy-parameters must be a JSON object, not " + args.parameters));
+    return ask_host(args, apply_request(args, parameters), current_user());
+}
+
+int canary(const LearnArgs &args) {
+    return ask_host(args, {{"op", args.rollback ? "parameters.rollback" : "parameters.status"}}, current_user());
+}
+
 } // namespace
 
 void register_learn(CLI::App &app) {
@@ -193,8 +228,22 @@ void register_learn(CLI::App &app) {
     now_cmd->add_option("--size", args->sizes, "Cache sizes to replay at")->delimiter(',')->capture_default_str();
     now_cmd->add_option("--min-requests", args->min_requests, "Recorded requests a cycle needs")->capture_default_str();
     now_cmd->add_option("--trace", args->trace, "Learn from this trace instead of the recorded traffic");
+    now_cmd->add_flag("--apply", args->apply, "Apply a recommendation to the host serving the data directory (on canary first)");
     now_cmd->add_flag("--json", args->json, "JSON");
     on_callback(now_cmd, [args] { return now(*args); });
+
+    CLI::App *apply_cmd = learn->add_subcommand("apply", "Give the running host new policy parameters: on a canary share of shards, promoted or rolled back by live traffic");
+    apply_cmd->add_option("--policy-parameters", args->parameters, "The parameters (JSON object)")->required();
+    for (CLI::App *cmd : {apply_cmd, now_cmd}) {
+        cmd->add_option("--share", args->share, "Share of the shards the canary runs on")->capture_default_str();
+        cmd->add_option("--window", args->window, "Lookups per side before the canary is judged")->capture_default_str();
+        cmd->add_option("--margin", args->margin, "Hit-ratio points the canary may trail the other shards by")->capture_default_str();
+    }
+    on_callback(apply_cmd, [args] { return apply(*args); });
+
+    CLI::App *canary_cmd = learn->add_subcommand("canary", "The running host's policy parameters and any canary of new ones");
+    canary_cmd->add_flag("--rollback", args->rollback, "Roll the canary back now");
+    on_callback(canary_cmd, [args] { return canary(*args); });
 
     CLI::App *history_cmd = learn->add_subcommand("history", "Every learning cycle: when, why, what it decided");
     history_cmd->add_option("--last", args->windows, "How many cycles")->capture_default_str();

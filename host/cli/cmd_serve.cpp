@@ -12,6 +12,7 @@
 #include "learning/request_log.hpp"
 #include "loader/plugin_watcher.hpp"
 #include "patches/installer.hpp"
+#include "patches/parameter_canary.hpp"
 #include "replay/replay.hpp"
 #include "server/cache_api.hpp"
 #include "server/control_socket.hpp"
@@ -113,10 +114,13 @@ int run(const ServeArgs &args) {
             spdlog::error("patches cannot be installed on this host: {}", linker.error().message());
         }
     }
+    // New policy parameters (aicache learn apply) go on a canary share of the shards first, too.
+    patches::ParameterCanary parameters(memory, pipeline.audit(), *plane.db, args.plane.policy);
     std::jthread canary_judge([&](std::stop_token stop) {
         while (!stop.stop_requested()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
             if (installer) installer->tick();
+            parameters.tick();
         }
     });
 
@@ -168,6 +172,23 @@ int run(const ServeArgs &args) {
             return answer->dump() + "\n";
         }
         if (op == "learner.reload") return reload_learner(request, matcher.get(), args.semantic, plane);
+        if (op.rfind("parameters.", 0) == 0) {
+            Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
+            const std::string who = request.value("who", "operator");
+            if (op == "parameters.apply") {
+                patches::CanaryOptions canary;
+                canary.share = request.value("share", canary.share);
+                canary.window_lookups = request.value("window", canary.window_lookups);
+                canary.margin_points = request.value("margin", canary.margin_points);
+                answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary);
+            } else if (op == "parameters.rollback") {
+                answer = parameters.rollback(who);
+            } else if (op == "parameters.status") {
+                answer = parameters.status();
+            }
+            if (!answer) return answer.error();
+            return answer->dump() + "\n";
+        }
         if (op.rfind("patch.", 0) == 0) {
             if (!installer) return Status(Errc::internal, "this host cannot install patches (see its log)");
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);

@@ -3,6 +3,7 @@
 #include "cli/cache_client.hpp"
 #include "cli/common.hpp"
 #include "cli/plugin_ops.hpp"
+#include "patches/parameter_canary.hpp"
 #include "core/log.hpp"
 #include "replay/replay.hpp"
 
@@ -91,9 +92,18 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
     config.capacity_bytes = *capacity;
     config.shards = options.shards;
     {
-        nlohmann::json parameters = nlohmann::json::parse(options.policy_parameters, nullptr, false);
+        // Unless told otherwise, the parameters a canary promoted last (patches/parameter_canary).
+        std::string given = options.policy_parameters;
+        if (given == "{}") {
+            auto promoted = patches::promoted_parameters(*plane->db, options.policy);
+            if (promoted && *promoted) {
+                given = **promoted;
+                spdlog::info("{}: serving with the parameters promoted last: {}", options.policy, given);
+            }
+        }
+        nlohmann::json parameters = nlohmann::json::parse(given, nullptr, false);
         if (parameters.is_discarded() || !parameters.is_object())
-            return Status(Errc::invalid_argument, "--policy-parameters must be a JSON object, not " + options.policy_parameters);
+            return Status(Errc::invalid_argument, "--policy-parameters must be a JSON object, not " + given);
         const std::string text = parameters.dump(); // the cache takes the object's members, beside the capacity
         config.policy_parameters = parameters.empty() ? std::string() : text.substr(1, text.size() - 2);
     }

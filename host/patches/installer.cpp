@@ -45,47 +45,21 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
     if (!candidate) return candidate.error();
     const double link_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - link_started).count();
 
-    Canary canary;
-    canary.id = id;
-    canary.options = options;
-    const uint32_t count = std::clamp<uint32_t>(static_cast<uint32_t>(std::lround(options.share * shards)), 1, shards - 1);
-    for (uint32_t i = 0; i < count; ++i) canary.shards.push_back(i * shards / count); // spread over the key space
-    canary.previous = cache_.shard_policy(canary.shards.front());
-    canary.candidate = *candidate;
+    std::vector<uint32_t> canary_shards = CanarySplit::choose(shards, options.share);
+    auto previous = cache_.shard_policy(canary_shards.front());
     auto swap_started = std::chrono::steady_clock::now();
-    if (Status swapped = cache_.swap_policy_on(canary.shards, canary.candidate); !swapped) return swapped;
+    if (Status swapped = cache_.swap_policy_on(canary_shards, *candidate); !swapped) return swapped;
     const double swap_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - swap_started).count();
-    std::tie(canary.canary_start, canary.rest_start) = totals(canary.shards);
-    canary_ = std::move(canary);
+    Canary canary{id, options, CanarySplit(cache_, canary_shards), *candidate, previous};
+    canary_.emplace(std::move(canary));
     patch.state = store::PatchState::canary;
     if (Status updated = pipeline_.records().update(patch); !updated) return updated;
-    nlohmann::json details = {{"shards", canary_->shards}, {"of", shards}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points},
+    nlohmann::json details = {{"shards", canary_->split.shards()}, {"of", shards}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points},
                               {"object_sha256", patch.object_sha256}, {"link_ms", link_ms}, {"swap_ms", swap_ms}};
     if (auto logged = pipeline_.audit().append(who, "canary", "patch #" + std::to_string(id), details); !logged) return logged.error();
     last_event_ = "patch #" + std::to_string(id) + " on canary";
-    spdlog::warn("patch #{} ({}) on canary: shards {} of {}", id, patch.file_name, canary_->shards.size(), shards);
+    spdlog::warn("patch #{} ({}) on canary: shards {} of {}", id, patch.file_name, canary_->split.shards().size(), shards);
     return details;
-}
-
-std::pair<cache::CacheStats, cache::CacheStats> PatchInstaller::totals(const std::vector<uint32_t> &canary_shards) const {
-    cache::CacheStats canary, rest;
-    for (uint32_t i = 0; i < cache_.shard_count(); ++i) {
-        cache::CacheStats s = cache_.shard_stats(i);
-        auto &side = std::find(canary_shards.begin(), canary_shards.end(), i) != canary_shards.end() ? canary : rest;
-        side.lookups += s.lookups;
-        side.hits += s.hits;
-    }
-    return {canary, rest};
-}
-
-PatchInstaller::Sides PatchInstaller::sides_locked() const {
-    Sides sides;
-    auto [canary, rest] = totals(canary_->shards);
-    sides.canary_lookups = canary.lookups - canary_->canary_start.lookups;
-    sides.canary_hits = canary.hits - canary_->canary_start.hits;
-    sides.rest_lookups = rest.lookups - canary_->rest_start.lookups;
-    sides.rest_hits = rest.hits - canary_->rest_start.hits;
-    return sides;
 }
 
 Status PatchInstaller::finish_canary_locked(bool promote, const std::string &who, const std::string &why) {
@@ -108,7 +82,7 @@ Status PatchInstaller::finish_canary_locked(bool promote, const std::string &who
         active_id_ = canary.id;
         patch.state = store::PatchState::active;
     } else {
-        if (Status swapped = cache_.swap_policy_on(canary.shards, canary.previous); !swapped) return swapped;
+        if (Status swapped = cache_.swap_policy_on(canary.split.shards(), canary.previous); !swapped) return swapped;
         patch.state = store::PatchState::retired;
     }
     if (Status updated = pipeline_.records().update(patch); !updated) return updated;
@@ -121,17 +95,9 @@ Status PatchInstaller::finish_canary_locked(bool promote, const std::string &who
 void PatchInstaller::tick() {
     std::lock_guard lock(mutex_);
     if (!canary_) return;
-    Sides s = sides_locked();
-    const uint64_t window = canary_->options.window_lookups;
-    if (s.canary_lookups < window || s.rest_lookups < window) return;
-    const double canary_ratio = 100.0 * double(s.canary_hits) / double(s.canary_lookups);
-    const double rest_ratio = 100.0 * double(s.rest_hits) / double(s.rest_lookups);
-    char why[200];
-    std::snprintf(why, sizeof why, "canary hit ratio %.2f%% vs %.2f%% on the other shards over %llu / %llu lookups (margin %.2f points)", canary_ratio,
-                  rest_ratio, static_cast<unsigned long long>(s.canary_lookups), static_cast<unsigned long long>(s.rest_lookups),
-                  canary_->options.margin_points);
-    const bool promote = canary_ratio + canary_->options.margin_points >= rest_ratio;
-    if (Status done = finish_canary_locked(promote, "canary", why); !done) spdlog::error("canary verdict: {}", done.message());
+    auto verdict = canary_->split.verdict(canary_->options);
+    if (!verdict) return;
+    if (Status done = finish_canary_locked(verdict->promote, "canary", verdict->why); !done) spdlog::error("canary verdict: {}", done.message());
 }
 
 Expected<nlohmann::json> PatchInstaller::rollback(int64_t id, const std::string &who) {
@@ -160,8 +126,8 @@ nlohmann::json PatchInstaller::status() {
     std::lock_guard lock(mutex_);
     nlohmann::json out = {{"target", target_}, {"active_patch", active_id_}, {"last_event", last_event_}};
     if (canary_) {
-        Sides s = sides_locked();
-        out["canary"] = {{"patch", canary_->id}, {"shards", canary_->shards}, {"canary_lookups", s.canary_lookups}, {"canary_hits", s.canary_hits},
+        CanarySplit::Sides s = canary_->split.sides();
+        out["canary"] = {{"patch", canary_->id}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary_lookups}, {"canary_hits", s.canary_hits},
                          {"rest_lookups", s.rest_lookups}, {"rest_hits", s.rest_hits}, {"window_lookups", canary_->options.window_lookups}};
     }
     return out;

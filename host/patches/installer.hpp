@@ -8,6 +8,7 @@
 #include "aicache/jit/patch_linker.hpp"
 #include "cache/cache.hpp"
 #include "core/status.hpp"
+#include "patches/canary_split.hpp"
 #include "patches/pipeline.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,12 +20,6 @@
 #include <vector>
 
 namespace aicache::patches {
-
-struct CanaryOptions {
-    double share = 0.25;           // of the shards (at least one, never all)
-    uint64_t window_lookups = 2000; // per side before judging
-    double margin_points = 2.0;     // hit-ratio points the canary may trail the rest by
-};
 
 class PatchInstaller {
 public:
@@ -45,18 +40,11 @@ private:
     struct Canary {
         int64_t id = 0;
         CanaryOptions options;
-        std::vector<uint32_t> shards;
+        CanarySplit split;
         std::shared_ptr<const loader::PluginLibrary> candidate;
         std::shared_ptr<const loader::PluginLibrary> previous;
-        cache::CacheStats canary_start, rest_start;
-    };
-    struct Sides {
-        uint64_t canary_lookups = 0, canary_hits = 0, rest_lookups = 0, rest_hits = 0;
     };
     Expected<std::shared_ptr<const loader::PluginLibrary>> link(const store::PatchRecord &patch);
-    Sides sides_locked() const;
-    // Lookups and hits summed over the canary shards and over the rest.
-    std::pair<cache::CacheStats, cache::CacheStats> totals(const std::vector<uint32_t> &canary_shards) const;
     Status finish_canary_locked(bool promote, const std::string &who, const std::string &why);
 
     PatchPipeline &pipeline_;

@@ -198,6 +198,17 @@ const char *const kMigrations[] = {
         why TEXT NOT NULL DEFAULT '',
         detail TEXT NOT NULL DEFAULT '{}');
     )sql",
+    R"sql(
+    -- Policy parameters promoted from a canary (patches/parameter_canary): the last row per policy
+    -- is what serve runs with unless --policy-parameters says otherwise.
+    CREATE TABLE policy_parameters(
+        id INTEGER PRIMARY KEY,
+        policy TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        promoted_at TEXT NOT NULL,
+        promoted_by TEXT NOT NULL,
+        why TEXT NOT NULL);
+    )sql",
 };
 
 } // namespace

@@ -1,0 +1,50 @@
+// A canary's split of the cache: a share of the shards, spread over the key space, runs the
+// change while the others go on as before; both sides' lookups and hits are counted from the
+// moment the change went on, and the verdict compares their hit ratios once each side has seen a
+// window of lookups. Patches (installer) and parameter changes (parameter_canary) are judged alike.
+#pragma once
+
+#include "cache/cache.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aicache::patches {
+
+struct CanaryOptions {
+    double share = 0.25;           // of the shards (at least one, never all)
+    uint64_t window_lookups = 2000; // per side before judging
+    double margin_points = 2.0;     // hit-ratio points the canary may trail the rest by
+};
+
+class CanarySplit {
+public:
+    // The canary shards for `share` of the cache's shards (the cache needs at least two).
+    static std::vector<uint32_t> choose(uint32_t shard_count, double share);
+
+    CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards);
+    [[nodiscard]] const std::vector<uint32_t> &shards() const noexcept { return shards_; }
+    // Counts from now (call right after the change went on).
+    void start_counting();
+
+    struct Sides {
+        uint64_t canary_lookups = 0, canary_hits = 0, rest_lookups = 0, rest_hits = 0;
+    };
+    [[nodiscard]] Sides sides() const;
+
+    struct Verdict {
+        bool promote = false;
+        std::string why; // the two hit ratios, the lookups and the margin, in words
+    };
+    // None until both sides have seen a window of lookups.
+    [[nodiscard]] std::optional<Verdict> verdict(const CanaryOptions &options) const;
+
+private:
+    std::pair<cache::CacheStats, cache::CacheStats> totals() const;
+    const cache::Cache &cache_;
+    std::vector<uint32_t> shards_;
+    cache::CacheStats canary_start_, rest_start_;
+};
+
+} // namespace aicache::patches

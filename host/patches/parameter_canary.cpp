@@ -1,0 +1,99 @@
+#include "patches/parameter_canary.hpp"
+
+#include "core/log.hpp"
+#include "store/plugin_versions.hpp" // utc_now_iso8601
+
+namespace aicache::patches {
+namespace {
+
+// {"a": 1} -> "\"a\":1": the members the cache puts beside the capacity.
+std::string members_of(const nlohmann::json &object) {
+    const std::string text = object.dump();
+    return object.empty() ? std::string() : text.substr(1, text.size() - 2);
+}
+
+nlohmann::json object_of(const std::string &members) {
+    nlohmann::json parsed = nlohmann::json::parse("{" + members + "}", nullptr, false);
+    return parsed.is_discarded() ? nlohmann::json::object() : parsed;
+}
+
+} // namespace
+
+ParameterCanary::ParameterCanary(cache::Cache &cache, AuditLog &audit, store::Database &db, std::string policy)
+    : cache_(cache), audit_(audit), db_(db), policy_(std::move(policy)) {}
+
+Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters, const std::string &who, const CanaryOptions &options) {
+    if (!parameters.is_object()) return Status(Errc::invalid_argument, "parameters must be a JSON object");
+    std::lock_guard lock(mutex_);
+    if (canary_) return Status(Errc::busy, "parameters " + canary_->parameters_json.dump() + " are on canary; wait for the verdict or roll them back");
+    std::vector<uint32_t> shards = CanarySplit::choose(cache_.shard_count(), options.share);
+    if (shards.empty()) return Status(Errc::invalid_argument, "a canary needs at least 2 shards (serve --shards)");
+    const std::string members = members_of(parameters), previous = cache_.shard_parameters(shards.front());
+    // The policy checks its parameters when an instance is created: bad ones are refused here,
+    // before any shard changed.
+    if (Status swapped = cache_.swap_policy_on(shards, cache_.shard_policy(shards.front()), members); !swapped)
+        return swapped.with_context("parameters " + parameters.dump());
+    canary_.emplace(Canary{members, previous, parameters, options, CanarySplit(cache_, shards), who});
+    nlohmann::json details = {{"policy", policy_}, {"parameters", parameters}, {"previous", object_of(previous)}, {"shards", shards},
+                              {"of", cache_.shard_count()}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points}};
+    if (auto logged = audit_.append(who, "parameters-canary", policy_, details); !logged) return logged.error();
+    last_event_ = "parameters " + parameters.dump() + " on canary";
+    spdlog::warn("{} parameters {} on canary: shards {} of {}", policy_, parameters.dump(), shards.size(), cache_.shard_count());
+    return details;
+}
+
+Status ParameterCanary::finish_locked(bool promote, const std::string &who, const std::string &why) {
+    Canary canary = std::move(*canary_);
+    canary_.reset();
+    if (promote) {
+        std::vector<uint32_t> all(cache_.shard_count());
+        for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+        if (Status swapped = cache_.swap_policy_on(all, cache_.shard_policy(0), canary.parameters); !swapped) return swapped;
+        auto kept = db_.query("INSERT INTO policy_parameters(policy, parameters, promoted_at, promoted_by, why) VALUES (?, ?, ?, ?, ?)",
+                              {policy_, canary.parameters_json.dump(), store::utc_now_iso8601(), canary.who, why});
+        if (!kept) spdlog::error("promoted parameters not kept for the next start: {}", kept.error().message());
+    } else if (Status swapped = cache_.swap_policy_on(canary.split.shards(), cache_.shard_policy(canary.split.shards().front()), canary.previous); !swapped) {
+        return swapped;
+    }
+    auto logged = audit_.append(who, promote ? "parameters-promote" : "parameters-rollback", policy_,
+                                {{"parameters", canary.parameters_json}, {"restored", promote ? nlohmann::json() : object_of(canary.previous)}, {"why", why}});
+    last_event_ = "parameters " + canary.parameters_json.dump() + (promote ? " promoted: " : " rolled back: ") + why;
+    spdlog::warn("{}: {}", policy_, last_event_);
+    return logged ? Status::ok() : logged.error();
+}
+
+void ParameterCanary::tick() {
+    std::lock_guard lock(mutex_);
+    if (!canary_) return;
+    auto verdict = canary_->split.verdict(canary_->options);
+    if (!verdict) return;
+    if (Status done = finish_locked(verdict->promote, "canary", verdict->why); !done) spdlog::error("parameter canary verdict: {}", done.message());
+}
+
+Expected<nlohmann::json> ParameterCanary::rollback(const std::string &who) {
+    std::lock_guard lock(mutex_);
+    if (!canary_) return Status(Errc::not_found, "no parameters are on canary");
+    if (Status done = finish_locked(false, who, "rolled back by " + who); !done) return done;
+    return nlohmann::json{{"restored", "the canary shards' previous parameters"}};
+}
+
+nlohmann::json ParameterCanary::status() {
+    std::lock_guard lock(mutex_);
+    nlohmann::json out = {{"policy", policy_}, {"parameters", object_of(cache_.shard_parameters(cache_.shard_count() - 1))}, {"last_event", last_event_}};
+    if (canary_) {
+        CanarySplit::Sides s = canary_->split.sides();
+        out["canary"] = {{"parameters", canary_->parameters_json}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary_lookups},
+                         {"canary_hits", s.canary_hits}, {"rest_lookups", s.rest_lookups}, {"rest_hits", s.rest_hits},
+                         {"window_lookups", canary_->options.window_lookups}};
+    }
+    return out;
+}
+
+Expected<std::optional<std::string>> promoted_parameters(store::Database &db, const std::string &policy) {
+    auto rows = db.query("SELECT parameters FROM policy_parameters WHERE policy = ? ORDER BY id DESC LIMIT 1", {policy});
+    if (!rows) return rows.error();
+    if (rows->empty()) return std::optional<std::string>{};
+    return std::optional<std::string>(store::as_text(rows->front()[0]));
+}
+
+} // namespace aicache::patches

@@ -1,0 +1,58 @@
+// Applying new policy parameters to a running host the way patches are installed: first on a
+// canary share of the shards, judged against the others on live traffic (patches/canary_split),
+// then promoted to every shard, or rolled back at once when the canary's hit ratio falls behind by
+// more than the margin. Every step is written to the audit log; a promoted set is kept in the
+// knowledge repository (store/policy_parameters) and served again after a restart.
+#pragma once
+
+#include "cache/cache.hpp"
+#include "core/status.hpp"
+#include "patches/audit.hpp"
+#include "patches/canary_split.hpp"
+#include "store/database.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace aicache::patches {
+
+class ParameterCanary {
+public:
+    ParameterCanary(cache::Cache &cache, AuditLog &audit, store::Database &db, std::string policy);
+
+    // Starts a canary of `parameters` (a JSON object) on a share of the shards.
+    Expected<nlohmann::json> apply(const nlohmann::json &parameters, const std::string &who, const CanaryOptions &options);
+    // Ends a running canary as the operator says: the canary shards go back to what they ran.
+    Expected<nlohmann::json> rollback(const std::string &who);
+    // Judges a running canary once both sides have seen a window of lookups. Call periodically.
+    void tick();
+    nlohmann::json status();
+
+private:
+    struct Canary {
+        std::string parameters;          // members, as the cache takes them
+        std::string previous;            // what the canary shards ran before
+        nlohmann::json parameters_json;
+        CanaryOptions options;
+        CanarySplit split;
+        std::string who;
+    };
+    Status finish_locked(bool promote, const std::string &who, const std::string &why);
+
+    cache::Cache &cache_;
+    AuditLog &audit_;
+    store::Database &db_;
+    std::string policy_;
+    std::mutex mutex_;
+    std::optional<Canary> canary_;
+    std::string last_event_;
+};
+
+// The parameters promoted last for `policy` on this data directory, as a JSON object text; none
+// when nothing was promoted.
+Expected<std::optional<std::string>> promoted_parameters(store::Database &db, const std::string &policy);
+
+} // namespace aicache::patches
