@@ -90,17 +90,8 @@ int status(const LearnArgs &args) {
     return 0;
 }
 
-// The tune space for the policies whose parameters the host knows; others need --space.
-std::string default_space(const std::string &policy) {
-    if (policy == "s3fifo") return "{}"; // tune's own default: S3-FIFO's parameters from its defaults
-    if (policy == "wtinylfu")
-        return R"({"parameters": {"window_ratio": {"min": 0.001, "max": 0.8, "log": true}, "protected_ratio": {"min": 0.05, "max": 0.95}},
-                   "start": {"window_ratio": 0.01, "protected_ratio": 0.8}})";
-    return "";
-}
-
 int now(const LearnArgs &args) {
-    const std::string space = args.space.empty() ? default_space(args.policy) : args.space;
+    const std::string space = args.space.empty() ? learning::known_tune_space(args.policy) : args.space;
     if (space.empty()) return fail(Status(Errc::invalid_argument, "no known parameters to tune for " + args.policy + ": give --space"));
     const std::filesystem::path data = data_dir(args.data);
     auto traffic = args.trace.empty() ? replay::read_request_logs(learning::request_log_files(data)) : replay::read_trace(args.trace);

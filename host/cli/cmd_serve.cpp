@@ -6,6 +6,7 @@
 #include "cli/data_plane.hpp"
 #include "cli/replay_table.hpp"
 #include "cli/semantic_options.hpp"
+#include "cli/serve_coordinator.hpp"
 #include "core/files.hpp"
 #include "core/log.hpp"
 #include "loader/qualify.hpp"
@@ -41,6 +42,7 @@ struct ServeArgs {
     std::string request_log_max = "64MiB"; // "off": no request log
     std::string canon = "none";            // prompt canonicalization steps
     double monitor_window_seconds = 60;    // the performance monitor's window
+    ServeCoordinatorOptions learning;      // when the coordinator runs cycles on its own
     SemanticArgs semantic; // off unless an encoder is named
     server::ProxyConfig proxy;
 };
@@ -147,12 +149,21 @@ int run(const ServeArgs &args) {
         return fmt::format("kind=\"policy\",name=\"{}\",version=\"{}\",sha256=\"{}\"", facts.name, facts.version, facts.content_hash);
     });
     http.record_requests_to(request_log.get());
+    // The learning coordinator, when asked to run on its own: the tune optimizer is qualified now.
+    std::unique_ptr<ServeCoordinator> coordinator;
+    if (args.learning.every.count() > 0 || args.learning.on_drift) {
+        auto tuner = open_qualified_plugin("optimizer", "tune", plane.plugins, std::chrono::seconds(10));
+        if (!tuner) return fail(tuner.error().with_context("--learn-every / --learn-on-drift"));
+        coordinator = std::make_unique<ServeCoordinator>(args.learning, plane, args.plane.policy, request_log.get(), parameters, *tuner);
+    }
     // Windows of figures for `aicache learn status` and the learning coordinator.
     learning::PerformanceMonitor monitor(std::chrono::milliseconds(static_cast<int64_t>(args.monitor_window_seconds * 1000)));
     store::MonitorWindows windows(*plane.db);
-    monitor.start([&windows](const learning::WindowFigures &w) {
+    monitor.start([&windows, &coordinator](const learning::WindowFigures &w) {
         if (Status kept = windows.add(w); !kept) spdlog::warn("monitor window not kept: {}", kept.message());
+        if (coordinator) coordinator->window_closed();
     });
+    if (coordinator) coordinator->start();
     http.monitor_with(&monitor);
     std::unique_ptr<cache::SemanticMatcher> matcher;
     if (!args.semantic.encoder.empty()) {
@@ -238,6 +249,7 @@ int run(const ServeArgs &args) {
     std::fflush(stdout);
     while (!g_stop) ::usleep(100'000);
     http.stop();
+    if (coordinator) coordinator->stop(); // a cycle under way finishes first
     monitor.stop(); // the last, partial window is kept too
     if (matcher)
         if (Status saved = matcher->snapshot(); !saved) spdlog::error("semantic index snapshot not written (it is rebuilt at the next start): {}", saved.message());
@@ -268,6 +280,13 @@ void register_serve(CLI::App &app) {
     cmd->add_option("--monitor-window", args->monitor_window_seconds, "Seconds per window of the performance monitor (aicache learn status)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    cmd->add_option_function<double>(
+           "--learn-every", [args](double seconds) { args->learning.every = std::chrono::seconds(static_cast<int64_t>(seconds)); },
+           "Run a learning cycle (aicache learn now --apply) every this many seconds; 0: only when asked")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--learn-on-drift", args->learning.on_drift,
+                  "Run a learning cycle when the monitor's last window did significantly worse than the ones before");
+    cmd->add_option("--learn-trials", args->learning.trials, "Trials of each cycle's search")->capture_default_str();
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");
     cmd->add_option("--request-log-max", args->request_log_max,

@@ -10,6 +10,14 @@
 
 namespace aicache::learning {
 
+std::string known_tune_space(const std::string &policy) {
+    if (policy == "s3fifo") return "{}"; // tune's own default: S3-FIFO's parameters from its defaults
+    if (policy == "wtinylfu")
+        return R"({"parameters": {"window_ratio": {"min": 0.001, "max": 0.8, "log": true}, "protected_ratio": {"min": 0.05, "max": 0.95}},
+                   "start": {"window_ratio": 0.01, "protected_ratio": 0.8}})";
+    return "";
+}
+
 double sign_test_p(size_t wins, size_t n) {
     double p = 0;
     for (size_t k = wins; k <= n; ++k) p += std::exp(std::lgamma(double(n) + 1) - std::lgamma(double(k) + 1) - std::lgamma(double(n - k) + 1) - double(n) * std::log(2.0));

@@ -46,6 +46,10 @@ struct CycleReport {
 
 Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &traffic, const CycleOptions &options);
 
+// The tune optimizer's search space for a policy whose parameters the host knows (s3fifo,
+// wtinylfu), from the policy's defaults; empty for any other.
+std::string known_tune_space(const std::string &policy);
+
 // P(X >= wins) for X ~ Binomial(n, 1/2): the one-sided sign test's p-value.
 double sign_test_p(size_t wins, size_t n);
 

@@ -64,3 +64,25 @@ test('parameters go on canary, are promoted or rolled back by live traffic, and 
     data.remove();
   }
 });
+
+test('serve --learn-every runs learning cycles on its own, recorded with their trigger and reason', async () => {
+  const data = tempDir();
+  const upstream = await startUpstream();
+  const host = await startHost({ data: data.dir, upstream: upstream.base, args: ['--learn-every', '1', '--learn-on-drift', '--monitor-window', '1'] });
+  try {
+    await traffic(host, 2);
+    await until(() => JSON.parse(learn(data.dir, 'history', '--json')).length > 0, 'a scheduled cycle');
+  } finally {
+    await host.stop();
+    upstream.stop();
+  }
+  try {
+    const cycles = JSON.parse(learn(data.dir, 'history', '--json'));
+    const scheduled = cycles.find((c) => c.trigger === 'schedule');
+    assert.ok(scheduled, JSON.stringify(cycles));
+    assert.equal(scheduled.decision, 'skip');
+    assert.match(scheduled.why, /fewer than the 2000 a cycle needs/);
+  } finally {
+    data.remove();
+  }
+});

@@ -1,6 +1,7 @@
 // The performance monitor: windows of figures from request records, their latency percentiles,
 // the bounded ring of recent requests, and windows kept in the knowledge repository.
 #include "learning/coordinator.hpp"
+#include "learning/drift_test.hpp"
 #include "learning/performance_monitor.hpp"
 #include "store/monitor_windows.hpp"
 #include "test_support.hpp"
@@ -104,4 +105,33 @@ TEST_CASE("the coordinator's sign test gives the exact one-sided binomial p-valu
     CHECK(learning::sign_test_p(0, 8) == doctest::Approx(1.0));
     CHECK(learning::sign_test_p(0, 0) == doctest::Approx(1.0));
     CHECK(learning::sign_test_p(4, 8) == doctest::Approx(163.0 / 256));
+}
+
+namespace {
+store::WindowFigures window(uint64_t hits, uint64_t misses, uint64_t wrong = 0) {
+    store::WindowFigures w;
+    w.requests = hits + misses, w.hits = hits, w.misses = misses, w.wrong_reports = wrong;
+    return w;
+}
+} // namespace
+
+TEST_CASE("drift is a last window significantly worse than the ones before it, in hit ratio or in false hits reported") {
+    std::vector<store::WindowFigures> steady(5, window(600, 400));
+    auto same = steady;
+    same.push_back(window(590, 410));
+    CHECK_FALSE(learning::detect_drift(same).drifted);
+    auto fell = steady;
+    fell.push_back(window(300, 700));
+    auto verdict = learning::detect_drift(fell);
+    CHECK(verdict.drifted);
+    CHECK(verdict.why.find("hit ratio fell to 30.0% in the last window from 60.0% in the 5 before") != std::string::npos);
+    auto quiet = steady;
+    quiet.push_back(window(10, 90)); // too few requests to judge
+    CHECK_FALSE(learning::detect_drift(quiet).drifted);
+    auto wrong = steady;
+    wrong.push_back(window(600, 400, 40));
+    auto reported = learning::detect_drift(wrong);
+    CHECK(reported.drifted);
+    CHECK(reported.why.find("false hits reported rose to 40 of 600") != std::string::npos);
+    CHECK_FALSE(learning::detect_drift({window(600, 400)}).drifted);
 }

@@ -1,0 +1,55 @@
+// The learning coordinator inside `serve`: a learning cycle (learning/coordinator.hpp) on the
+// recorded traffic, on a schedule (--learn-every) and when the monitor's last window drifted
+// (--learn-on-drift, learning/drift_test.hpp), on a thread of its own at low CPU priority (nice
+// 10, so the data plane's threads come first), with at most one cycle at a time; a
+// recommendation goes to the parameter canary, which promotes or rolls it back on live traffic.
+#pragma once
+
+#include "cli/data_plane.hpp"
+#include "learning/request_log.hpp"
+#include "patches/parameter_canary.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace aicache::cli {
+
+struct ServeCoordinatorOptions {
+    std::chrono::seconds every{0}; // 0: no schedule
+    bool on_drift = false;
+    uint64_t trials = 30;
+    std::string space; // empty: the policy's known space
+};
+
+class ServeCoordinator {
+public:
+    ServeCoordinator(ServeCoordinatorOptions options, DataPlane &plane, const std::string &policy_name, learning::RequestLog *log,
+                     patches::ParameterCanary &canary, std::shared_ptr<const loader::PluginLibrary> tuner);
+    ~ServeCoordinator();
+    void start();
+    void stop();
+    // From the monitor's sink: a window was closed and stored.
+    void window_closed();
+
+private:
+    void run();
+    void cycle(const std::string &trigger);
+
+    ServeCoordinatorOptions options_;
+    DataPlane &plane_;
+    std::string policy_name_;
+    learning::RequestLog *log_;
+    patches::ParameterCanary &canary_;
+    std::shared_ptr<const loader::PluginLibrary> tuner_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false, window_pending_ = false;
+    std::thread thread_;
+};
+
+} // namespace aicache::cli
