@@ -52,7 +52,8 @@ TEST_CASE("eval drift trains on A, then on B three ways from one checkpoint, and
 TEST_CASE("eval drift under step budgets takes exactly those steps, repeats with seeds, and a rerun gives the same numbers") {
     test::TempDir dir;
     auto a = test::write_paraphrase_pairs(dir.path() / "a.jsonl", 0, 40), b = test::write_paraphrase_pairs(dir.path() / "b.jsonl", 40, 40);
-    const std::vector<std::string> args = {"eval", "drift", a.string(), b.string(), "--steps-a", "90", "--steps-b", "50", "--runs", "2", "--seed", "4"};
+    const std::vector<std::string> args = {"eval", "drift", a.string(), b.string(), "--steps-a", "90",
+                                           "--steps-b", "50", "--runs", "2", "--seed", "4"};
     nlohmann::json out = run_json(args);
     REQUIRE(out["runs"].size() == 2);
     CHECK(out["runs"][0]["seed"] == 4);
