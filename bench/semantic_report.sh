@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full semantic-matching evaluations on the shared pair sets (../shared/data/semantic), and the
 # lookup latency benchmarks, written to one report. Tests use small slices; this uses everything.
-# Usage: bench/semantic_report.sh [BUILD_DIR] [REPORT]   (make bench-semantic; ~25 min on 2 cores)
-# BUDGET scales the training times (seconds of the main run; default 90).
+# Usage: bench/semantic_report.sh [BUILD_DIR] [REPORT]   (make bench-semantic; ~70 min on 2 cores)
+# BUDGET scales the training times (seconds of the main run; default 90). The drift runs are in
+# steps (STEPS_A, default 4000; STEPS_B, default 2000, per mode), repeated over RUNS seeds (5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -21,6 +22,33 @@ trap 'rm -rf "$work"' EXIT
 computing='\b(programming|programmer|python|java|javascript|code|coding|software|computer|computers|linux|windows|android|iphone|app|apps|website|internet|algorithm|database|data science|machine learning|c\+\+|html|developer|laptop|google|facebook|engineering)\b'
 grep -Ei "$computing" "$data/qqp_pairs.jsonl" > "$work/computing.jsonl" || true
 grep -Eiv "$computing" "$data/qqp_pairs.jsonl" | head -n 30000 > "$work/other.jsonl" || true
+steps_a=${STEPS_A:-4000}
+steps_b=${STEPS_B:-2000}
+runs=${RUNS:-5}
+
+# A second B that shares less with Quora's questions: GPTCache's mock pairs (tech documentation
+# sentences and their paraphrases; positives only). Each sentence gets a hard negative: the other
+# side of the pair in its block of 20 consecutive pairs (neighbours in topic) whose words overlap
+# its own most (Jaccard). Negatives stay within a block so that eval's split by question (whole
+# connected components of the pair graph) still has ~50 components to hold out.
+if command -v python3 >/dev/null; then
+  python3 - "$data/gptcache_mock_pairs.jsonl" > "$work/mock.jsonl" <<'PY'
+import json, re, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+words = lambda t: set(re.findall(r"[a-z0-9]+", t.lower()))
+group = 20
+for g in range(0, len(rows), group):
+    block = rows[g:g + group]
+    for i, r in enumerate(block):
+        print(json.dumps({"a": r["a"], "b": r["b"], "label": 1}))
+        for mine, theirs in (("a", "b"), ("b", "a")):
+            w = words(r[mine])
+            best = max((j for j in range(len(block)) if j != i),
+                       key=lambda j: (len(w & words(block[j][theirs])) / max(1, len(w | words(block[j][theirs]))), -j), default=None)
+            if best is not None:
+                print(json.dumps({"a": r[mine], "b": block[best][theirs], "label": 0}))
+PY
+fi
 
 run() { # title, command...
   local title=$1
@@ -48,7 +76,11 @@ run() { # title, command...
   run "The same with 2,000 distractor entries" "$aicache" eval fewshot "$data/qqp_pairs.jsonl" --checkpoint "$work/fewshot.ckpt" --distractors 2000
   run "The threshold learner's false-hit rate against delta: QQP stream" "$aicache" eval threshold "$data/qqp_pairs.jsonl" --config '{"cold_explores": "false"}'
   run "Drift: other topics (A, $(wc -l < "$work/other.jsonl") pairs), then computing (B, $(wc -l < "$work/computing.jsonl") pairs)" \
-    "$aicache" eval drift "$work/other.jsonl" "$work/computing.jsonl" --budget-a $((budget * 2)) --budget-b "$budget"
+    "$aicache" eval drift "$work/other.jsonl" "$work/computing.jsonl" --steps-a "$steps_a" --steps-b "$steps_b" --runs "$runs" --target-error 0.1
+  if [ -s "$work/mock.jsonl" ]; then
+    run "Drift: other topics (A), then GPTCache's mock documentation sentences (B, $(wc -l < "$work/mock.jsonl") pairs with hard negatives)" \
+      "$aicache" eval drift "$work/other.jsonl" "$work/mock.jsonl" --steps-a "$steps_a" --steps-b "$steps_b" --runs "$runs" --target-error 0.1
+  fi
   run "Transfer: pretrain on other topics, fine-tune on computing labels" \
     "$aicache" eval transfer "$work/other.jsonl" "$work/computing.jsonl" --labels 100,300,1000,3000 \
     --pretrain-seconds $((budget * 2)) --finetune-seconds $((budget / 4))

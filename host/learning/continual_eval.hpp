@@ -17,15 +17,18 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace aicache::learning {
 
-using StepProgress = std::function<void(const std::string &step, uint64_t done_ms, uint64_t budget_ms)>;
+// done and total are milliseconds, or steps under a step budget.
+using StepProgress = std::function<void(const std::string &step, uint64_t done, uint64_t total)>;
 
 struct HeldOut {
     OperatingPoint a, b; // on each domain's test questions
+    double auc_a = 0, auc_b = 0; // the area under each test set's whole hit curve (ROC): no threshold to choose
 };
 
 // What both measurements share: how held-out hits are measured, the learner's base configuration.
@@ -37,7 +40,12 @@ struct ContinualOptions {
 
 struct DriftOptions : ContinualOptions {
     uint64_t budget_a_ms = 120'000, budget_b_ms = 60'000;
-    double ewc_lambda = 100;
+    // Training steps on A and on B (each mode), instead of the budgets in milliseconds: the learner
+    // is configured with "train_steps" and trained until it reports that it has taken them all, so a
+    // run does not depend on how busy the machine is. 0: the budgets in milliseconds.
+    uint64_t steps_a = 0, steps_b = 0;
+    double ewc_lambda = 1000;
+    std::optional<uint64_t> learner_seed; // the learner's "seed" (initialisation, sampling), over learner_config's
 };
 
 struct DriftRow {
@@ -48,12 +56,32 @@ struct DriftRow {
 
 struct DriftReport {
     HeldOut after_a;
+    std::string after_a_metrics;
     std::vector<DriftRow> rows;
     std::string method; // what scores the pairs (relation head or cosine)
 };
 
 Expected<DriftReport> evaluate_drift(const PairSplit &a, const PairSplit &b, const std::shared_ptr<const loader::PluginLibrary> &learner,
                                      const DriftOptions &options);
+
+// Mean and sample standard deviation (0 for one value), in the values' unit.
+struct Spread {
+    double mean = 0, sd = 0;
+    size_t n = 0;
+};
+Spread spread_of(const std::vector<double> &values);
+
+// Repeated drift runs (each with its own seed) summarised per mode, in points: held-out hit rate
+// on A and B after B, and forgetting = A after A - A after B.
+struct DriftModeSummary {
+    std::string mode;
+    Spread a, b, forgetting, auc_forgetting; // auc_forgetting: in points of area
+};
+struct DriftSummary {
+    Spread a_after_a, b_after_a;
+    std::vector<DriftModeSummary> modes;
+};
+DriftSummary summarize_drift(const std::vector<DriftReport> &runs);
 
 struct TransferOptions : ContinualOptions {
     uint64_t pretrain_ms = 120'000, finetune_ms = 20'000;

@@ -25,23 +25,51 @@ TEST_CASE("eval drift trains on A, then on B three ways from one checkpoint, and
     test::TempDir dir;
     auto a = test::write_paraphrase_pairs(dir.path() / "a.jsonl", 0, 40), b = test::write_paraphrase_pairs(dir.path() / "b.jsonl", 40, 40);
     nlohmann::json out = run_json({"eval", "drift", a.string(), b.string(), "--budget-a", "3", "--budget-b", "2"});
-    REQUIRE(out["modes"].size() == 3);
-    CHECK(out["modes"][0]["mode"] == "naive");
-    CHECK(out["modes"][2]["mode"] == "replay+ewc");
-    const double a_after_a = out["after_a"]["a"]["hit_rate"].get<double>();
+    REQUIRE(out["runs"].size() == 1);
+    const nlohmann::json &run = out["runs"][0];
+    REQUIRE(run["modes"].size() == 3);
+    CHECK(run["modes"][0]["mode"] == "naive");
+    CHECK(run["modes"][2]["mode"] == "replay+ewc");
+    const double a_after_a = run["after_a"]["a"]["hit_rate"].get<double>();
     CHECK(a_after_a > 0.3); // the generated paraphrases are learnable
-    for (const auto &m : out["modes"]) {
+    for (const auto &m : run["modes"]) {
         INFO(m.dump());
         CHECK(m["forgetting_points"].get<double>() == doctest::Approx(100 * (a_after_a - m["a"]["hit_rate"].get<double>())));
         CHECK(m["b"]["positives"].get<int>() > 0);
+        CHECK(m["auc_a"].get<double>() > 0.5);
         // Each mode trained as it says: only the replaying ones mixed remembered A pairs in.
         const bool replays = m["mode"] != "naive";
         CHECK((m["train_metrics"].value("replayed_pairs", 0) > 0) == replays);
         CHECK((m["train_metrics"].value("ewc_lambda", 0.0) > 0) == (m["mode"] == "replay+ewc"));
     }
+    CHECK(out["summary"]["modes"].size() == 3);
+    CHECK(out["target"].contains("status"));
     sandbox::Result missing = test::run_aicache({"eval", "drift", a.string(), (dir.path() / "none.jsonl").string()});
     CHECK(missing.exit_code != 0);
     CHECK(missing.err.find("none.jsonl") != std::string::npos);
+}
+
+TEST_CASE("eval drift under step budgets takes exactly those steps, repeats with seeds, and a rerun gives the same numbers") {
+    test::TempDir dir;
+    auto a = test::write_paraphrase_pairs(dir.path() / "a.jsonl", 0, 40), b = test::write_paraphrase_pairs(dir.path() / "b.jsonl", 40, 40);
+    const std::vector<std::string> args = {"eval", "drift", a.string(), b.string(), "--steps-a", "90",
+                                           "--steps-b", "50", "--runs", "2", "--seed", "4"};
+    nlohmann::json out = run_json(args);
+    REQUIRE(out["runs"].size() == 2);
+    CHECK(out["runs"][0]["seed"] == 4);
+    CHECK(out["runs"][1]["seed"] == 5);
+    for (const auto &run : out["runs"]) {
+        CHECK(run["after_a"]["train_metrics"]["total_steps"] == 90);
+        for (const auto &m : run["modes"]) {
+            INFO(m.dump());
+            CHECK(m["train_metrics"]["total_steps"] == 140); // the checkpoint's 90 and this mode's 50
+            CHECK(m["train_metrics"]["train_steps_left"] == 0);
+        }
+    }
+    for (const auto &m : out["summary"]["modes"]) CHECK(m["forgetting_points"]["n"] == 2);
+    // The clock bounds nothing: the same seeds give the same figures.
+    nlohmann::json again = run_json(args);
+    CHECK(again["summary"] == out["summary"]);
 }
 
 TEST_CASE("eval transfer measures a learning curve, fine-tuned against scratch, on the target's held-out questions") {

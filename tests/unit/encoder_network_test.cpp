@@ -527,5 +527,123 @@ TEST_CASE("the_learner_refuses_continual_settings_out_of_range_naming_the_key") 
     refused(R"({"ewc_lambda": -1})", "ewc_lambda");
     refused(R"({"memory": -3})", "memory");
     refused(R"({"memory": 100000000})", "memory");
+    refused(R"({"restore_optimizer": 2})", "restore_optimizer");
+    refused(R"({"train_steps": -5})", "train_steps");
     CHECK_NOTHROW(encoder::Learner(aicache::sdk::Config::parse(R"({"buckets": 64, "replay": 0, "ewc_lambda": 0.5, "memory": 0})")));
+}
+
+TEST_CASE("a_step_budget_trains_exactly_that_many_steps_whatever_the_time_budget") {
+    LearnerDriver learner(small_learner("\"train_steps\": 100"));
+    learner.observe_clusters(0, 5);
+    uint64_t steps = 0, calls = 0;
+    for (nlohmann::json m = learner.train(1); m["steps"].get<uint64_t>() > 0; m = learner.train(1)) {
+        REQUIRE(++calls < 100);
+        CHECK_MESSAGE(m["steps"].get<uint64_t>() <= encoder::Learner::steps_per_call, "a call under train_steps runs at most steps_per_call");
+        steps += m["steps"].get<uint64_t>();
+        CHECK(m["train_steps_left"].get<uint64_t>() == 100 - steps);
+    }
+    CHECK(steps == 100);
+    CHECK_MESSAGE(calls == (100 + encoder::Learner::steps_per_call - 1) / encoder::Learner::steps_per_call,
+                  "a 1 ms budget bounds nothing under train_steps: each call ran its full share");
+    nlohmann::json spent = learner.train(1000);
+    CHECK(spent["steps"] == 0);
+    CHECK(spent["total_steps"] == 100);
+
+    // The count starts again at a load: a continued instance trains its own train_steps.
+    LearnerDriver next(small_learner("\"train_steps\": 30"));
+    next.load(learner.state());
+    uint64_t more = 0;
+    for (nlohmann::json m = next.train(1); m["steps"].get<uint64_t>() > 0; m = next.train(1)) more += m["steps"].get<uint64_t>();
+    CHECK(more == 30);
+    CHECK(next.train(1)["total_steps"] == 130);
+}
+
+TEST_CASE("under_a_step_budget_a_seeded_run_is_the_same_whatever_the_clock_says") {
+    auto trained = [](uint64_t budget_ms, const std::string &seed) {
+        LearnerDriver a(small_learner("\"train_steps\": 60, \"seed\": " + seed));
+        a.observe_clusters(0, 3);
+        while (a.train(budget_ms)["steps"].get<uint64_t>() > 0) {
+        }
+        // Continued with EWC, whose Fisher takes a fixed number of batches under train_steps.
+        LearnerDriver b(small_learner("\"train_steps\": 50, \"ewc_lambda\": 1000, \"seed\": " + seed));
+        b.load(a.state());
+        b.observe_clusters(3, 5);
+        nlohmann::json first = b.train(budget_ms);
+        CHECK(first["ewc_fisher_batches"] == 50);
+        while (b.train(budget_ms)["steps"].get<uint64_t>() > 0) {
+        }
+        Corpus corpus(4096);
+        return b.learner.network().match(corpus.pairs);
+    };
+    const std::vector<float> once = trained(1, "5");
+    CHECK_MESSAGE(once == trained(2000, "5"), "the same seed and steps gave another network");
+    CHECK_MESSAGE(once != trained(1, "6"), "another seed gave the same network");
+}
+
+TEST_CASE("the_optimizers_state_survives_a_save_and_load") {
+    Corpus corpus(small_config().buckets);
+    encoder::Network first(small_config());
+    std::mt19937_64 rng(7);
+    (void)first.train(corpus.clusters, corpus.pairs, 60000, rng, 15);
+    const std::string weights = first.save(), optimizer = first.save_optimizer();
+    auto continued = [&](encoder::Network &net) {
+        std::mt19937_64 same(9);
+        REQUIRE(net.train(corpus.clusters, corpus.pairs, 60000, same, 10).steps == 10);
+        return net.weights();
+    };
+    encoder::Network restored(small_config()), restarted(small_config());
+    restored.load(weights);
+    restored.load_optimizer(optimizer);
+    restarted.load(weights);
+    const encoder::InferenceWeights uninterrupted = continued(first), with_state = continued(restored), without = continued(restarted);
+    const double off = squared_distance(with_state, uninterrupted), restart_off = squared_distance(without, uninterrupted);
+    MESSAGE("squared distance from uninterrupted training after 10 more steps: optimizer restored " << off << ", restarted " << restart_off);
+    CHECK_MESSAGE(off <= 1e-10, "training continued from a saved optimizer differs from training that never stopped");
+    CHECK_MESSAGE(restart_off > 1e-6, "restarting the optimizers changed nothing: the test would pass vacuously");
+
+    encoder::NetworkConfig wider = small_config();
+    wider.bag_dim = 32;
+    encoder::Network other(wider);
+    CHECK_THROWS_AS(other.load_optimizer(optimizer), std::invalid_argument);
+    CHECK_THROWS_AS(restored.load_optimizer("not an archive"), std::invalid_argument);
+}
+
+TEST_CASE("an_encoder_3_checkpoint_carries_the_optimizers_and_an_encoder_2_state_still_loads") {
+    LearnerDriver first(small_learner("\"train_steps\": 40"));
+    first.observe_clusters(0, 5);
+    while (first.train(1)["steps"].get<uint64_t>() > 0) {
+    }
+    const std::string state = first.state();
+    // encoder/2: everything before the optimizers' state.
+    aicache::sdk::StateReader reader({state.data(), state.size()});
+    (void)reader.u64(), (void)reader.u64(), (void)reader.u64(), (void)reader.text();
+    (void)encoder::Memory::read(reader, 4096, 3);
+    const std::string encoder_2 = state.substr(0, state.size() - reader.remaining());
+    REQUIRE_MESSAGE(reader.remaining() > 1000, "encoder/3 writes the optimizers' state after the memory");
+
+    Corpus corpus(4096);
+    auto after_more = [&](const std::string &checkpoint, const std::string &more) {
+        LearnerDriver next(small_learner("\"train_steps\": 20" + more));
+        next.load(checkpoint);
+        next.observe_clusters(3, 5);
+        while (next.train(1)["steps"].get<uint64_t>() > 0) {
+        }
+        return next.learner.network().match(corpus.pairs);
+    };
+    const std::vector<float> restored = after_more(state, ""), from_2 = after_more(encoder_2, ""),
+                             restarted = after_more(state, ", \"restore_optimizer\": 0");
+    CHECK_MESSAGE(from_2 == restarted, "an encoder/2 state loads, with the optimizers restarted");
+    CHECK_MESSAGE(restored != restarted, "the optimizers' state made no difference: was it loaded?");
+
+    std::string damaged = encoder_2;
+    aicache_writer writer = writer_into(damaged);
+    {
+        aicache::sdk::StateWriter w(&writer);
+        w.text("not an optimizer archive");
+    }
+    LearnerDriver refuses(small_learner());
+    CHECK_THROWS_AS(refuses.load(damaged), aicache::sdk::Error);
+    LearnerDriver fresh(small_learner());
+    CHECK_MESSAGE(refuses.learner.network().match(corpus.pairs) == fresh.learner.network().match(corpus.pairs),
+                  "a refused load leaves the instance at its seeded start");
 }

@@ -4,4 +4,4 @@
 
 #include <aicache/sdk/learner.hpp>
 
-AICACHE_LEARNER_PLUGIN(encoder::Learner, "encoder", "1.1.0")
+AICACHE_LEARNER_PLUGIN(encoder::Learner, "encoder", "1.2.0")

@@ -18,6 +18,8 @@ using json = nlohmann::json;
 // EWC's Fisher is measured at the first train() after a load, on at most this many batches of the
 // memory and for at most this long (and never more than half that call's budget).
 constexpr uint64_t kFisherBatches = 50, kFisherMs = 1000;
+// The budget a train() call under train_steps passes down: a day, a bound no step count reaches.
+constexpr uint64_t kUnboundedMs = 86'400'000;
 
 uint64_t pair_key(uint32_t a, uint32_t b) { return uint64_t(a) << 32 | b; }
 
@@ -65,6 +67,12 @@ LearnerConfig learner_config(const aicache::sdk::Config &c) {
     l.ewc_lambda = c.number("ewc_lambda", l.ewc_lambda);
     if (!std::isfinite(l.ewc_lambda) || l.ewc_lambda < 0)
         throw invalid_argument("encoder: ewc_lambda is " + c.text("ewc_lambda", "") + ": use a finite number >= 0 (0: no consolidation)");
+    l.train_steps = c.unsigned_integer("train_steps", l.train_steps);
+    const std::string restore = c.text("restore_optimizer", "1");
+    if (restore != "0" && restore != "1" && restore != "true" && restore != "false")
+        throw invalid_argument("encoder: restore_optimizer is " + restore +
+                               ": use 1 to continue the optimizers from a checkpoint's state, 0 to restart them");
+    l.restore_optimizer = restore == "1" || restore == "true";
     return l;
 }
 
@@ -127,10 +135,15 @@ uint64_t Learner::consolidate(uint64_t budget_ms) {
 
 std::string Learner::train(uint64_t budget_ms) {
     const auto started = std::chrono::steady_clock::now();
+    // Under a step budget the clock bounds nothing: a fixed number of steps per call (and of Fisher
+    // batches), so the same run takes the same steps on a busy machine.
+    const bool by_steps = config_.train_steps > 0;
+    const uint64_t max_steps = by_steps ? std::min(steps_per_call, config_.train_steps - std::min(session_steps_, config_.train_steps)) : UINT64_MAX;
+    if (by_steps) budget_ms = kUnboundedMs;
     uint64_t fisher_batches = 0;
-    if (consolidation_due_) {
+    if (consolidation_due_ && max_steps > 0) {
         consolidation_due_ = false;
-        fisher_batches = consolidate(std::min(budget_ms / 2, kFisherMs));
+        fisher_batches = consolidate(by_steps ? kUnboundedMs : std::min(budget_ms / 2, kFisherMs));
     }
     const std::vector<StoredPair> replayed = config_.replay ? replay_set() : std::vector<StoredPair>{};
     const Clusters clusters = clusters_of(parent_, {}), replayed_clusters = clusters_of(singletons(), replayed);
@@ -138,9 +151,11 @@ std::string Learner::train(uint64_t budget_ms) {
     for (const StoredPair &p : pairs_) pairs.push_back({&texts_[p.a], &texts_[p.b], p.label});
     for (const StoredPair &p : replayed) replayed_pairs.push_back({&texts_[p.a], &texts_[p.b], p.label});
     const auto spent = uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
-    TrainReport report = network_->train({TrainingSet{&clusters, &pairs}, TrainingSet{&replayed_clusters, &replayed_pairs}},
-                                         budget_ms > spent ? budget_ms - spent : 0, rng_);
+    TrainReport report = max_steps == 0 ? TrainReport{}
+                                        : network_->train({TrainingSet{&clusters, &pairs}, TrainingSet{&replayed_clusters, &replayed_pairs}},
+                                                          budget_ms > spent ? budget_ms - spent : 0, rng_, max_steps);
     steps_ += report.steps;
+    session_steps_ += report.steps;
 
     json metrics = {{"steps", report.steps},
                     {"total_steps", steps_},
@@ -153,6 +168,7 @@ std::string Learner::train(uint64_t budget_ms) {
                     {"ewc_lambda", network_->consolidation_lambda()},
                     {"ewc_penalty", report.ewc_penalty}};
     if (fisher_batches > 0) metrics["ewc_fisher_batches"] = fisher_batches;
+    if (by_steps) metrics["train_steps_left"] = config_.train_steps - std::min(session_steps_, config_.train_steps);
     if (!held_out_.empty()) {
         std::vector<Pair> held;
         for (const StoredPair &p : held_out_) held.push_back({&texts_[p.a], &texts_[p.b], p.label});
@@ -225,7 +241,8 @@ void Learner::save_state(aicache::sdk::StateWriter &out) const {
     out.u64(uint64_t(config_.network.dim));
     out.u64(steps_);
     out.text(network_->save());
-    memory_.save(out); // encoder/2: an encoder/1 state ends before this
+    memory_.save(out);                   // encoder/2: an encoder/1 state ends before this
+    out.text(network_->save_optimizer()); // encoder/3: an encoder/2 state ends before this
 }
 
 void Learner::load_state(aicache::sdk::StateReader &in) {
@@ -237,12 +254,22 @@ void Learner::load_state(aicache::sdk::StateReader &in) {
     uint64_t steps = in.u64();
     std::string bytes = in.text();
     Memory memory = in.remaining() > 0 ? Memory::read(in, config_.memory, n.seed) : Memory(config_.memory, n.seed);
+    std::string optimizer = in.remaining() > 0 ? in.text() : std::string();
     try {
         network_->load(bytes);
     } catch (const std::exception &e) {
         throw state_format_error(std::string("encoder: ") + e.what());
     }
+    if (!optimizer.empty() && config_.restore_optimizer) {
+        try {
+            network_->load_optimizer(optimizer);
+        } catch (const std::exception &e) {
+            clear(); // the network was loaded: back to the seeded start, as for any refused load
+            throw state_format_error(std::string("encoder: ") + e.what());
+        }
+    }
     steps_ = steps;
+    session_steps_ = 0;
     memory_ = std::move(memory);
     remembered_.clear();
     for (const RememberedPair &p : memory_.pairs()) remembered_.push_back({intern(p.a), intern(p.b), p.label});
@@ -252,7 +279,7 @@ void Learner::load_state(aicache::sdk::StateReader &in) {
 void Learner::clear() {
     network_ = std::make_unique<Network>(config_.network);
     rng_.seed(config_.network.seed);
-    steps_ = 0;
+    steps_ = session_steps_ = 0;
     remembered_.clear();
     consolidation_due_ = false;
 }

@@ -30,6 +30,12 @@ struct LearnerConfig {
     uint64_t memory = 4096; // reservoir slots, in pairs; 0 keeps none
     bool replay = true;     // mix the memory of the checkpoint continued from into training
     double ewc_lambda = 0;  // consolidation strength; 0: none
+    // Steps this instance trains in all, counted from its construction or its load; 0: no limit,
+    // each train() runs for its budget in milliseconds. When set, each train() runs a fixed number
+    // of steps whatever its budget (and EWC's Fisher a fixed number of batches), so a run is the
+    // same on a busy machine as on an idle one.
+    uint64_t train_steps = 0;
+    bool restore_optimizer = true; // continue Adam and Adagrad from the checkpoint's state (encoder/3)
 };
 
 // Reads and checks the flat JSON configuration; throws invalid_argument naming the key.
@@ -37,8 +43,11 @@ LearnerConfig learner_config(const aicache::sdk::Config &config);
 
 class Learner {
 public:
-    // encoder/2 adds the memory after the network; encoder/1 states (no memory) still load.
-    static constexpr const char *state_format = "encoder/2";
+    // encoder/2 adds the memory after the network, encoder/3 the optimizers' state after the
+    // memory; encoder/1 (no memory) and encoder/2 (no optimizer state) still load.
+    static constexpr const char *state_format = "encoder/3";
+    // Under train_steps, the steps of one train() call (at most): ~1 s on one core.
+    static constexpr uint64_t steps_per_call = 40;
 
     explicit Learner(const aicache::sdk::Config &config);
     ~Learner();
@@ -73,6 +82,7 @@ private:
     std::unique_ptr<Network> network_;
     std::mt19937_64 rng_;
     uint64_t steps_ = 0, observed_ = 0;
+    uint64_t session_steps_ = 0; // since construction or load: what train_steps limits
     std::unordered_map<std::string, uint32_t> ids_;
     std::vector<Features> texts_;              // features of each distinct text seen
     std::vector<uint32_t> parent_;             // union-find over texts joined by positive pairs

@@ -432,4 +432,58 @@ void Network::load(std::string_view bytes) {
     impl_->refresh_serving();
 }
 
+std::string Network::save_optimizer() const {
+    torch::NoGradGuard no_grad;
+    torch::serialize::OutputArchive archive, adam;
+    impl_->optimizer->save(adam);
+    archive.write("adam", adam);
+    // Most of the table's rows are touched by a large training set, but a small one leaves most at
+    // zero: only the rows with a sum are kept.
+    const torch::Tensor &sums = impl_->embedding_square_sum;
+    torch::Tensor rows = sums.ne(0).any(1).nonzero().select(1, 0).contiguous();
+    archive.write("adagrad_rows", rows);
+    archive.write("adagrad_sums", sums.index_select(0, rows).contiguous());
+    std::ostringstream out;
+    archive.save_to(out);
+    return out.str();
+}
+
+void Network::load_optimizer(std::string_view bytes) {
+    std::istringstream in{std::string(bytes)};
+    torch::serialize::InputArchive archive, adam;
+    torch::Tensor rows, sums;
+    try {
+        archive.load_from(in);
+        archive.read("adam", adam);
+        archive.read("adagrad_rows", rows);
+        archive.read("adagrad_sums", sums);
+    } catch (const c10::Error &e) {
+        throw std::invalid_argument(std::string("not an optimizer state of this network: ") + e.what_without_backtrace());
+    }
+    torch::NoGradGuard no_grad;
+    torch::Tensor &table_sums = impl_->embedding_square_sum;
+    const int64_t buckets = table_sums.size(0), width = table_sums.size(1);
+    if (rows.dim() != 1 || rows.scalar_type() != torch::kLong || sums.dim() != 2 || sums.size(0) != rows.size(0) || sums.size(1) != width ||
+        sums.scalar_type() != torch::kFloat || (rows.numel() > 0 && (rows.min().item<int64_t>() < 0 || rows.max().item<int64_t>() >= buckets)))
+        throw std::invalid_argument("the optimizer state's Adagrad sums do not fit this network's table (" + std::to_string(buckets) + " x " +
+                                    std::to_string(width) + ")");
+    // Into a fresh optimizer first: a state that does not fit must leave this one as it was.
+    auto loaded = std::make_unique<torch::optim::Adam>(impl_->dense, torch::optim::AdamOptions(impl_->config.learning_rate));
+    try {
+        loaded->load(adam);
+    } catch (const c10::Error &e) {
+        throw std::invalid_argument(std::string("the optimizer state's Adam moments do not fit this network: ") + e.what_without_backtrace());
+    }
+    for (const auto &group : loaded->param_groups())
+        for (const torch::Tensor &p : group.params())
+            if (auto it = loaded->state().find(c10::guts::to_string(p.unsafeGetTensorImpl())); it != loaded->state().end()) {
+                const auto &state = static_cast<const torch::optim::AdamParamState &>(*it->second);
+                if (!state.exp_avg().sizes().equals(p.sizes()) || !state.exp_avg_sq().sizes().equals(p.sizes()))
+                    throw std::invalid_argument("the optimizer state's Adam moments do not fit this network's layers");
+            }
+    impl_->optimizer = std::move(loaded);
+    table_sums.zero_();
+    table_sums.index_copy_(0, rows, sums);
+}
+
 } // namespace encoder

@@ -78,7 +78,14 @@ public:
     [[nodiscard]] double consolidation_lambda() const; // 0 when nothing is anchored
 
     [[nodiscard]] std::string save() const;
-    void load(std::string_view bytes); // throws on bytes that are not this network's
+    // Throws on bytes that are not this network's. Restarts the optimizers (Adam's moments and the
+    // table's Adagrad sums at zero) and drops the consolidation anchor: load_optimizer() after it
+    // continues the optimizers where save_optimizer() left them.
+    void load(std::string_view bytes);
+    // Adam's state for the dense layers and the table's Adagrad sums (the rows that have any: rows
+    // no step touched are zero), as a LibTorch archive.
+    [[nodiscard]] std::string save_optimizer() const;
+    void load_optimizer(std::string_view bytes); // throws on bytes that are not this network's optimizer
 
     // The current weights, copied out of LibTorch.
     [[nodiscard]] InferenceWeights weights() const;
