@@ -23,7 +23,7 @@ nlohmann::json run_json(const std::vector<std::string> &args) {
 
 } // namespace
 
-TEST_CASE("learner train records measured checkpoints; rollback activates an older one; damage and bad input are refused") {
+TEST_CASE("learner train records measured checkpoints, rollback activates an older one, and damage and bad input are refused") {
     test::TempDir dir;
     const std::string data = (dir.path() / "data").string();
     const std::string pairs = test::write_paraphrase_pairs(dir.path() / "pairs.jsonl").string();

@@ -100,7 +100,7 @@ TEST_CASE("a patch that matches its target within the margin is approved by rule
     CHECK(log.out.find("\"by\":\"rule\"") != std::string::npos);
 }
 
-TEST_CASE("a generated SLRU patch beats LRU in its trial and is approved by rule; bad parameters are refused") {
+TEST_CASE("a generated SLRU patch beats LRU in its trial and is approved by rule, and bad parameters are refused") {
     Lab lab;
     const std::string file = (lab.dir.path() / "slru.cpp").string();
     sandbox::Result generated = test::run_aicache({"patch", "generate", "slru", "--set", "protected_share=0.8", "--set", "promote_hits=1", "-o", file});
