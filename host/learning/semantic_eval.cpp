@@ -136,6 +136,10 @@ Expected<std::string> train_for(loader::LearnerInstance &learner, uint64_t budge
         last = std::move(*metrics);
         spent = static_cast<uint64_t>(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
         if (on_progress) on_progress(std::min(spent, budget_ms), budget_ms);
+        // A learner budgeted in steps ({"train_steps": N}) says when it has none left: stop there
+        // instead of calling it until the seconds are up.
+        nlohmann::json reported = nlohmann::json::parse(last, nullptr, false);
+        if (reported.is_object() && reported.value("train_steps_left", uint64_t(1)) == 0) break;
     }
     return last;
 }

@@ -2,10 +2,12 @@
 // verified paraphrase (taught directly, or by a right outcome) becomes an alias of the entry it
 // was answered from, is found as that entry, survives a restart, and leaves with the entry.
 #include "cache/semantic_matcher.hpp"
+#include "learning/semantic_eval.hpp"
 #include "loader/plugin_library.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 
@@ -86,4 +88,15 @@ TEST_CASE("a verified paraphrase is found as the entry it paraphrases, survives 
     auto after = matcher->find(1, alias);
     REQUIRE(after);
     CHECK((!after->has_value() || (*after)->key_hash == 200));
+}
+
+TEST_CASE("training for a time budget stops when a learner budgeted in steps has none left") {
+    auto learner = loader::LearnerInstance::create(plugin("encoder"), R"({"train_steps": 3})");
+    REQUIRE_MESSAGE(learner, learner.error().message());
+    for (int i = 0; i < 20; ++i) REQUIRE(learner->observe_pair("how do I sort a list " + std::to_string(i), "sorting a list " + std::to_string(i), 1));
+    int calls = 0;
+    auto metrics = learning::train_for(*learner, 600'000, [&](uint64_t, uint64_t) { ++calls; });
+    REQUIRE_MESSAGE(metrics, metrics.error().message());
+    CHECK(nlohmann::json::parse(*metrics)["train_steps_left"] == 0);
+    CHECK(calls <= 3); // not ten minutes of calls that train nothing
 }
