@@ -19,9 +19,14 @@ const char *to_string(InsertOutcome outcome) noexcept {
 Cache::Cache(const CacheConfig &config) : config_(config) {}
 Cache::~Cache() { release_all(); }
 
-std::string policy_config_json(uint64_t capacity_bytes, const std::string &parameters) {
+std::string policy_config_json(uint64_t capacity_bytes, std::string_view parameters) {
     std::string json = "{\"capacity_bytes\":" + std::to_string(capacity_bytes);
-    if (!parameters.empty()) json += "," + parameters;
+    // The object's members go beside the capacity: the text between its outer braces.
+    const size_t open = parameters.find('{'), close = parameters.rfind('}');
+    if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
+        std::string_view members = parameters.substr(open + 1, close - open - 1);
+        if (members.find_first_not_of(" \t\r\n") != std::string_view::npos) json += "," + std::string(members);
+    }
     return json + "}";
 }
 

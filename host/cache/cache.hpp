@@ -29,7 +29,7 @@ struct KeyView {
 struct CacheConfig {
     uint64_t capacity_bytes = 64ull << 20;
     uint32_t shards = 16;
-    // Extra policy parameters (a flat JSON object's members, without braces), e.g. "\"small_ratio\":0.1".
+    // Extra policy parameters: a flat JSON object's text, e.g. {"small_ratio": 0.1} ("" or "{}": none).
     std::string policy_parameters;
 };
 
@@ -43,8 +43,8 @@ struct InsertRequest {
 };
 
 // The configuration a policy instance is created with: its share of the capacity and the extra
-// parameters, as one flat JSON object.
-std::string policy_config_json(uint64_t capacity_bytes, const std::string &parameters);
+// parameters (a JSON object's text, validated by whoever took it from a user), as one flat object.
+std::string policy_config_json(uint64_t capacity_bytes, std::string_view parameters);
 
 enum class InsertOutcome { stored, refused_by_policy, too_large, policy_error };
 const char *to_string(InsertOutcome outcome) noexcept;
@@ -83,8 +83,8 @@ public:
     // same state format; otherwise the new instance learns the resident entries oldest-access first.
     Status swap_policy(std::shared_ptr<const loader::PluginLibrary> policy);
     // The same on some shards only: a canary runs a new policy on a share of the traffic. With
-    // `parameters` (members of the policy's config object, as CacheConfig::policy_parameters) the
-    // shards take those from now on; without, each keeps its own.
+    // `parameters` (as CacheConfig::policy_parameters) the shards take those from now on; without,
+    // each keeps its own.
     Status swap_policy_on(const std::vector<uint32_t> &shards, std::shared_ptr<const loader::PluginLibrary> policy,
                           const std::optional<std::string> &parameters = std::nullopt);
     [[nodiscard]] std::string shard_parameters(uint32_t shard) const;

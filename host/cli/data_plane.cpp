@@ -3,7 +3,7 @@
 #include "cli/cache_client.hpp"
 #include "cli/common.hpp"
 #include "cli/plugin_ops.hpp"
-#include "patches/parameter_canary.hpp"
+#include "store/policy_parameters.hpp"
 #include "core/log.hpp"
 #include "replay/replay.hpp"
 
@@ -95,7 +95,7 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
         // Unless told otherwise, the parameters a canary promoted last (patches/parameter_canary).
         std::string given = options.policy_parameters;
         if (given == "{}") {
-            auto promoted = patches::promoted_parameters(*plane->db, options.policy);
+            auto promoted = store::PolicyParameters(*plane->db).latest(options.policy);
             if (promoted && *promoted) {
                 given = **promoted;
                 spdlog::info("{}: serving with the parameters promoted last: {}", options.policy, given);
@@ -104,8 +104,7 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
         nlohmann::json parameters = nlohmann::json::parse(given, nullptr, false);
         if (parameters.is_discarded() || !parameters.is_object())
             return Status(Errc::invalid_argument, "--policy-parameters must be a JSON object, not " + given);
-        const std::string text = parameters.dump(); // the cache takes the object's members, beside the capacity
-        config.policy_parameters = parameters.empty() ? std::string() : text.substr(1, text.size() - 2);
+        config.policy_parameters = parameters.dump();
     }
     auto memory = cache::Cache::create(config, policy->library);
     if (!memory) return memory.error();

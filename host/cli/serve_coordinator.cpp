@@ -87,8 +87,9 @@ void ServeCoordinator::cycle(const std::string &trigger) {
     options.policy = plane_.cache->memory().policy();
     options.tuner = tuner_;
     options.space = space;
-    const std::string members = plane_.cache->memory().shard_parameters(plane_.cache->memory().shard_count() - 1);
-    options.current_parameters = "{" + members + "}";
+    // The last shard is never a canary shard (patches/canary_split): it runs what the host serves with.
+    const std::string current = plane_.cache->memory().shard_parameters(plane_.cache->memory().shard_count() - 1);
+    options.current_parameters = current.empty() ? "{}" : current;
     options.trials = options_.trials;
     options.sizes = {std::to_string(plane_.capacity_bytes)}; // the cache this host runs
     spdlog::info("learning: cycle started ({})", trigger);

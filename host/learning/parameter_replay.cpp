@@ -54,8 +54,7 @@ Expected<SizedHitRatios> replay_parameters(const ParameterReplay &setup, const r
         replay::ReplayOptions options;
         options.capacity_bytes = size.amount;
         options.count_objects = size.objects;
-        // The cache passes parameters as members of the policy's config object, beside its capacity.
-        options.policy_parameters = parameters.size() >= 2 ? parameters.substr(1, parameters.size() - 2) : std::string();
+        options.policy_parameters = parameters;
         auto result = replay::run_replay(part, setup.policy, options);
         if (!result) return result.error();
         if (result->policy_errors > 0)

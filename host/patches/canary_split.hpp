@@ -20,7 +20,8 @@ struct CanaryOptions {
 
 class CanarySplit {
 public:
-    // The canary shards for `share` of the cache's shards (the cache needs at least two).
+    // The canary shards for `share` of the cache's shards (the cache needs at least two); the last
+    // shard is never among them, so it always shows what the host runs outside a canary.
     static std::vector<uint32_t> choose(uint32_t shard_count, double share);
 
     CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards);

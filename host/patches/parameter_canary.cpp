@@ -1,20 +1,15 @@
 #include "patches/parameter_canary.hpp"
 
 #include "core/log.hpp"
-#include "store/plugin_versions.hpp" // utc_now_iso8601
+#include "store/policy_parameters.hpp"
 
 namespace aicache::patches {
 namespace {
 
-// {"a": 1} -> "\"a\":1": the members the cache puts beside the capacity.
-std::string members_of(const nlohmann::json &object) {
-    const std::string text = object.dump();
-    return object.empty() ? std::string() : text.substr(1, text.size() - 2);
-}
-
-nlohmann::json object_of(const std::string &members) {
-    nlohmann::json parsed = nlohmann::json::parse("{" + members + "}", nullptr, false);
-    return parsed.is_discarded() ? nlohmann::json::object() : parsed;
+// The cache keeps parameters as a JSON object's text; reports show them as objects.
+nlohmann::json object_of(const std::string &text) {
+    nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+    return parsed.is_object() ? parsed : nlohmann::json::object();
 }
 
 } // namespace
@@ -28,12 +23,12 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
     if (canary_) return Status(Errc::busy, "parameters " + canary_->parameters_json.dump() + " are on canary; wait for the verdict or roll them back");
     std::vector<uint32_t> shards = CanarySplit::choose(cache_.shard_count(), options.share);
     if (shards.empty()) return Status(Errc::invalid_argument, "a canary needs at least 2 shards (serve --shards)");
-    const std::string members = members_of(parameters), previous = cache_.shard_parameters(shards.front());
+    const std::string text = parameters.dump(), previous = cache_.shard_parameters(shards.front());
     // The policy checks its parameters when an instance is created: bad ones are refused here,
     // before any shard changed.
-    if (Status swapped = cache_.swap_policy_on(shards, cache_.shard_policy(shards.front()), members); !swapped)
+    if (Status swapped = cache_.swap_policy_on(shards, cache_.shard_policy(shards.front()), text); !swapped)
         return swapped.with_context("parameters " + parameters.dump());
-    canary_.emplace(Canary{members, previous, parameters, options, CanarySplit(cache_, shards), who});
+    canary_.emplace(Canary{text, previous, parameters, options, CanarySplit(cache_, shards), who});
     nlohmann::json details = {{"policy", policy_}, {"parameters", parameters}, {"previous", object_of(previous)}, {"shards", shards},
                               {"of", cache_.shard_count()}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points}};
     if (auto logged = audit_.append(who, "parameters-canary", policy_, details); !logged) return logged.error();
@@ -49,9 +44,8 @@ Status ParameterCanary::finish_locked(bool promote, const std::string &who, cons
         std::vector<uint32_t> all(cache_.shard_count());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
         if (Status swapped = cache_.swap_policy_on(all, cache_.shard_policy(0), canary.parameters); !swapped) return swapped;
-        auto kept = db_.query("INSERT INTO policy_parameters(policy, parameters, promoted_at, promoted_by, why) VALUES (?, ?, ?, ?, ?)",
-                              {policy_, canary.parameters_json.dump(), store::utc_now_iso8601(), canary.who, why});
-        if (!kept) spdlog::error("promoted parameters not kept for the next start: {}", kept.error().message());
+        if (Status kept = store::PolicyParameters(db_).promote(policy_, canary.parameters, canary.who, why); !kept)
+            spdlog::error("promoted parameters not kept for the next start: {}", kept.message());
     } else if (Status swapped = cache_.swap_policy_on(canary.split.shards(), cache_.shard_policy(canary.split.shards().front()), canary.previous); !swapped) {
         return swapped;
     }
@@ -79,6 +73,7 @@ Expected<nlohmann::json> ParameterCanary::rollback(const std::string &who) {
 
 nlohmann::json ParameterCanary::status() {
     std::lock_guard lock(mutex_);
+    // The last shard is never a canary shard (canary_split): it runs what the host serves with.
     nlohmann::json out = {{"policy", policy_}, {"parameters", object_of(cache_.shard_parameters(cache_.shard_count() - 1))}, {"last_event", last_event_}};
     if (canary_) {
         CanarySplit::Sides s = canary_->split.sides();
@@ -87,13 +82,6 @@ nlohmann::json ParameterCanary::status() {
                          {"window_lookups", canary_->options.window_lookups}};
     }
     return out;
-}
-
-Expected<std::optional<std::string>> promoted_parameters(store::Database &db, const std::string &policy) {
-    auto rows = db.query("SELECT parameters FROM policy_parameters WHERE policy = ? ORDER BY id DESC LIMIT 1", {policy});
-    if (!rows) return rows.error();
-    if (rows->empty()) return std::optional<std::string>{};
-    return std::optional<std::string>(store::as_text(rows->front()[0]));
 }
 
 } // namespace aicache::patches

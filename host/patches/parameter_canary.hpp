@@ -33,7 +33,7 @@ public:
 
 private:
     struct Canary {
-        std::string parameters;          // members, as the cache takes them
+        std::string parameters;          // the object's text, as the cache keeps it
         std::string previous;            // what the canary shards ran before
         nlohmann::json parameters_json;
         CanaryOptions options;
@@ -50,9 +50,5 @@ private:
     std::optional<Canary> canary_;
     std::string last_event_;
 };
-
-// The parameters promoted last for `policy` on this data directory, as a JSON object text; none
-// when nothing was promoted.
-Expected<std::optional<std::string>> promoted_parameters(store::Database &db, const std::string &policy);
 
 } // namespace aicache::patches

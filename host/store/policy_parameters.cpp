@@ -1,0 +1,20 @@
+#include "store/policy_parameters.hpp"
+
+#include "store/plugin_versions.hpp" // utc_now_iso8601
+
+namespace aicache::store {
+
+Status PolicyParameters::promote(const std::string &policy, const std::string &parameters, const std::string &by, const std::string &why) {
+    auto kept = db_.query("INSERT INTO policy_parameters(policy, parameters, promoted_at, promoted_by, why) VALUES (?, ?, ?, ?, ?)",
+                          {policy, parameters, utc_now_iso8601(), by, why});
+    return kept ? Status::ok() : kept.error().with_context("promoted parameters");
+}
+
+Expected<std::optional<std::string>> PolicyParameters::latest(const std::string &policy) {
+    auto rows = db_.query("SELECT parameters FROM policy_parameters WHERE policy = ? ORDER BY id DESC LIMIT 1", {policy});
+    if (!rows) return rows.error();
+    if (rows->empty()) return std::optional<std::string>{};
+    return std::optional<std::string>(as_text(rows->front()[0]));
+}
+
+} // namespace aicache::store
