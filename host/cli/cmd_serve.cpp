@@ -47,6 +47,15 @@ struct ServeArgs {
     server::ProxyConfig proxy;
 };
 
+// A control request's canary settings ("share", "window", "margin"), the defaults where absent.
+patches::CanaryOptions canary_options(const nlohmann::json &request) {
+    patches::CanaryOptions canary;
+    canary.share = request.value("share", canary.share);
+    canary.window_lookups = request.value("window", canary.window_lookups);
+    canary.margin_points = request.value("margin", canary.margin_points);
+    return canary;
+}
+
 // The control op `learner.reload` {"learner": NAME}: a newly active checkpoint (learner train,
 // learner rollback) is served from now on, without a restart.
 Expected<std::string> reload_learner(const nlohmann::json &request, cache::SemanticMatcher *matcher, const SemanticArgs &semantic, DataPlane &plane) {
@@ -187,11 +196,7 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "parameters.apply") {
-                patches::CanaryOptions canary;
-                canary.share = request.value("share", canary.share);
-                canary.window_lookups = request.value("window", canary.window_lookups);
-                canary.margin_points = request.value("margin", canary.margin_points);
-                answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary);
+                answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary_options(request));
             } else if (op == "parameters.rollback") {
                 answer = parameters.rollback(who);
             } else if (op == "parameters.status") {
@@ -205,11 +210,7 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "patch.install") {
-                patches::CanaryOptions canary;
-                canary.share = request.value("share", canary.share);
-                canary.window_lookups = request.value("window", canary.window_lookups);
-                canary.margin_points = request.value("margin", canary.margin_points);
-                answer = installer->install(request.value("id", int64_t(0)), who, canary);
+                answer = installer->install(request.value("id", int64_t(0)), who, canary_options(request));
             } else if (op == "patch.rollback") {
                 answer = installer->rollback(request.value("id", int64_t(0)), who);
             } else if (op == "patch.status") {

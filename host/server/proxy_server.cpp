@@ -467,10 +467,8 @@ std::optional<Reply> route(Shared &s, const Request &request, std::optional<Cano
         if (request.method() != http::verb::post)
             return error_reply(http::status::method_not_allowed, "/v1/aicache/feedback takes POST", "invalid_request_error", "method_not_allowed");
         FeedbackReply verdict = apply_feedback(request.body(), s.feedback, s.cache, s.semantic);
-        if (verdict.status == 200 && s.monitor != nullptr) {
-            nlohmann::json body = nlohmann::json::parse(request.body(), nullptr, false);
-            if (!body.is_discarded() && body.contains("right") && body["right"].is_boolean()) s.monitor->feedback(body["right"].get<bool>());
-        }
+        // An accepted verdict's reply says which it was: the body is not parsed a second time.
+        if (verdict.status == 200 && s.monitor != nullptr) s.monitor->feedback(verdict.body.value("right", true));
         return Reply{static_cast<http::status>(verdict.status), verdict.body.dump(), "application/json", {}};
     }
     std::string endpoint;
