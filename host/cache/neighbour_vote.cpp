@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_map>
 
 namespace aicache::cache {
 namespace {
@@ -18,30 +17,26 @@ float logit(float p) {
 std::vector<ClusterVote> vote_by_cluster(std::span<const ScoredNeighbour> neighbours, Pooling pooling, float temperature) {
     std::vector<ClusterVote> votes;
     if (neighbours.empty()) return votes;
-    std::vector<double> attention(neighbours.size(), 1.0);
+    votes.reserve(neighbours.size());
+    // Attention weights, unnormalized: exp((logit_i - max logit) / t). With nearest, unused.
+    double total = 0;
+    std::vector<double> weight(pooling == Pooling::attention ? neighbours.size() : 0);
     if (pooling == Pooling::attention) {
         const double t = std::max(1e-3f, temperature);
         double top = -INFINITY;
         for (const auto &n : neighbours) top = std::max(top, logit(n.score) / t);
-        double total = 0;
-        for (size_t i = 0; i < neighbours.size(); ++i) total += attention[i] = std::exp(logit(neighbours[i].score) / t - top);
-        for (double &a : attention) a /= total;
+        for (size_t i = 0; i < neighbours.size(); ++i) total += weight[i] = std::exp(logit(neighbours[i].score) / t - top);
     }
-    std::unordered_map<uint64_t, size_t> at;
-    std::vector<double> pooled;
     for (size_t i = 0; i < neighbours.size(); ++i) {
-        auto [it, fresh] = at.emplace(neighbours[i].cluster, votes.size());
-        if (fresh) {
-            votes.push_back({neighbours[i].cluster, 0, i, 0});
-            pooled.push_back(0);
-        }
-        ClusterVote &v = votes[it->second];
-        ++v.members;
-        if (neighbours[i].score > neighbours[v.best_member].score) v.best_member = i;
-        if (pooling == Pooling::attention) pooled[it->second] += attention[i] * neighbours[i].score;
+        // k is a handful: a linear search beats a hash map here.
+        auto it = std::find_if(votes.begin(), votes.end(), [&](const ClusterVote &v) { return v.cluster == neighbours[i].cluster; });
+        if (it == votes.end()) it = votes.insert(votes.end(), ClusterVote{neighbours[i].cluster, 0, i, 0});
+        ++it->members;
+        if (neighbours[i].score > neighbours[it->best_member].score) it->best_member = i;
+        if (pooling == Pooling::attention) it->score += static_cast<float>(weight[i] / total * neighbours[i].score);
     }
-    for (size_t c = 0; c < votes.size(); ++c)
-        votes[c].score = pooling == Pooling::attention ? static_cast<float>(pooled[c]) : neighbours[votes[c].best_member].score;
+    if (pooling == Pooling::nearest)
+        for (auto &v : votes) v.score = neighbours[v.best_member].score;
     std::stable_sort(votes.begin(), votes.end(), [](const ClusterVote &a, const ClusterVote &b) { return a.score > b.score; });
     return votes;
 }
