@@ -10,6 +10,7 @@
 // Once the selection has stopped, asks repeat the best set (the host scores a repeat from its
 // record). State (canon/1): the told log; loading replays it.
 #include <aicache/sdk/optimizer.hpp>
+#include <aicache_plugins/told_candidate.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -62,13 +63,8 @@ public:
     }
 
     void tell(std::string_view candidate_text, double score) {
-        json told = json::parse(candidate_text, nullptr, false);
-        if (told.is_discarded() || !told.is_object() || !told.contains("id") || !told["id"].is_number_unsigned())
-            throw invalid_argument("canon: a told candidate must be a JSON object with the integer id it was asked with");
-        const uint64_t id = told["id"].get<uint64_t>();
-        auto it = pending_.find(id);
-        if (it == pending_.end()) throw invalid_argument("canon: candidate " + std::to_string(id) + " was never asked for, or was told already");
-        if (!std::isfinite(score)) throw invalid_argument("canon: score must be finite");
+        auto it = aicache_plugins::told_candidate(pending_, candidate_text, score, "canon");
+        const uint64_t id = it->first;
         const uint32_t set = it->second;
         pending_.erase(it);
         log_.push_back({{"id", id}, {"set", set}, {"score", score}});

@@ -6,6 +6,7 @@
 #include "genome.hpp"
 
 #include <aicache/sdk/optimizer.hpp>
+#include <aicache_plugins/told_candidate.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -94,13 +95,8 @@ public:
     }
 
     void tell(std::string_view candidate_text, double score) {
-        json told = json::parse(candidate_text, nullptr, false);
-        if (told.is_discarded() || !told.is_object() || !told.contains("id") || !told["id"].is_number_unsigned())
-            throw invalid_argument("evolve: a told candidate must be a JSON object with the integer id it was asked with");
-        uint64_t id = told["id"].get<uint64_t>();
-        auto it = pending_.find(id);
-        if (it == pending_.end()) throw invalid_argument("evolve: candidate " + std::to_string(id) + " was never asked for, or was told already");
-        if (!std::isfinite(score)) throw invalid_argument("evolve: score must be finite");
+        auto it = aicache_plugins::told_candidate(pending_, candidate_text, score, "evolve");
+        const uint64_t id = it->first;
         Member member{id, std::move(it->second), score};
         pending_.erase(it);
         if (!best_ || score > best_->score) best_ = member;

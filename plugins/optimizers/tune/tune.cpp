@@ -13,6 +13,7 @@
 #include "space.hpp"
 
 #include <aicache/sdk/optimizer.hpp>
+#include <aicache_plugins/told_candidate.hpp>
 
 #include <dlib/global_optimization.h>
 #include <nlohmann/json.hpp>
@@ -71,13 +72,8 @@ public:
     }
 
     void tell(std::string_view candidate_text, double score) {
-        json told = json::parse(candidate_text, nullptr, false);
-        if (told.is_discarded() || !told.is_object() || !told.contains("id") || !told["id"].is_number_unsigned())
-            throw invalid_argument("tune: a told candidate must be a JSON object with the integer id it was asked with");
-        const uint64_t id = told["id"].get<uint64_t>();
-        auto it = pending_.find(id);
-        if (it == pending_.end()) throw invalid_argument("tune: candidate " + std::to_string(id) + " was never asked for, or was told already");
-        if (!std::isfinite(score)) throw invalid_argument("tune: score must be finite");
+        auto it = aicache_plugins::told_candidate(pending_, candidate_text, score, "tune");
+        const uint64_t id = it->first;
         if (auto request = open_.find(id); request != open_.end()) {
             request->second.set(score);
             open_.erase(request);
