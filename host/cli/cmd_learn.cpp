@@ -23,7 +23,7 @@ namespace {
 
 struct LearnArgs {
     std::string data, plugins;
-    size_t windows = 12;
+    size_t count = 12; // windows (status) or cycles (history) shown
     bool json = false;
     // learn now
     std::string policy = "s3fifo", parameters = "{}", space, trace;
@@ -63,7 +63,7 @@ int status(const LearnArgs &args) {
     auto db = store::Database::open(data_dir(args.data) / "aicache.db");
     if (!db) return fail(db.error());
     store::MonitorWindows windows(**db);
-    auto recent = windows.recent(args.windows);
+    auto recent = windows.recent(args.count);
     if (!recent) return fail(recent.error());
     if (args.json) {
         nlohmann::json out = {{"windows", nlohmann::json::array()}};
@@ -140,7 +140,7 @@ int now(const LearnArgs &args) {
 int history(const LearnArgs &args) {
     auto db = store::Database::open(data_dir(args.data) / "aicache.db");
     if (!db) return fail(db.error());
-    auto cycles = store::LearningCycles(**db).recent(args.windows);
+    auto cycles = store::LearningCycles(**db).recent(args.count);
     if (!cycles) return fail(cycles.error());
     if (args.json) {
         nlohmann::json out = nlohmann::json::array();
@@ -207,7 +207,7 @@ void register_learn(CLI::App &app) {
     learn->add_option("--data", args->data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
     learn->add_option("--plugins", args->plugins, "Plugin directory (default: beside the executable)");
     CLI::App *status_cmd = learn->add_subcommand("status", "The performance monitor's last windows: requests, hit ratio, tokens saved, latency");
-    status_cmd->add_option("--windows", args->windows, "How many windows")->capture_default_str();
+    status_cmd->add_option("--windows", args->count, "How many windows")->capture_default_str();
     status_cmd->add_flag("--json", args->json, "JSON");
     on_callback(status_cmd, [args] { return status(*args); });
 
@@ -237,7 +237,7 @@ void register_learn(CLI::App &app) {
     on_callback(canary_cmd, [args] { return canary(*args); });
 
     CLI::App *history_cmd = learn->add_subcommand("history", "Every learning cycle: when, why, what it decided");
-    history_cmd->add_option("--last", args->windows, "How many cycles")->capture_default_str();
+    history_cmd->add_option("--last", args->count, "How many cycles")->capture_default_str();
     history_cmd->add_flag("--json", args->json, "JSON");
     on_callback(history_cmd, [args] { return history(*args); });
 

@@ -212,18 +212,19 @@ TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on 
     REQUIRE_MESSAGE(cycle.exit_code == 0, cycle.out << cycle.err);
     nlohmann::json out = parse(cycle);
     CHECK(out["cycle"] == 2);
+    // On this trace the defaults' fixed small window loses the hot set to the scans: the search
+    // finds better parameters on the first half and they win every chunk of the second.
     const std::string decision = out["decision"];
-    CHECK((decision == "recommend" || decision == "keep"));
+    REQUIRE(decision == "recommend");
     const auto &detail = out["detail"];
     CHECK(detail["requests"] == 6000);
-    if (detail.contains("later_chunks")) {
-        CHECK(detail["later_chunks"].size() == 8);
-        size_t wins = 0;
-        for (const auto &c : detail["later_chunks"]) wins += c["gain_points"].get<double>() > 0;
-        CHECK(detail["sign_test"]["wins"] == wins);
-        CHECK((decision == "recommend") == (detail["sign_test"]["p"].get<double>() < 0.05 && detail["later_mean_gain_points"].get<double>() >= 0.5));
-        CHECK((decision == "recommend") == out.contains("parameters"));
-    }
+    REQUIRE(detail["later_chunks"].size() == 8);
+    size_t wins = 0;
+    for (const auto &c : detail["later_chunks"]) wins += c["gain_points"].get<double>() > 0;
+    CHECK(detail["sign_test"]["wins"] == wins);
+    CHECK(detail["sign_test"]["p"].get<double>() < 0.05);
+    CHECK(detail["later_mean_gain_points"].get<double>() >= 0.5);
+    CHECK(out["parameters"] == detail["best_parameters"]);
     // The search's trials are recorded under the cycle's name.
     auto trials = lab.run({"optimize", "show", "cycle-2", "--json"});
     REQUIRE_MESSAGE(trials.exit_code == 0, trials.out << trials.err);
@@ -234,10 +235,16 @@ TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on 
     nlohmann::json cycles = parse(history);
     REQUIRE(cycles.size() == 2);
     CHECK(cycles[0]["cycle"] == 2);
+    CHECK(cycles[0]["decision"] == "recommend");
     CHECK(cycles[1]["decision"] == "skip");
     auto explained = learn({"explain", "2"});
     CHECK(explained.exit_code == 0);
-    CHECK(explained.out.find("decided: " + decision) != std::string::npos);
+    CHECK(explained.out.find("decided: recommend") != std::string::npos);
+    // Serving with what it recommended, the next cycle finds nothing better enough: it keeps them.
+    auto again = learn({"now", "--policy", "wtinylfu", "--policy-parameters", out["parameters"].dump(), "--trace", trace, "--size", "40", "--trials",
+                        "12", "--json"});
+    REQUIRE_MESSAGE(again.exit_code == 0, again.out << again.err);
+    CHECK(parse(again)["decision"] == "keep");
     auto unknown = learn({"explain", "99"});
     CHECK(unknown.exit_code != 0);
     CHECK(unknown.err.find("no learning cycle #99") != std::string::npos);
