@@ -111,7 +111,7 @@ TEST_CASE("a_policy_that_fails_calls_never_corrupts_the_cache") {
 TEST_CASE("invalid_cache_configurations_are_refused") {
     CHECK_FALSE(cache::Cache::create({1 << 20, 0, ""}, policy("lru")));
     CHECK_FALSE(cache::Cache::create({2, 16, ""}, policy("lru")));
-    auto bad_param = cache::Cache::create({1 << 20, 1, "\"small_ratio\":7"}, policy("s3fifo"));
+    auto bad_param = cache::Cache::create({1 << 20, 1, R"({"small_ratio": 7})"}, policy("s3fifo"));
     REQUIRE_FALSE(bad_param);
     CHECK(bad_param.error().message().find("small_ratio") != std::string::npos);
 }
