@@ -1,22 +1,38 @@
-// `aicache demo`: the main job until the full demonstration exists. Starts the plugin host on a
-// data directory, qualifies and records the built-in plugins, replays the built-in generated
-// workload through each policy at three sizes, hot-swaps policies mid-run, prints the table, then
-// takes a generated patch through the pipeline and lets the evolve optimizer submit a few more.
+// `aicache demo` (what `make run` shows): the self-improving cache at work, narrated. Two real
+// hosts (`aicache serve` child processes on data directories of their own, each in front of a
+// test upstream) get the same drifting workload over HTTP, window by window: one keeps the static
+// configuration tuned offline on the first window, the other learns on its own (drift test,
+// learning cycle, parameter canary). On the learning host the demo also plays the parts an
+// optimizer and a careless operator play: an evolved patch goes through the whole pipeline, and a
+// bad parameter set and a bad patch are installed to show they are rolled back. It ends with a
+// table of both hosts' figures.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "cli/plugin_ops.hpp"
+#include "cli/demo_driver.hpp"
 #include "cli/replay_table.hpp"
 #include "cli/search_report.hpp"
+#include "cli/serve_process.hpp"
+#include "learning/coordinator.hpp"
+#include "learning/parameter_replay.hpp"
+#include "learning/request_log.hpp"
+#include "learning/search.hpp"
+#include "patches/audit.hpp"
 #include "patches/generator.hpp"
 #include "patches/pipeline.hpp"
-#include "replay/belady.hpp"
+#include "patches/signing.hpp"
+#include "replay/drifting_workload.hpp"
+#include "server/test_upstream.hpp"
 #include "store/database.hpp"
+#include "store/learning_cycles.hpp"
+#include "store/monitor_windows.hpp"
 #include "store/search_records.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 namespace aicache::cli {
 namespace {
@@ -24,158 +40,339 @@ namespace {
 struct DemoArgs {
     std::string data;
     std::string plugins;
-    bool json = false;
-    replay::GeneratorOptions generator;
+    replay::DriftingWorkloadOptions workload;
+    double capacity_share = 0.10; // of the workload's answer bytes
+    uint64_t trials = 30;         // of each tuning search
+    uint64_t evolve_trials = 6;
+    unsigned connections = 2; // per host
 };
 
-// The self-modifying path in small: a patch generated from a template the host owns goes through
-// the whole pipeline (validation and compile in the sandboxed worker, a trial against lru in a
-// locked-down child, approval by rule) and is recorded with its audit trail.
-void self_modification(store::Database &db, const std::filesystem::path &data) {
-    std::printf("\nself-modification: a segmented-LRU patch generated from the slru template, validated and compiled in\n"
-                "the sandbox, linked and replayed against lru in a locked-down trial, approved by rule if it wins by 1 point:\n");
-    auto slru = patches::PatchTemplate::load(patches::templates_dir() / "slru.cpp.in");
-    auto source = slru ? slru->instantiate({{"protected_share", "0.8"}}) : Expected<std::string>(slru.error());
-    if (!source) {
-        std::printf("  patch pipeline unavailable: %s\n", source.error().message().c_str());
-        return;
-    }
-    patches::PatchPipeline pipeline(db, data);
-    patches::SubmitOptions options;
-    options.target = "lru";
-    options.who = "demo";
-    options.note = "demo: slru from its template";
-    options.auto_approve_margin = 1.0;
-    auto patch = pipeline.submit(jit::PatchSource{"slru_demo.cpp", *source}, options);
-    if (!patch) {
-        std::printf("  patch pipeline unavailable: %s\n", patch.error().message().c_str());
-        return;
-    }
-    nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
-    std::printf("  patch #%lld: %s (validate %.0f ms, compile %.0f ms)\n", static_cast<long long>(patch->id), store::to_string(patch->state),
-                report["validation"].value("validate_ms", 0.0), report["validation"].value("compile_ms", 0.0));
-    if (report.contains("trial"))
-        for (const auto &c : report["trial"].value("comparisons", nlohmann::json::array()))
-            std::printf("    %-5s slru %6.2f%%  lru %6.2f%%  (%+.2f points)\n", c.value("size", "").c_str(), 100 * c.value("candidate_hit_ratio", 0.0),
-                        100 * c.value("incumbent_hit_ratio", 0.0), 100 * (c.value("candidate_hit_ratio", 0.0) - c.value("incumbent_hit_ratio", 0.0)));
-    std::printf("  (aicache patch show %lld; aicache audit log; install it into a running host with aicache patch install)\n",
-                static_cast<long long>(patch->id));
+void say(const std::string &text) {
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
 }
 
-// An optimizer submitting code through the host: evolve asks for priority functions, each becomes
-// a patch through the same pipeline, and the measured gain is told back. Every run of the demo
-// resumes the same recorded search and adds a few trials to it.
-void optimizer_search(store::Database &db, const std::filesystem::path &data, const std::shared_ptr<const loader::PluginLibrary> &evolve) {
-    if (!evolve) return;
-    constexpr uint64_t kTrialsPerRun = 5;
-    store::SearchRecords records(db);
-    auto existing = records.find("demo");
-    uint64_t done = 0;
-    if (existing && existing->has_value())
-        if (auto trials = records.trials((*existing)->id); trials) done = trials->size();
+std::string percent(double ratio) { return fmt::format("{:.1f}%", 100 * ratio); }
+
+// The s3fifo parameters that did best on the first half of window 1, if they also beat the
+// defaults on its second half; "{}" (the defaults) otherwise. What an operator tuning offline gets.
+Expected<std::string> tune_offline(const replay::Trace &first_window, uint64_t capacity, const DemoArgs &args, const std::filesystem::path &data,
+                                   const std::filesystem::path &plugins) {
+    auto db = store::Database::open(data / "aicache.db");
+    if (!db) return db.error();
+    auto tuner = open_qualified_plugin("optimizer", "tune", plugins, std::chrono::seconds(10));
+    if (!tuner) return tuner.error();
+    auto policy = open_qualified_plugin("policy", "s3fifo", plugins, std::chrono::seconds(10));
+    if (!policy) return policy.error();
+    auto setup = learning::prepare_parameter_replay(first_window, "window 1", 0.5, {std::to_string(capacity)}, *policy);
+    if (!setup) return setup.error();
+    auto evaluator = learning::parameter_evaluator(*setup);
+    if (!evaluator) return evaluator.error();
+    learning::SearchOptions search;
+    search.name = "offline: window 1";
+    search.trials = args.trials;
+    search.space = learning::known_tune_space("s3fifo");
+    search.evaluation = {{"kind", "replay"}, {"target", "s3fifo"}, {"trace", "window 1, first half"}, {"sizes", {std::to_string(capacity)}}};
+    auto summary = learning::run_search(**db, *tuner, search, *evaluator);
+    if (!summary) return summary.error();
+    if (!summary->best) return std::string("{}");
+    const nlohmann::json params = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object());
+    auto judged = learning::judge_on_held_out(*setup, params.dump());
+    if (!judged) return judged.error();
+    const bool better = judged->tuned.mean() > judged->defaults.mean();
+    say(fmt::format("  tune ({} trials on the first half of window 1, the second half held out): defaults {:.1f}%, tuned {:.1f}% held out -> {}\n",
+                    args.trials, judged->defaults.mean(), judged->tuned.mean(),
+                    better ? "the static host serves the tuned parameters " + params.dump() : std::string("the static host keeps the defaults")));
+    return better ? params.dump() : std::string("{}");
+}
+
+// What changed on the learning host since the last look: its cycles, and its canaries' verdicts.
+class LearningWatch {
+public:
+    LearningWatch(const ServeProcess &host, store::Database &db) : host_(host), db_(db) {}
+
+    // Waits briefly for a cycle the last window may have started, and for it to end; prints what happened.
+    void report_cycles() {
+        store::LearningCycles cycles(db_);
+        const auto started = std::chrono::steady_clock::now();
+        for (;;) {
+            auto recent = cycles.recent(4);
+            bool running = false, seen_new = false;
+            if (recent)
+                for (const auto &c : *recent) {
+                    running = running || c.decision == "running";
+                    seen_new = seen_new || c.id > last_cycle_;
+                }
+            const auto waited = std::chrono::steady_clock::now() - started;
+            if (!running && (seen_new || waited > std::chrono::milliseconds(600))) break;
+            if (waited > std::chrono::seconds(120)) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        auto recent = cycles.recent(4);
+        if (!recent) return;
+        for (auto it = recent->rbegin(); it != recent->rend(); ++it) {
+            if (it->id <= last_cycle_ || it->decision == "running") continue;
+            last_cycle_ = it->id;
+            nlohmann::json detail = nlohmann::json::parse(it->detail, nullptr, false);
+            std::string gain;
+            if (detail.is_object() && detail.contains("later_mean_gain_points"))
+                gain = fmt::format(" (on the later half, which no trial replayed: {:+.2f} hit-ratio points)", detail.value("later_mean_gain_points", 0.0));
+            say(fmt::format("  learning cycle #{} on its own, trigger \"{}\": {}{}\n    why: {}\n", it->id, it->trigger, it->decision, gain, it->why));
+        }
+    }
+
+    // Prints what the canaries did since the last look, from the audit log (every verdict is
+    // there, even when the next change followed it at once); returns the rollbacks' subjects.
+    std::vector<std::string> report_canaries() {
+        std::vector<std::string> rolled_back;
+        patches::AuditLog audit(db_);
+        auto entries = audit.entries();
+        if (!entries) return rolled_back;
+        for (const auto &e : *entries) {
+            if (e.seq <= last_seq_) continue;
+            last_seq_ = e.seq;
+            nlohmann::json details = nlohmann::json::parse(e.details, nullptr, false);
+            if (!details.is_object()) details = nlohmann::json::object();
+            const std::string parameters = details.contains("parameters") ? details["parameters"].dump() : "";
+            if (e.action == "parameters-canary") say(fmt::format("  parameters {} on canary ({})\n", parameters, e.actor));
+            else if (e.action == "parameters-promote") say(fmt::format("  parameters {} promoted: {}\n", parameters, details.value("why", "")));
+            else if (e.action == "parameters-rollback") say(fmt::format("  parameters {} rolled back: {}\n", parameters, details.value("why", "")));
+            else if (e.action == "canary") say(fmt::format("  {} on canary ({})\n", e.subject, e.actor));
+            else if (e.action == "promote") say(fmt::format("  {} promoted: {}\n", e.subject, details.value("why", "")));
+            else if (e.action == "canary-rollback") say(fmt::format("  {} rolled back: {}\n", e.subject, details.value("why", "")));
+            if (e.action == "parameters-rollback") rolled_back.push_back(parameters);
+            if (e.action == "canary-rollback") rolled_back.push_back(e.subject);
+        }
+        return rolled_back;
+    }
+
+private:
+    const ServeProcess &host_;
+    store::Database &db_;
+    int64_t last_cycle_ = 0;
+    int64_t last_seq_ = 0;
+};
+
+struct HostTotals {
+    store::WindowFigures before, after; // summed over the windows before and after the drift
+    void add(const store::WindowFigures &w, bool drifted) {
+        store::WindowFigures &t = drifted ? after : before;
+        t.requests += w.requests, t.hits += w.hits, t.semantic_hits += w.semantic_hits, t.misses += w.misses;
+        t.tokens_answered += w.tokens_answered, t.tokens_saved += w.tokens_saved;
+    }
+};
+
+Expected<store::WindowFigures> close_window(const ServeProcess &host) {
+    auto answer = host.control({{"op", "monitor.close"}});
+    if (!answer) return answer.error();
+    store::WindowFigures w;
+    if (!answer->value("closed", false)) return w;
+    const auto &j = (*answer)["window"];
+    w.requests = j.value("requests", uint64_t(0)), w.hits = j.value("hits", uint64_t(0)), w.semantic_hits = j.value("semantic_hits", uint64_t(0));
+    w.misses = j.value("misses", uint64_t(0)), w.tokens_answered = j.value("tokens_answered", uint64_t(0)), w.tokens_saved = j.value("tokens_saved", uint64_t(0));
+    return w;
+}
+
+// The evolve optimizer proposes priority functions; each is rendered to a patch and goes through
+// the pipeline, its trial replaying the host's own recent traffic against the policy as the host
+// serves it now. The best is approved by rule if it wins by a point. Returns its id (0: none).
+int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::filesystem::path &plugins, uint64_t capacity,
+                     const DemoArgs &args) {
+    auto evolve = open_qualified_plugin("optimizer", "evolve", plugins, std::chrono::seconds(10));
+    auto traffic = replay::read_request_logs(learning::request_log_files(host.data()));
+    auto served = host.control({{"op", "parameters.status"}});
+    if (!evolve || !traffic || !served) {
+        say("  (no patch search: " + (!evolve ? evolve.error() : !traffic ? traffic.error() : served.error()).message() + ")\n");
+        return 0;
+    }
+    // The last two windows of what the host recorded, as a trace file the trial child can read.
+    const size_t keep = std::min(traffic->requests.size(), size_t(2 * args.workload.requests_per_window));
+    traffic->requests.erase(traffic->requests.begin(), traffic->requests.end() - long(keep));
+    const std::filesystem::path recent = host.data() / "recent-traffic.csv";
+    if (Status written = replay::write_csv(*traffic, recent); !written) {
+        say("  (no patch search: " + written.message() + ")\n");
+        return 0;
+    }
+    patches::PatchPipeline pipeline(db, host.data());
+    patches::SubmitOptions submit;
+    submit.target = "s3fifo";
+    submit.who = "optimizer:evolve (demo)";
+    submit.note = "demo: evolved on the host's recent traffic";
+    submit.trial.trace = recent.string();
+    submit.trial.incumbent = "s3fifo";
+    submit.trial.incumbent_parameters = (*served)["parameters"].dump();
+    submit.trial.sizes = {std::to_string(capacity)};
     learning::SearchOptions options;
     options.name = "demo";
-    options.trials = done + kTrialsPerRun;
-    options.evaluation = {{"kind", "patch"}, {"target", "lru"}, {"against", "lru"}, {"trace", "generated"}, {"sizes", {"1%", "10%"}}};
-    patches::PatchPipeline pipeline(db, data);
-    patches::SubmitOptions submit;
-    submit.target = "lru";
-    submit.who = "optimizer:" + evolve->facts().name + " " + evolve->facts().version + " (search demo, run by demo)";
-    submit.note = "search demo";
-    std::printf("\nan optimizer at work: evolve proposes eviction priority functions; each is rendered from the host's\n"
-                "priority template and goes through the same pipeline (%s trials %llu-%llu; each run of the demo adds %llu):\n",
-                done ? "resuming its recorded search," : "a new search,", static_cast<unsigned long long>(done + 1),
-                static_cast<unsigned long long>(done + kTrialsPerRun), static_cast<unsigned long long>(kTrialsPerRun));
-    options.on_trial = [](const store::TrialRecord &t) {
-        std::fputs(trial_line(t).c_str(), stdout);
-        std::fflush(stdout);
-    };
-    auto summary = learning::run_search(db, evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
+    options.trials = args.evolve_trials;
+    options.evaluation = {{"kind", "patch"}, {"target", "s3fifo"}, {"against", "s3fifo " + submit.trial.incumbent_parameters},
+                          {"trace", "the learning host's last two windows"}, {"sizes", submit.trial.sizes}};
+    options.on_trial = [](const store::TrialRecord &t) { say(trial_line(t)); };
+    auto summary = learning::run_search(db, *evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
     if (!summary) {
-        std::printf("  search unavailable: %s\n", summary.error().message().c_str());
-        return;
+        say("  (the search failed: " + summary.error().message() + ")\n");
+        return 0;
     }
-    if (summary->best)
-        std::printf("  best so far: trial #%lld, %+.2f points over lru, %s\n  (aicache optimize show demo; aicache optimize run evolve --search demo --trials N)\n",
-                    static_cast<long long>(summary->best->number), summary->best->score, describe_candidate(summary->best->candidate).c_str());
+    if (!summary->best || !summary->best->patch_id) return 0;
+    auto approved = pipeline.approve_by_rule(*summary->best->patch_id, 1.0);
+    if (!approved) {
+        say(fmt::format("  the best, patch #{} ({:+.2f} points), is not approved by rule: {}\n", *summary->best->patch_id, summary->best->score,
+                        approved.error().message()));
+        return 0;
+    }
+    say(fmt::format("  the best, patch #{} ({:+.2f} points over s3fifo as served), is approved by rule (it wins by at least 1 point)\n",
+                    *summary->best->patch_id, summary->best->score));
+    return *summary->best->patch_id;
+}
+
+// A patch that should never be installed (it evicts what is used most), through the same
+// pipeline: its trial shows the loss, the rule does not approve it, and an operator approves it
+// anyway. That operator's mistake is what the canary is for.
+int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_t capacity) {
+    patches::PatchPipeline pipeline(db, host.data());
+    auto tmpl = patches::PatchTemplate::load(patches::templates_dir() / "priority.cpp.in");
+    auto source = tmpl ? tmpl->instantiate({{"priority", "0 - frequency"}, {"sample", "32"}}) : Expected<std::string>(tmpl.error());
+    if (!source) return say("  (no bad patch: " + source.error().message() + ")\n"), 0;
+    patches::SubmitOptions submit;
+    submit.target = "s3fifo";
+    submit.who = "demo";
+    submit.note = "demo: a bad patch (evicts the most used)";
+    submit.trial.trace = (host.data() / "recent-traffic.csv").string();
+    submit.trial.incumbent = "s3fifo";
+    submit.trial.sizes = {std::to_string(capacity)};
+    auto patch = pipeline.submit(jit::PatchSource{"mru_demo.cpp", *source}, submit);
+    if (!patch) return say("  (no bad patch: " + patch.error().message() + ")\n"), 0;
+    nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
+    for (const auto &c : report["trial"].value("comparisons", nlohmann::json::array()))
+        say(fmt::format("  patch #{} (priority = 0 - frequency: evicts what is used most) is {}: trial {:.1f}% against s3fifo's {:.1f}%\n", patch->id,
+                        store::to_string(patch->state), 100 * c.value("candidate_hit_ratio", 0.0), 100 * c.value("incumbent_hit_ratio", 0.0)));
+    auto key = patches::OperatorKey::generate("demo-operator");
+    if (Status saved = key.save(host.data() / "demo-keys"); !saved) return say("  (" + saved.message() + ")\n"), 0;
+    if (Status trusted = pipeline.trust(host.data() / "demo-keys" / "demo-operator.pub", "demo"); !trusted) return say("  (" + trusted.message() + ")\n"), 0;
+    auto approved = pipeline.decide(patch->id, key, true, "demo: approved by mistake, to show the canary", 1);
+    if (!approved) return say("  (" + approved.error().message() + ")\n"), 0;
+    say(fmt::format("  the rule does not approve it; operator \"demo-operator\" approves it anyway (signed) and installs it\n"));
+    return patch->id;
 }
 
 int run(const DemoArgs &args) {
-    auto data = data_dir(args.data);
-    auto dir = plugin_dir(args.plugins);
-    std::printf("aicache demo: plugins from %s, data in %s\n", dir.string().c_str(), data.string().c_str());
-
-    auto db = store::Database::open(data / "aicache.db");
-    if (!db) return fail(db.error());
-    loader::PluginHost host(**db, data / "plugins", child_qualifier());
-
-    std::vector<std::filesystem::path> files;
+    if (args.workload.windows < args.workload.drift_window + 8)
+        return fail(Status(Errc::invalid_argument, "--windows must be at least --drift-window + 8, for the story to fit"));
+    const std::filesystem::path root = data_dir(args.data) / "demo";
+    const std::filesystem::path plugins = plugin_dir(args.plugins);
     std::error_code ec;
-    for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".so") files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-    if (files.empty()) return fail(Status(Errc::not_found, "no plugins in " + dir.string() + ": build first (make run) or pass --plugins"));
+    std::filesystem::remove_all(root, ec); // each run starts both hosts afresh
+    const auto began = std::chrono::steady_clock::now();
 
-    std::map<std::string, std::shared_ptr<const loader::PluginLibrary>> policies;
-    std::shared_ptr<const loader::PluginLibrary> evolve;
-    for (const auto &file : files) {
-        auto loaded = host.load(file, "demo");
-        if (!loaded) return fail(loaded.error());
-        std::printf("  qualified and loaded %-10s %s  version #%lld  sha256 %s\n", loaded->record.name.c_str(),
-                    loaded->record.version.c_str(), static_cast<long long>(loaded->record.id),
-                    loaded->record.content_hash.substr(0, 12).c_str());
-        if (loaded->library->policy() != nullptr) policies[loaded->record.name] = loaded->library;
-        if (loaded->library->optimizer() != nullptr && loaded->record.name == "evolve") evolve = loaded->library;
+    replay::DriftingWorkload workload = replay::generate_drifting_workload(args.workload);
+    const auto &w = args.workload;
+    const uint64_t capacity = static_cast<uint64_t>(args.capacity_share * double(workload.trace.footprint_bytes));
+    say(fmt::format("aicache demo: two hosts in front of test upstreams get the same {} questions in {} windows of {}:\n"
+                    "  windows 1-{}: steady traffic, Zipf({}) popularity over {} questions\n"
+                    "  windows {}-{}: after a release: new popular questions, a bot repeating {} questions in order ({:.0f}%), one-off questions ({:.0f}%)\n"
+                    "  answers of 200 B-16 KB ({} distinct, {} in all); each host's cache holds {} ({:.0f}%)\n",
+                    workload.trace.requests.size(), w.windows, w.requests_per_window, w.drift_window, w.zipf_alpha, w.pool, w.drift_window + 1, w.windows,
+                    w.bot_questions, 100 * w.bot_share, 100 * w.one_off_share, workload.trace.distinct_objects,
+                    human_bytes(workload.trace.footprint_bytes), human_bytes(capacity), 100 * args.capacity_share));
+
+    say("\nthe static host: s3fifo with its parameters tuned offline on window 1, the best an operator could fix in advance\n");
+    auto fixed_parameters = tune_offline(workload.window_trace(0), capacity, args, root / "static", plugins);
+    if (!fixed_parameters) return fail(fixed_parameters.error().with_context("offline tuning"));
+
+    server::TestUpstream upstream_fixed, upstream_learning;
+    if (Status s = upstream_fixed.start(); !s) return fail(s);
+    if (Status s = upstream_learning.start(); !s) return fail(s);
+    // Four shards: a canary runs on one of them; shards of a few hundred answers behave like the replays that tune them.
+    std::vector<std::string> common = {"--no-watch", "--capacity", std::to_string(capacity), "--shards", "4", "--monitor-window", "3600"};
+    if (!args.plugins.empty()) common.insert(common.end(), {"--plugins", plugins.string()});
+    ServeProcess fixed, learning_host;
+    // A canary runs on one shard of four, so it sees a quarter of the lookups: judged within the window it went on in.
+    const uint64_t canary_window = std::min<uint64_t>(1000, w.requests_per_window / 5);
+    auto flags = common;
+    flags.insert(flags.end(), {"--upstream", fmt::format("http://127.0.0.1:{}/v1", upstream_fixed.port()), "--policy-parameters", *fixed_parameters});
+    if (Status s = fixed.start(root / "static", flags); !s) return fail(s);
+    flags = common;
+    flags.insert(flags.end(), {"--upstream", fmt::format("http://127.0.0.1:{}/v1", upstream_learning.port()), "--learn-on-drift", "--learn-every-windows", "3",
+                               "--learn-history", std::to_string(3 * w.requests_per_window), "--learn-trials", std::to_string(args.trials), "--canary-window", std::to_string(canary_window)});
+    if (Status s = learning_host.start(root / "learning", flags); !s) return fail(s);
+    say(fmt::format("the learning host: s3fifo with its defaults, learning on its own from its last 3 windows, on drift and every 3 windows\n"
+                    "  (serve --learn-on-drift --learn-every-windows 3 --learn-history {}); canaries judged after {} lookups a side\n"
+                    "both hosts started (aicache serve on {} and {})\n\n",
+                    3 * w.requests_per_window, canary_window, (root / "static").string(), (root / "learning").string()));
+
+    auto learning_db = store::Database::open(root / "learning" / "aicache.db");
+    if (!learning_db) return fail(learning_db.error());
+    LearningWatch watch(learning_host, **learning_db);
+    HostTotals fixed_totals, learning_totals;
+    int64_t evolved_patch = 0;
+    int injected_rolled_back = 0;
+    int64_t bad_patch = 0;
+    const nlohmann::json kBadParameters = {{"ghost_ratio", 0.0}, {"small_ratio", 0.95}};
+    const uint64_t d = w.drift_window;
+    for (uint64_t window = 0; window < w.windows; ++window) {
+        // Changes made between windows, each judged by a canary during the next one.
+        if (window == d + 4) {
+            say("injected: a bad parameter set for s3fifo (a small queue of 95%, no ghost) applied to the learning host\n");
+            auto applied = learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", kBadParameters}});
+            if (!applied) say("  (" + applied.error().message() + ")\n");
+        }
+        if (window == d + 5 && evolved_patch != 0) {
+            auto installed = learning_host.control({{"op", "patch.install"}, {"id", evolved_patch}, {"who", "demo (approved by rule)"}});
+            say(installed ? fmt::format("patch #{} installed on canary shards of the learning host\n", evolved_patch)
+                          : "  (" + installed.error().message() + ")\n");
+        }
+        if (window == d + 6) {
+            say("injected: a patch approved by mistake\n");
+            if (bad_patch = careless_approval(**learning_db, learning_host, capacity); bad_patch != 0) {
+                auto installed = learning_host.control({{"op", "patch.install"}, {"id", bad_patch}, {"who", "demo-operator"}});
+                if (!installed) say("  (" + installed.error().message() + ")\n");
+            }
+        }
+
+        const size_t first = window * w.requests_per_window, last = first + w.requests_per_window;
+        Progress progress(fmt::format("window {}/{}", window + 1, w.windows));
+        auto driven = drive(workload.trace.requests, first, last, {fixed.port(), learning_host.port()}, args.connections,
+                            [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+        progress.suspend();
+        for (const auto &f : driven)
+            if (f.errors > 0) say(fmt::format("  {} of {} requests failed: {}\n", f.errors, f.requests, f.first_error));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50)); // the last answers' records reach the monitors
+        auto a = close_window(fixed);
+        auto b = close_window(learning_host);
+        if (!a || !b) return fail((!a ? a.error() : b.error()).with_context("monitor.close"));
+        fixed_totals.add(*a, workload.drifted(window));
+        learning_totals.add(*b, workload.drifted(window));
+        say(fmt::format("window {:>2} {:<8} static {:>6} hits, {:>9} tokens saved | learning {:>6} hits, {:>9} tokens saved\n", window + 1,
+                        workload.drifted(window) ? "drifted" : "steady", percent(a->hit_ratio()), a->tokens_saved, percent(b->hit_ratio()), b->tokens_saved));
+        watch.report_cycles();
+        // An injected change must be gone by the end of the window it went on in.
+        for (const std::string &gone : watch.report_canaries())
+            injected_rolled_back += (window == d + 4 && gone == kBadParameters.dump()) || (window == d + 6 && gone == "patch #" + std::to_string(bad_patch));
+        if (window == d + 4) {
+            say("the evolve optimizer proposes eviction priority functions, each rendered to a patch, validated (libclang), compiled in the\n"
+                "sandboxed worker and replayed in a locked-down trial on the learning host's last two windows against s3fifo as it serves now:\n");
+            evolved_patch = evolve_patch(**learning_db, learning_host, plugins, capacity, args);
+        }
     }
+    Status stopped_a = fixed.stop(), stopped_b = learning_host.stop();
+    if (!stopped_a || !stopped_b) say("  (" + (!stopped_a ? stopped_a : stopped_b).message() + ")\n");
 
-    replay::Trace trace = replay::generate_workload(args.generator);
-    std::vector<ReplayRow> rows;
-    auto replay_row = [&](const std::string &label, std::shared_ptr<const loader::PluginLibrary> policy,
-                          std::shared_ptr<const loader::PluginLibrary> swap_to, const std::string &size) -> Status {
-        auto capacity = replay::parse_capacity(size, trace.footprint_bytes);
-        if (!capacity) return capacity.error();
-        replay::ReplayOptions options;
-        options.capacity_bytes = *capacity;
-        options.swap_to = std::move(swap_to);
-        options.swap_after = trace.requests.size() / 2;
-        Progress progress(label + " @ " + size);
-        options.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
-        auto result = replay::run_replay(trace, policy, options);
-        if (!result) return result.error();
-        rows.push_back({*result, size});
-        return Status::ok();
+    auto row = [](const char *name, const HostTotals &t, uint64_t calls) {
+        return fmt::format("{:<34} {:>9} {:>9} {:>14} {:>14} {:>15}\n", name, percent(t.before.hit_ratio()), percent(t.after.hit_ratio()), t.before.tokens_saved,
+                           t.after.tokens_saved, calls);
     };
-
-    // A second mapping of s3fifo (a different path, so a separate library) to show a warm swap:
-    // the state moves over and the run is identical to one with no swap at all.
-    std::shared_ptr<const loader::PluginLibrary> s3fifo_copy;
-    if (policies.count("s3fifo")) {
-        auto copy = open_policy((dir / "s3fifo.so").string(), dir);
-        if (copy) s3fifo_copy = std::move(copy.value());
-    }
-    for (const std::string size : {"1%", "5%", "10%"}) {
-        for (const auto &[name, library] : policies)
-            if (Status s = replay_row(name, library, nullptr, size); !s) return fail(s);
-        if (policies.count("lru") && policies.count("s3fifo"))
-            if (Status s = replay_row("lru->s3fifo", policies["lru"], policies["s3fifo"], size); !s) return fail(s);
-        if (s3fifo_copy)
-            if (Status s = replay_row("s3fifo->s3fifo", policies["s3fifo"], s3fifo_copy, size); !s) return fail(s);
-        auto capacity = replay::parse_capacity(size, trace.footprint_bytes);
-        if (!capacity) return fail(capacity.error());
-        rows.push_back({replay::run_belady(trace, *capacity), size});
-    }
-    if (args.json) {
-        std::string out = to_json(trace, rows).dump(2) + "\n";
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        return 0;
-    }
-    std::string table = format_table(trace, rows);
-    std::printf("\n%s\n", table.c_str());
-    std::printf("a->b rows hot-swap the policy after half the requests: lru->s3fifo starts s3fifo cold (it learns the\n"
-                "resident entries, oldest access first); s3fifo->s3fifo carries the warm state over (same state format),\n"
-                "so its figures equal the uninterrupted s3fifo run. belady is the clairvoyant bound (it knows the future).\n");
-    self_modification(**db, data);
-    optimizer_search(**db, data, evolve);
+    say(fmt::format("\n{:<34} {:>9} {:>9} {:>14} {:>14} {:>15}\n", "host", "hits 1-" + std::to_string(d), "hits " + std::to_string(d + 1) + "-",
+                    "tokens saved", "tokens saved", "upstream calls"));
+    say(fmt::format("{:<34} {:>9} {:>9} {:>14} {:>14} {:>15}\n", "", "", "", "1-" + std::to_string(d), std::to_string(d + 1) + "-", ""));
+    say(row("static (tuned offline on window 1)", fixed_totals, upstream_fixed.calls()));
+    say(row("learning (on its own)", learning_totals, upstream_learning.calls()));
+    const double gain = fixed_totals.after.tokens_saved ? 100.0 * (double(learning_totals.after.tokens_saved) / double(fixed_totals.after.tokens_saved) - 1) : 0;
+    say(fmt::format("after the drift the learning host answered {:+.1f} points more of the questions from its cache and saved {:+.1f}% tokens\n"
+                    "against the static one (every judge in its loop, tune, trial and canary, scores hit ratio; tokens weigh hits by answer size)\n"
+                    "injected bad changes rolled back automatically within the window they went on in: {} of 2; the whole demo took {:.0f} s\n",
+                    100 * (learning_totals.after.hit_ratio() - fixed_totals.after.hit_ratio()), gain, injected_rolled_back,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()));
+    say(fmt::format("see: aicache learn history --data {0}; aicache audit log --data {0}; aicache patch list --data {0}\n", (root / "learning").string()));
     return 0;
 }
 
@@ -183,13 +380,16 @@ int run(const DemoArgs &args) {
 
 void register_demo(CLI::App &app) {
     auto args = std::make_shared<DemoArgs>();
-    args->generator.requests = 1'000'000;
-    CLI::App *cmd = app.add_subcommand("demo", "Load the built-in policies, replay the generated workload, hot-swap, print the table");
-    cmd->add_option("--data", args->data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
+    CLI::App *cmd = app.add_subcommand("demo", "Two hosts, one drifting workload: a static configuration against a cache that learns on its own");
+    cmd->add_option("--data", args->data, "Data directory; the demo's hosts live in its demo/ folder, recreated each run");
     cmd->add_option("--plugins", args->plugins, "Plugin directory (default: next to the aicache binary)");
-    cmd->add_option("--requests", args->generator.requests, "Requests in the generated workload")->capture_default_str();
-    cmd->add_option("--seed", args->generator.seed, "Workload seed")->capture_default_str();
-    cmd->add_flag("--json", args->json, "Print JSON instead of a table");
+    cmd->add_option("--windows", args->workload.windows, "Windows of the workload")->capture_default_str();
+    cmd->add_option("--window-requests", args->workload.requests_per_window, "Requests per window")->capture_default_str();
+    cmd->add_option("--drift-window", args->workload.drift_window, "Windows before the drift")->capture_default_str();
+    cmd->add_option("--seed", args->workload.seed, "Workload seed")->capture_default_str();
+    cmd->add_option("--capacity-share", args->capacity_share, "Cache size as a share of the workload's answer bytes")->capture_default_str();
+    cmd->add_option("--trials", args->trials, "Trials of each tuning search")->capture_default_str();
+    cmd->add_option("--evolve-trials", args->evolve_trials, "Trials of the evolve search")->capture_default_str();
     cmd->callback([args] {
         if (int code = run(*args); code != 0) throw CLI::RuntimeError(code);
     });

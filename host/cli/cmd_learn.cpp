@@ -27,7 +27,7 @@ struct LearnArgs {
     bool json = false;
     // learn now
     std::string policy = "s3fifo", parameters = "{}", space, trace;
-    uint64_t trials = 30, min_requests = 2000;
+    uint64_t trials = 30, min_requests = 2000, history = 0;
     std::vector<std::string> sizes = {"10%"};
     bool apply = false;
     // learn explain
@@ -67,12 +67,7 @@ int status(const LearnArgs &args) {
     if (!recent) return fail(recent.error());
     if (args.json) {
         nlohmann::json out = {{"windows", nlohmann::json::array()}};
-        for (const auto &w : *recent)
-            out["windows"].push_back({{"start_us", w.start_us}, {"end_us", w.end_us}, {"requests", w.requests}, {"hits", w.hits},
-                                      {"semantic_hits", w.semantic_hits}, {"misses", w.misses}, {"bypasses", w.bypasses}, {"errors", w.errors},
-                                      {"hit_ratio", w.hit_ratio()}, {"tokens_answered", w.tokens_answered}, {"tokens_saved", w.tokens_saved},
-                                      {"wrong_reports", w.wrong_reports}, {"right_reports", w.right_reports},
-                                      {"latency_p50_us", w.latency_p50_us}, {"latency_p99_us", w.latency_p99_us}});
+        for (const auto &w : *recent) out["windows"].push_back(store::to_json(w));
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
@@ -112,6 +107,7 @@ int now(const LearnArgs &args) {
     options.trials = args.trials;
     options.sizes = args.sizes;
     options.min_requests = args.min_requests;
+    options.history_requests = args.history;
     Progress bar{""};
     std::string shown;
     options.on_progress = [&](const std::string &step, uint64_t done, uint64_t total) {
@@ -218,6 +214,7 @@ void register_learn(CLI::App &app) {
     now_cmd->add_option("--trials", args->trials, "Trials of the search")->capture_default_str();
     now_cmd->add_option("--size", args->sizes, "Cache sizes to replay at")->delimiter(',')->capture_default_str();
     now_cmd->add_option("--min-requests", args->min_requests, "Recorded requests a cycle needs")->capture_default_str();
+    now_cmd->add_option("--history", args->history, "Learn from the latest this many recorded requests only (0: all)")->capture_default_str();
     now_cmd->add_option("--trace", args->trace, "Learn from this trace instead of the recorded traffic");
     now_cmd->add_flag("--apply", args->apply, "Apply a recommendation to the host serving the data directory (on canary first)");
     now_cmd->add_flag("--json", args->json, "JSON");

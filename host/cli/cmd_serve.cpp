@@ -47,9 +47,8 @@ struct ServeArgs {
     server::ProxyConfig proxy;
 };
 
-// A control request's canary settings ("share", "window", "margin"), the defaults where absent.
-patches::CanaryOptions canary_options(const nlohmann::json &request) {
-    patches::CanaryOptions canary;
+// A control request's canary settings ("share", "window", "margin"), the host's where absent.
+patches::CanaryOptions canary_options(const nlohmann::json &request, patches::CanaryOptions canary) {
     canary.share = request.value("share", canary.share);
     canary.window_lookups = request.value("window", canary.window_lookups);
     canary.margin_points = request.value("margin", canary.margin_points);
@@ -160,7 +159,7 @@ int run(const ServeArgs &args) {
     http.record_requests_to(request_log.get());
     // The learning coordinator, when asked to run on its own: the tune optimizer is qualified now.
     std::unique_ptr<ServeCoordinator> coordinator;
-    if (args.learning.every.count() > 0 || args.learning.on_drift) {
+    if (args.learning.every.count() > 0 || args.learning.every_windows > 0 || args.learning.on_drift) {
         auto tuner = open_qualified_plugin("optimizer", "tune", plane.plugins, std::chrono::seconds(10));
         if (!tuner) return fail(tuner.error().with_context("--learn-every / --learn-on-drift"));
         coordinator = std::make_unique<ServeCoordinator>(args.learning, plane, args.plane.policy, request_log.get(), parameters, *tuner);
@@ -192,11 +191,16 @@ int run(const ServeArgs &args) {
             return answer->dump() + "\n";
         }
         if (op == "learner.reload") return reload_learner(request, matcher.get(), args.semantic, plane);
+        if (op == "monitor.close") { // a window boundary now, e.g. where a driven workload's phase ends
+            auto closed = monitor.close_now();
+            if (request_log) request_log->flush(); // the window's requests are readable by replays now
+            return (closed ? nlohmann::json{{"closed", true}, {"window", store::to_json(*closed)}} : nlohmann::json{{"closed", false}}).dump() + "\n";
+        }
         if (op.rfind("parameters.", 0) == 0) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "parameters.apply") {
-                answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary_options(request));
+                answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary_options(request, args.learning.canary));
             } else if (op == "parameters.rollback") {
                 answer = parameters.rollback(who);
             } else if (op == "parameters.status") {
@@ -210,7 +214,7 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "patch.install") {
-                answer = installer->install(request.value("id", int64_t(0)), who, canary_options(request));
+                answer = installer->install(request.value("id", int64_t(0)), who, canary_options(request, args.learning.canary));
             } else if (op == "patch.rollback") {
                 answer = installer->rollback(request.value("id", int64_t(0)), who);
             } else if (op == "patch.status") {
@@ -285,9 +289,19 @@ void register_serve(CLI::App &app) {
            "--learn-every", [args](double seconds) { args->learning.every = std::chrono::seconds(static_cast<int64_t>(seconds)); },
            "Run a learning cycle (aicache learn now --apply) every this many seconds; 0: only when asked")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--learn-every-windows", args->learning.every_windows, "Also run a learning cycle every this many monitor windows (0: none)")
+        ->capture_default_str();
     cmd->add_flag("--learn-on-drift", args->learning.on_drift,
                   "Run a learning cycle when the monitor's last window did significantly worse than the ones before");
     cmd->add_option("--learn-trials", args->learning.trials, "Trials of each cycle's search")->capture_default_str();
+    cmd->add_option("--learn-history", args->learning.history, "Requests a cycle learns from: the latest this many recorded (0: all)")
+        ->capture_default_str();
+    cmd->add_option("--canary-share", args->learning.canary.share, "Share of the shards a canary runs on (patches, parameters)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--canary-window", args->learning.canary.window_lookups, "Lookups per side before a canary is judged")->capture_default_str();
+    cmd->add_option("--canary-margin", args->learning.canary.margin_points, "Hit-ratio points a canary may trail the other shards by")
+        ->capture_default_str();
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");
     cmd->add_option("--request-log-max", args->request_log_max,

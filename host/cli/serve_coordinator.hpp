@@ -21,9 +21,12 @@ namespace aicache::cli {
 
 struct ServeCoordinatorOptions {
     std::chrono::seconds every{0}; // 0: no schedule
+    uint64_t every_windows = 0;    // also a cycle every this many monitor windows (0: none)
     bool on_drift = false;
     uint64_t trials = 30;
-    std::string space; // empty: the policy's known space
+    uint64_t history = 0; // the latest this many recorded requests (0: all)
+    std::string space;    // empty: the policy's known space
+    patches::CanaryOptions canary; // how a recommendation is tried on live traffic
 };
 
 class ServeCoordinator {
@@ -38,7 +41,8 @@ public:
 
 private:
     void run();
-    void cycle(const std::string &trigger);
+    // True when it put a recommendation on canary.
+    bool cycle(const std::string &trigger);
 
     ServeCoordinatorOptions options_;
     DataPlane &plane_;
@@ -49,6 +53,8 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false, window_pending_ = false;
+    uint64_t windows_closed_ = 0;
+    uint64_t last_window_end_us_ = 0, reference_from_us_ = 0; // the drift test's reference starts after the last cycle
     std::thread thread_;
 };
 

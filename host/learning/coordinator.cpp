@@ -2,10 +2,12 @@
 
 #include "learning/parameter_replay.hpp"
 #include "learning/search.hpp"
+#include "replay/replay.hpp"
 #include "store/learning_cycles.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace aicache::learning {
@@ -26,34 +28,74 @@ double sign_test_p(size_t wins, size_t n) {
 
 namespace {
 
-// The later half in `chunks` consecutive parts, each replayed alone with both parameter sets.
+// Hits at each size of the policy with `parameters` over the first `count` requests of `traffic`.
+Expected<std::vector<uint64_t>> hits_of_prefix(const ParameterReplay &setup, const replay::Trace &traffic, size_t count, const std::string &parameters) {
+    replay::Trace prefix;
+    prefix.name = traffic.name;
+    prefix.requests.assign(traffic.requests.begin(), traffic.requests.begin() + long(count));
+    std::vector<uint64_t> hits;
+    for (const auto &size : setup.sizes) {
+        replay::ReplayOptions options;
+        options.capacity_bytes = size.amount;
+        options.count_objects = size.objects;
+        options.policy_parameters = parameters;
+        auto result = replay::run_replay(prefix, setup.policy, options);
+        if (!result) return result.error();
+        hits.push_back(result->hits);
+    }
+    return hits;
+}
+
+// The later half in `chunks` consecutive parts, each judged alone with both parameter sets. The
+// cache runs on from the earlier half into each chunk (a chunk's hits are those of the replay up
+// to its end less those up to its start): a chunk replayed from a cold cache would show nothing
+// of an eviction policy when the cache holds more than the chunk asks for.
 Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std::string &current, const std::string &candidate, size_t chunks) {
+    replay::Trace whole;
+    whole.name = setup.trace_name;
+    whole.requests = setup.tuning.requests;
+    whole.requests.insert(whole.requests.end(), setup.held_out.requests.begin(), setup.held_out.requests.end());
+    const size_t start = setup.tuning.requests.size(), later = setup.held_out.requests.size();
+    std::vector<std::vector<uint64_t>> before, after; // hits at each chunk boundary, per size
+    for (size_t c = 0; c <= chunks; ++c) {
+        const size_t end = start + later * c / chunks;
+        auto a = hits_of_prefix(setup, whole, end, current);
+        if (!a) return a.error();
+        auto b = hits_of_prefix(setup, whole, end, candidate);
+        if (!b) return b.error();
+        before.push_back(*a), after.push_back(*b);
+    }
     nlohmann::json out = nlohmann::json::array();
-    const auto &requests = setup.held_out.requests;
     for (size_t c = 0; c < chunks; ++c) {
-        replay::Trace part;
-        part.name = fmt::format("{} chunk {}", setup.held_out.name, c + 1);
-        part.requests.assign(requests.begin() + long(requests.size() * c / chunks), requests.begin() + long(requests.size() * (c + 1) / chunks));
-        auto before = replay_parameters(setup, part, current);
-        if (!before) return before.error();
-        auto after = replay_parameters(setup, part, candidate);
-        if (!after) return after.error();
-        out.push_back({{"chunk", c + 1}, {"requests", part.requests.size()}, {"current_percent", before->mean()}, {"tuned_percent", after->mean()},
-                       {"gain_points", after->mean() - before->mean()}});
+        const double requests = double(later * (c + 1) / chunks - later * c / chunks);
+        double current_percent = 0, tuned_percent = 0;
+        for (size_t s = 0; s < setup.sizes.size(); ++s) {
+            current_percent += 100 * double(before[c + 1][s] - before[c][s]) / std::max(1.0, requests) / double(setup.sizes.size());
+            tuned_percent += 100 * double(after[c + 1][s] - after[c][s]) / std::max(1.0, requests) / double(setup.sizes.size());
+        }
+        out.push_back({{"chunk", c + 1}, {"requests", uint64_t(requests)}, {"current_percent", current_percent}, {"tuned_percent", tuned_percent},
+                       {"gain_points", tuned_percent - current_percent}});
     }
     return out;
 }
 
 } // namespace
 
-Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &traffic, const CycleOptions &options) {
+Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &recorded, const CycleOptions &options) {
+    replay::Trace latest;
+    if (options.history_requests > 0 && recorded.requests.size() > options.history_requests) {
+        latest.name = recorded.name;
+        latest.requests.assign(recorded.requests.end() - long(options.history_requests), recorded.requests.end());
+        replay::summarize(latest);
+    }
+    const replay::Trace &traffic = latest.requests.empty() ? recorded : latest;
     store::LearningCycles cycles(db);
     const std::string opportunity = "tune " + options.policy_name + " parameters by replaying recorded traffic";
     auto id = cycles.begin(options.trigger, opportunity);
     if (!id) return id.error();
     CycleReport report;
     report.id = *id;
-    report.detail = {{"requests", traffic.requests.size()}, {"policy", options.policy_name}, {"current_parameters", nlohmann::json::parse(options.current_parameters, nullptr, false)},
+    report.detail = {{"requests", traffic.requests.size()}, {"recorded_requests", recorded.requests.size()}, {"policy", options.policy_name}, {"current_parameters", nlohmann::json::parse(options.current_parameters, nullptr, false)},
                      {"sizes", options.sizes}, {"trials", options.trials}};
     auto finish = [&](std::string decision, std::string why) -> Expected<CycleReport> {
         report.decision = std::move(decision);

@@ -108,6 +108,12 @@ void PerformanceMonitor::start(std::function<void(const WindowFigures &)> sink) 
     });
 }
 
+std::optional<WindowFigures> PerformanceMonitor::close_now() {
+    auto closed = roll(wall_clock_us(), true);
+    if (closed && sink_) sink_(*closed);
+    return closed;
+}
+
 void PerformanceMonitor::stop() {
     {
         std::lock_guard lock(mutex_);

@@ -56,6 +56,9 @@ public:
     // Closes windows on a thread of its own, every window, handing each to `sink`; stop() closes
     // the last one.
     void start(std::function<void(const WindowFigures &)> sink);
+    // Closes the open window now, before its time (an operator's or a driven workload's window
+    // boundary), hands it to the sink and returns it; the next window starts now.
+    std::optional<WindowFigures> close_now();
     void stop();
 
 private:

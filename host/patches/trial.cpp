@@ -57,6 +57,7 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
                                      "--cpu-seconds", std::to_string(options.limits.cpu_seconds),
                                      "--memory-bytes", std::to_string(options.limits.address_space_bytes)};
     if (!options.trace.empty()) argv.insert(argv.end(), {"--trace", options.trace});
+    if (!options.incumbent_parameters.empty()) argv.insert(argv.end(), {"--incumbent-parameters", options.incumbent_parameters});
     sandbox::Result ran = sandbox::run(argv, options.limits, input);
     result.outcome = ran.outcome;
     result.reason = ran.reason;
@@ -119,7 +120,7 @@ std::vector<std::string> split_commas(const std::string &text) {
 } // namespace
 
 int trial_child_main(int argc, char **argv) {
-    std::string label = "patch", allowlist_path, trace_path, incumbent_name = "lru", plugins, sizes = "1%,10%";
+    std::string label = "patch", allowlist_path, trace_path, incumbent_name = "lru", incumbent_parameters, plugins, sizes = "1%,10%";
     uint64_t requests = 200'000, cpu_seconds = 60, memory_bytes = 4ull << 30;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
@@ -127,6 +128,7 @@ int trial_child_main(int argc, char **argv) {
         else if (flag == "--allowlist") allowlist_path = value;
         else if (flag == "--trace") trace_path = value;
         else if (flag == "--incumbent") incumbent_name = value;
+        else if (flag == "--incumbent-parameters") incumbent_parameters = value;
         else if (flag == "--plugins") plugins = value;
         else if (flag == "--sizes") sizes = value;
         else if (flag == "--requests") requests = std::strtoull(value.c_str(), nullptr, 10);
@@ -193,12 +195,14 @@ int trial_child_main(int argc, char **argv) {
     }
     report["conformant"] = true;
     report["checks"] = conformance.passed;
+    if (!incumbent_parameters.empty()) report["incumbent_parameters"] = nlohmann::json::parse(incumbent_parameters, nullptr, false);
     nlohmann::json rows = nlohmann::json::array();
     for (const auto &[label_of_size, size] : capacities) {
         replay::ReplayOptions options;
         options.capacity_bytes = size.amount;
         options.count_objects = size.objects;
         auto ours = replay::run_replay(*trace, *candidate, options);
+        options.policy_parameters = incumbent_parameters;
         auto theirs = replay::run_replay(*trace, *incumbent, options);
         if (!ours || !theirs) {
             report["conformant"] = false;

@@ -23,6 +23,7 @@ struct TrialOptions {
     std::filesystem::path allowlist;     // [symbols] bound the link
     std::string trace;                   // a trace file or a data directory (request log); empty: the generated workload
     std::string incumbent = "lru";       // policy name in plugin_dir, or a .so path
+    std::string incumbent_parameters;    // a JSON object the incumbent runs with (what a host serves); empty: its defaults
     std::filesystem::path plugin_dir;
     std::vector<std::string> sizes = {"1%", "10%"};
     uint64_t generated_requests = 200'000;

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <random>
 
@@ -250,6 +251,16 @@ Trace generate_workload(const GeneratorOptions &o) {
     }
     summarize(trace);
     return trace;
+}
+
+Status write_csv(const Trace &trace, const std::filesystem::path &path) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) return Status(Errc::io, "cannot write " + path.string());
+    out << "time,obj_id,obj_size,cost\n";
+    for (const auto &r : trace.requests) out << r.time_us / 1'000'000 << ',' << r.id << ',' << r.size << ',' << r.cost << '\n';
+    out.flush();
+    if (!out) return Status(Errc::io, "cannot write " + path.string() + " (disk full?)");
+    return Status::ok();
 }
 
 } // namespace aicache::replay

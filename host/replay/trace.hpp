@@ -15,6 +15,7 @@ struct Request {
     uint64_t id = 0;
     uint64_t size = 1; // bytes
     uint64_t cost = 1; // tokens saved by a hit
+    bool operator==(const Request &) const = default;
 };
 
 struct Trace {
@@ -50,6 +51,9 @@ struct GeneratorOptions {
     double requests_per_second = 200;
 };
 Trace generate_workload(const GeneratorOptions &options);
+
+// Writes `trace` as CSV (time in seconds,obj_id,obj_size,cost), which read_csv reads back.
+Status write_csv(const Trace &trace, const std::filesystem::path &path);
 
 // Computes distinct_objects and footprint_bytes.
 void summarize(Trace &trace);

@@ -4,6 +4,14 @@
 
 namespace aicache::store {
 
+nlohmann::json to_json(const WindowFigures &w) {
+    return {{"start_us", w.start_us}, {"end_us", w.end_us}, {"requests", w.requests}, {"hits", w.hits},
+            {"semantic_hits", w.semantic_hits}, {"misses", w.misses}, {"bypasses", w.bypasses}, {"errors", w.errors},
+            {"hit_ratio", w.hit_ratio()}, {"tokens_answered", w.tokens_answered}, {"tokens_saved", w.tokens_saved},
+            {"wrong_reports", w.wrong_reports}, {"right_reports", w.right_reports},
+            {"latency_p50_us", w.latency_p50_us}, {"latency_p99_us", w.latency_p99_us}};
+}
+
 Status MonitorWindows::add(const WindowFigures &w) {
     auto i = [](uint64_t v) { return SqlValue(static_cast<int64_t>(v)); };
     auto stored = db_.query("INSERT INTO monitor_windows(start_us, end_us, requests, hits, semantic_hits, misses, bypasses, errors, "

@@ -4,6 +4,8 @@
 #include "core/status.hpp"
 #include "store/database.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +24,9 @@ struct WindowFigures {
         return seen ? double(hits + semantic_hits) / double(seen) : 0;
     }
 };
+
+// Every figure of a window, the hit ratio included (aicache learn status --json, the control op monitor.close).
+nlohmann::json to_json(const WindowFigures &window);
 
 class MonitorWindows {
 public:

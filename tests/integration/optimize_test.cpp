@@ -208,7 +208,7 @@ TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on 
     CHECK(skipped["decision"] == "skip");
     CHECK(skipped["why"].get<std::string>().find("fewer than the 100000") != std::string::npos);
 
-    auto cycle = learn({"now", "--policy", "wtinylfu", "--trace", trace, "--size", "40", "--trials", "12", "--json"});
+    auto cycle = learn({"now", "--policy", "wtinylfu", "--trace", trace, "--size", "40", "--trials", "16", "--json"});
     REQUIRE_MESSAGE(cycle.exit_code == 0, cycle.out << cycle.err);
     nlohmann::json out = parse(cycle);
     CHECK(out["cycle"] == 2);
@@ -228,7 +228,7 @@ TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on 
     // The search's trials are recorded under the cycle's name.
     auto trials = lab.run({"optimize", "show", "cycle-2", "--json"});
     REQUIRE_MESSAGE(trials.exit_code == 0, trials.out << trials.err);
-    CHECK(parse(trials)["trials"].size() == 12);
+    CHECK(parse(trials)["trials"].size() == 16);
 
     auto history = learn({"history", "--json"});
     REQUIRE_MESSAGE(history.exit_code == 0, history.out << history.err);

@@ -84,18 +84,3 @@ TEST_CASE("plot_draws_miss_ratio_curves_with_gnuplot") {
     CHECK(bad.outcome == sandbox::Outcome::failed);
     CHECK(bad.err.find("must end in .svg or .png") != std::string::npos);
 }
-
-TEST_CASE("the demo replays every policy, takes a generated patch through the pipeline to approval, and runs an optimizer") {
-    test::TempDir dir;
-    sandbox::Result demo = test::run_aicache({"demo", "--data", (dir.path() / "data").string(), "--requests", "20000"}, std::chrono::seconds(180));
-    INFO(demo.out << demo.err);
-    REQUIRE(demo.outcome == sandbox::Outcome::ok);
-    CHECK(demo.out.find("belady") != std::string::npos);
-    CHECK(demo.out.find("patch #1: approved") != std::string::npos);
-    // The evolve optimizer's candidates, each a patch through the same pipeline (#2 to #6).
-    CHECK(demo.out.find("a new search, trials 1-5") != std::string::npos);
-    CHECK(demo.out.find("patch #6   evaluated") != std::string::npos);
-    CHECK(demo.out.find("best so far: trial #") != std::string::npos);
-    sandbox::Result audit = test::run_aicache({"audit", "verify", "--data", (dir.path() / "data").string()});
-    CHECK(audit.outcome == sandbox::Outcome::ok);
-}

@@ -99,6 +99,29 @@ TEST_CASE("closed windows are kept in the knowledge repository and read back in 
     CHECK(windows.recent(1)->at(0).end_us == later.end_us);
 }
 
+TEST_CASE("close_now ends a window before its time, hands it to the sink, and the next window counts from then") {
+    learning::PerformanceMonitor monitor(std::chrono::milliseconds(3'600'000));
+    std::vector<learning::WindowFigures> sunk;
+    monitor.start([&](const learning::WindowFigures &w) { sunk.push_back(w); });
+    monitor.record(request(RequestOutcome::hit, 5, 100));
+    monitor.record(request(RequestOutcome::miss, 9, 100));
+    auto first = monitor.close_now();
+    REQUIRE(first);
+    CHECK(first->hits == 1);
+    CHECK(first->misses == 1);
+    CHECK(first->tokens_saved == 5);
+    REQUIRE(sunk.size() == 1);
+    CHECK(sunk[0].requests == 2);
+    CHECK_FALSE(monitor.close_now()); // nothing happened since: no empty window
+    monitor.record(request(RequestOutcome::miss, 3, 100));
+    auto second = monitor.close_now();
+    REQUIRE(second);
+    CHECK(second->requests == 1);
+    CHECK(second->start_us >= first->end_us);
+    monitor.stop();
+    CHECK(sunk.size() == 2);
+}
+
 TEST_CASE("the coordinator's sign test gives the exact one-sided binomial p-value") {
     CHECK(learning::sign_test_p(8, 8) == doctest::Approx(1.0 / 256));
     CHECK(learning::sign_test_p(7, 8) == doctest::Approx(9.0 / 256));
