@@ -21,6 +21,7 @@
 #include "patches/pipeline.hpp"
 #include "patches/signing.hpp"
 #include "replay/drifting_workload.hpp"
+#include "replay/replay.hpp"
 #include "server/test_upstream.hpp"
 #include "store/database.hpp"
 #include "store/learning_cycles.hpp"
@@ -66,13 +67,14 @@ Expected<std::string> tune_offline(const replay::Trace &first_window, uint64_t c
     if (!policy) return policy.error();
     auto setup = learning::prepare_parameter_replay(first_window, "window 1", 0.5, {std::to_string(capacity)}, *policy);
     if (!setup) return setup.error();
+    setup->objective = replay::Objective::tokens; // what both hosts are compared by
     auto evaluator = learning::parameter_evaluator(*setup);
     if (!evaluator) return evaluator.error();
     learning::SearchOptions search;
     search.name = "offline: window 1";
     search.trials = args.trials;
     search.space = learning::known_tune_space("s3fifo");
-    search.evaluation = {{"kind", "replay"}, {"target", "s3fifo"}, {"trace", "window 1, first half"}, {"sizes", {std::to_string(capacity)}}};
+    search.evaluation = {{"kind", "replay"}, {"target", "s3fifo"}, {"trace", "window 1, first half"}, {"sizes", {std::to_string(capacity)}}, {"objective", "tokens"}};
     auto summary = learning::run_search(**db, *tuner, search, *evaluator);
     if (!summary) return summary.error();
     if (!summary->best) return std::string("{}");
@@ -80,7 +82,7 @@ Expected<std::string> tune_offline(const replay::Trace &first_window, uint64_t c
     auto judged = learning::judge_on_held_out(*setup, params.dump());
     if (!judged) return judged.error();
     const bool better = judged->tuned.mean() > judged->defaults.mean();
-    say(fmt::format("  tune ({} trials on the first half of window 1, the second half held out): defaults {:.1f}%, tuned {:.1f}% held out -> {}\n",
+    say(fmt::format("  tune ({} trials on the first half of window 1, the second half held out): tokens saved with the defaults {:.1f}%, tuned {:.1f}% -> {}\n",
                     args.trials, judged->defaults.mean(), judged->tuned.mean(),
                     better ? "the static host serves the tuned parameters " + params.dump() : std::string("the static host keeps the defaults")));
     return better ? params.dump() : std::string("{}");
@@ -116,7 +118,8 @@ public:
             nlohmann::json detail = nlohmann::json::parse(it->detail, nullptr, false);
             std::string gain;
             if (detail.is_object() && detail.contains("later_mean_gain_points"))
-                gain = fmt::format(" (on the later half, which no trial replayed: {:+.2f} hit-ratio points)", detail.value("later_mean_gain_points", 0.0));
+                gain = fmt::format(" (on the later half, which no trial replayed: {:+.2f} points of {})", detail.value("later_mean_gain_points", 0.0),
+                                   detail.value("objective", "tokens") == "tokens" ? "the tokens asked for saved" : "hit ratio");
             say(fmt::format("  learning cycle #{} on its own, trigger \"{}\": {}{}\n    why: {}\n", it->id, it->trigger, it->decision, gain, it->why));
         }
     }
@@ -202,11 +205,12 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
     submit.trial.incumbent = "s3fifo";
     submit.trial.incumbent_parameters = (*served)["parameters"].dump();
     submit.trial.sizes = {std::to_string(capacity)};
+    submit.trial.objective = replay::Objective::tokens;
     learning::SearchOptions options;
     options.name = "demo";
     options.trials = args.evolve_trials;
     options.evaluation = {{"kind", "patch"}, {"target", "s3fifo"}, {"against", "s3fifo " + submit.trial.incumbent_parameters},
-                          {"trace", "the learning host's last two windows"}, {"sizes", submit.trial.sizes}};
+                          {"trace", "the learning host's last two windows"}, {"sizes", submit.trial.sizes}, {"objective", "tokens"}};
     options.on_trial = [](const store::TrialRecord &t) { say(trial_line(t)); };
     auto summary = learning::run_search(db, *evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
     if (!summary) {
@@ -215,12 +219,12 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
     }
     if (!summary->best || !summary->best->patch_id) return 0;
     auto approved = pipeline.approve_by_rule(*summary->best->patch_id, 1.0);
-    if (!approved) {
-        say(fmt::format("  the best, patch #{} ({:+.2f} points), is not approved by rule: {}\n", *summary->best->patch_id, summary->best->score,
-                        approved.error().message()));
+    if (!approved || approved->state != store::PatchState::approved) {
+        say(fmt::format("  the best, patch #{} ({:+.2f} points of tokens saved), is not approved by rule: {}\n", *summary->best->patch_id,
+                        summary->best->score, approved ? "it does not win by 1 point" : approved.error().message()));
         return 0;
     }
-    say(fmt::format("  the best, patch #{} ({:+.2f} points over s3fifo as served), is approved by rule (it wins by at least 1 point)\n",
+    say(fmt::format("  the best, patch #{} ({:+.2f} points of tokens saved over s3fifo as served), is approved by rule (it wins by at least 1 point)\n",
                     *summary->best->patch_id, summary->best->score));
     return *summary->best->patch_id;
 }
@@ -240,12 +244,13 @@ int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_
     submit.trial.trace = (host.data() / "recent-traffic.csv").string();
     submit.trial.incumbent = "s3fifo";
     submit.trial.sizes = {std::to_string(capacity)};
+    submit.trial.objective = replay::Objective::tokens;
     auto patch = pipeline.submit(jit::PatchSource{"mru_demo.cpp", *source}, submit);
     if (!patch) return say("  (no bad patch: " + patch.error().message() + ")\n"), 0;
     nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
     for (const auto &c : report["trial"].value("comparisons", nlohmann::json::array()))
-        say(fmt::format("  patch #{} (priority = 0 - frequency: evicts what is used most) is {}: trial {:.1f}% against s3fifo's {:.1f}%\n", patch->id,
-                        store::to_string(patch->state), 100 * c.value("candidate_hit_ratio", 0.0), 100 * c.value("incumbent_hit_ratio", 0.0)));
+        say(fmt::format("  patch #{} (priority = 0 - frequency: evicts what is used most) is {}: in its trial it saves {:.1f}% of the tokens, s3fifo {:.1f}%\n",
+                        patch->id, store::to_string(patch->state), 100 * c.value("candidate_cost_hit_ratio", 0.0), 100 * c.value("incumbent_cost_hit_ratio", 0.0)));
     auto key = patches::OperatorKey::generate("demo-operator");
     if (Status saved = key.save(host.data() / "demo-keys"); !saved) return say("  (" + saved.message() + ")\n"), 0;
     if (Status trusted = pipeline.trust(host.data() / "demo-keys" / "demo-operator.pub", "demo"); !trusted) return say("  (" + trusted.message() + ")\n"), 0;
@@ -368,7 +373,7 @@ int run(const DemoArgs &args) {
     say(row("learning (on its own)", learning_totals, upstream_learning.calls()));
     const double gain = fixed_totals.after.tokens_saved ? 100.0 * (double(learning_totals.after.tokens_saved) / double(fixed_totals.after.tokens_saved) - 1) : 0;
     say(fmt::format("after the drift the learning host answered {:+.1f} points more of the questions from its cache and saved {:+.1f}% tokens\n"
-                    "against the static one (every judge in its loop, tune, trial and canary, scores hit ratio; tokens weigh hits by answer size)\n"
+                    "against the static one\n"
                     "injected bad changes rolled back automatically within the window they went on in: {} of 2; the whole demo took {:.0f} s\n",
                     100 * (learning_totals.after.hit_ratio() - fixed_totals.after.hit_ratio()), gain, injected_rolled_back,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()));

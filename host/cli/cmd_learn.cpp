@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "learning/coordinator.hpp"
+#include "replay/replay.hpp"
 #include "learning/request_log.hpp"
 #include "loader/qualify.hpp"
 #include "server/control_socket.hpp"
@@ -28,6 +29,7 @@ struct LearnArgs {
     // learn now
     std::string policy = "s3fifo", parameters = "{}", space, trace;
     uint64_t trials = 30, min_requests = 2000, history = 0;
+    std::string objective = "tokens";
     std::vector<std::string> sizes = {"10%"};
     bool apply = false;
     // learn explain
@@ -108,6 +110,7 @@ int now(const LearnArgs &args) {
     options.sizes = args.sizes;
     options.min_requests = args.min_requests;
     options.history_requests = args.history;
+    options.objective = args.objective == "hits" ? replay::Objective::hits : replay::Objective::tokens;
     Progress bar{""};
     std::string shown;
     options.on_progress = [&](const std::string &step, uint64_t done, uint64_t total) {
@@ -214,6 +217,9 @@ void register_learn(CLI::App &app) {
     now_cmd->add_option("--trials", args->trials, "Trials of the search")->capture_default_str();
     now_cmd->add_option("--size", args->sizes, "Cache sizes to replay at")->delimiter(',')->capture_default_str();
     now_cmd->add_option("--min-requests", args->min_requests, "Recorded requests a cycle needs")->capture_default_str();
+    now_cmd->add_option("--objective", args->objective, "What the cycle improves: tokens (saved by hits) or hits (hit ratio)")
+        ->check(CLI::IsMember({"hits", "tokens"}))
+        ->capture_default_str();
     now_cmd->add_option("--history", args->history, "Learn from the latest this many recorded requests only (0: all)")->capture_default_str();
     now_cmd->add_option("--trace", args->trace, "Learn from this trace instead of the recorded traffic");
     now_cmd->add_flag("--apply", args->apply, "Apply a recommendation to the host serving the data directory (on canary first)");

@@ -35,6 +35,7 @@ struct OptimizeArgs {
     std::string measure = "patch";
     std::string pairs;
     double tune_share = 0.5;
+    std::string objective = "hits";
     bool json = false;
 };
 
@@ -82,7 +83,11 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
     if (!trace) return fail(trace.error());
     auto setup = learning::prepare_parameter_replay(std::move(*trace), args.trace.empty() ? "generated" : args.trace, args.tune_share, args.sizes, *policy);
     if (!setup) return fail(setup.error());
+    auto objective = replay::parse_objective(args.objective);
+    if (!objective) return fail(objective.error().with_context("--objective"));
+    setup->objective = *objective;
     options.evaluation = {{"kind", "replay"}, {"target", args.target}, {"trace", setup->trace_name}, {"sizes", args.sizes}, {"tune_share", args.tune_share}};
+    if (*objective != replay::Objective::hits) options.evaluation["objective"] = args.objective; // searches recorded before objectives resume
     auto evaluator = learning::parameter_evaluator(*setup);
     if (!evaluator) return fail(evaluator.error());
 
@@ -205,8 +210,12 @@ int run(const OptimizeArgs &args) {
     if (args.measure == "pairs") return run_pairs_search(args, *library, *repo->db, std::move(options));
     options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
                           {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
+    auto objective = replay::parse_objective(args.objective);
+    if (!objective) return fail(objective.error().with_context("--objective"));
+    if (*objective != replay::Objective::hits) options.evaluation["objective"] = args.objective;
 
     patches::SubmitOptions submit;
+    submit.trial.objective = *objective;
     submit.target = args.target;
     submit.against = args.against;
     submit.who = "optimizer:" + facts.name + " " + facts.version + " (search " + options.name + ", run by " + current_user() + ")";
@@ -335,6 +344,11 @@ void register_optimize(CLI::App &app) {
                         "patch: each candidate becomes a patch, trialled against the incumbent; replay: each candidate is a parameter "
                         "set of --target, scored by replaying the first --tune-share of --trace and judged on the rest; pairs: each "
                         "candidate is a prompt canonicalization, scored on --tune-share of --pairs' questions and judged on the rest")
+        ->capture_default_str();
+    run_cmd->add_option("--objective", args->objective,
+                        "What candidates are scored and approved by: hits (hit ratio) or tokens (hits weighted by their cost: tokens for "
+                        "request logs, bytes for oracleGeneral traces, 1 per request for key lists)")
+        ->check(CLI::IsMember({"hits", "tokens"}))
         ->capture_default_str();
     run_cmd->add_option("--tune-share", args->tune_share, "With --measure replay or pairs: the share of the data candidates are scored on")
         ->capture_default_str();

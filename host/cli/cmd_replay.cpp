@@ -19,6 +19,7 @@ struct ReplayArgs {
     std::string plot;
     std::string plugins;
     uint32_t shards = 1;
+    std::string policy_parameters; // a JSON object every policy replayed gets
     replay::GeneratorOptions generator;
 };
 
@@ -59,6 +60,7 @@ int run(const ReplayArgs &args) {
             options.capacity_bytes = capacity->amount;
             options.count_objects = capacity->objects;
             options.shards = args.shards;
+            options.policy_parameters = args.policy_parameters;
             Progress progress(name + " @ " + size);
             options.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
             auto result = replay::run_replay(*trace, *library, options);
@@ -101,6 +103,7 @@ void register_replay(CLI::App &app) {
     cmd->add_flag("--json", args->json, "Print JSON instead of a table");
     cmd->add_option("--plugins", args->plugins, "Plugin directory (default: next to the aicache binary)");
     cmd->add_option("--shards", args->shards, "Cache shards (1 reproduces each policy exactly)")->capture_default_str();
+    cmd->add_option("--policy-parameters", args->policy_parameters, "Parameters (a JSON object) the policies replay with, e.g. what learn now recommends");
     cmd->add_option("--requests", args->generator.requests, "Generated workload: number of requests")->capture_default_str();
     cmd->add_option("--objects", args->generator.objects, "Generated workload: number of distinct objects")->capture_default_str();
     cmd->add_option("--seed", args->generator.seed, "Generated workload: random seed")->capture_default_str();

@@ -14,6 +14,7 @@
 #include "loader/plugin_watcher.hpp"
 #include "patches/installer.hpp"
 #include "patches/parameter_canary.hpp"
+#include "patches/shard_history.hpp"
 #include "replay/replay.hpp"
 #include "server/cache_api.hpp"
 #include "server/control_socket.hpp"
@@ -126,9 +127,21 @@ int run(const ServeArgs &args) {
     }
     // New policy parameters (aicache learn apply) go on a canary share of the shards first, too.
     patches::ParameterCanary parameters(memory, pipeline.audit(), *plane.db, args.plane.policy);
+    // One canary at a time: two changes on the same shards would be judged on the same figures.
+    auto patch_on_canary = [&installer]() -> std::optional<std::string> {
+        if (!installer) return std::nullopt;
+        auto status = installer->status();
+        if (!status.contains("canary")) return std::nullopt;
+        return "patch #" + std::to_string(status["canary"].value("patch", int64_t(0))) + " is on canary; wait for its verdict";
+    };
+    // Canaries are judged against their shards' own recent figures too (difference in differences).
+    patches::ShardHistory shard_history(memory);
+    if (installer) installer->baseline_from(&shard_history);
+    parameters.baseline_from(&shard_history);
     std::jthread canary_judge([&](std::stop_token stop) {
         while (!stop.stop_requested()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            shard_history.sample();
             if (installer) installer->tick();
             parameters.tick();
         }
@@ -162,7 +175,7 @@ int run(const ServeArgs &args) {
     if (args.learning.every.count() > 0 || args.learning.every_windows > 0 || args.learning.on_drift) {
         auto tuner = open_qualified_plugin("optimizer", "tune", plane.plugins, std::chrono::seconds(10));
         if (!tuner) return fail(tuner.error().with_context("--learn-every / --learn-on-drift"));
-        coordinator = std::make_unique<ServeCoordinator>(args.learning, plane, args.plane.policy, request_log.get(), parameters, *tuner);
+        coordinator = std::make_unique<ServeCoordinator>(args.learning, plane, args.plane.policy, request_log.get(), parameters, *tuner, patch_on_canary);
     }
     // Windows of figures for `aicache learn status` and the learning coordinator.
     learning::PerformanceMonitor monitor(std::chrono::milliseconds(static_cast<int64_t>(args.monitor_window_seconds * 1000)));
@@ -200,6 +213,7 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "parameters.apply") {
+                if (auto busy = patch_on_canary()) return Status(Errc::busy, *busy);
                 answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary_options(request, args.learning.canary));
             } else if (op == "parameters.rollback") {
                 answer = parameters.rollback(who);
@@ -214,6 +228,8 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "patch.install") {
+                if (parameters.status().contains("canary"))
+                    return Status(Errc::busy, "parameters " + parameters.status()["canary"]["parameters"].dump() + " are on canary; wait for their verdict");
                 answer = installer->install(request.value("id", int64_t(0)), who, canary_options(request, args.learning.canary));
             } else if (op == "patch.rollback") {
                 answer = installer->rollback(request.value("id", int64_t(0)), who);
@@ -294,6 +310,10 @@ void register_serve(CLI::App &app) {
     cmd->add_flag("--learn-on-drift", args->learning.on_drift,
                   "Run a learning cycle when the monitor's last window did significantly worse than the ones before");
     cmd->add_option("--learn-trials", args->learning.trials, "Trials of each cycle's search")->capture_default_str();
+    cmd->add_option_function<std::string>(
+           "--learn-objective", [args](const std::string &o) { args->learning.objective = o == "hits" ? replay::Objective::hits : replay::Objective::tokens; },
+           "What learning cycles improve: tokens (saved by hits, the default) or hits (hit ratio)")
+        ->check(CLI::IsMember({"hits", "tokens"}));
     cmd->add_option("--learn-history", args->learning.history, "Requests a cycle learns from: the latest this many recorded (0: all)")
         ->capture_default_str();
     cmd->add_option("--canary-share", args->learning.canary.share, "Share of the shards a canary runs on (patches, parameters)")

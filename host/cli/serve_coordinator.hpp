@@ -8,10 +8,13 @@
 #include "cli/data_plane.hpp"
 #include "learning/request_log.hpp"
 #include "patches/parameter_canary.hpp"
+#include "replay/replay.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +28,7 @@ struct ServeCoordinatorOptions {
     bool on_drift = false;
     uint64_t trials = 30;
     uint64_t history = 0; // the latest this many recorded requests (0: all)
+    replay::Objective objective = replay::Objective::tokens;
     std::string space;    // empty: the policy's known space
     patches::CanaryOptions canary; // how a recommendation is tried on live traffic
 };
@@ -32,7 +36,8 @@ struct ServeCoordinatorOptions {
 class ServeCoordinator {
 public:
     ServeCoordinator(ServeCoordinatorOptions options, DataPlane &plane, const std::string &policy_name, learning::RequestLog *log,
-                     patches::ParameterCanary &canary, std::shared_ptr<const loader::PluginLibrary> tuner);
+                     patches::ParameterCanary &canary, std::shared_ptr<const loader::PluginLibrary> tuner,
+                     std::function<std::optional<std::string>()> other_canary = {});
     ~ServeCoordinator();
     void start();
     void stop();
@@ -50,6 +55,7 @@ private:
     learning::RequestLog *log_;
     patches::ParameterCanary &canary_;
     std::shared_ptr<const loader::PluginLibrary> tuner_;
+    std::function<std::optional<std::string>()> other_canary_; // why a recommendation must wait (a patch on canary), if it must
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false, window_pending_ = false;

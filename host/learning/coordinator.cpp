@@ -28,7 +28,8 @@ double sign_test_p(size_t wins, size_t n) {
 
 namespace {
 
-// Hits at each size of the policy with `parameters` over the first `count` requests of `traffic`.
+// Hits (or their cost, by the objective) at each size of the policy with `parameters` over the
+// first `count` requests of `traffic`.
 Expected<std::vector<uint64_t>> hits_of_prefix(const ParameterReplay &setup, const replay::Trace &traffic, size_t count, const std::string &parameters) {
     replay::Trace prefix;
     prefix.name = traffic.name;
@@ -41,7 +42,7 @@ Expected<std::vector<uint64_t>> hits_of_prefix(const ParameterReplay &setup, con
         options.policy_parameters = parameters;
         auto result = replay::run_replay(prefix, setup.policy, options);
         if (!result) return result.error();
-        hits.push_back(result->hits);
+        hits.push_back(setup.objective == replay::Objective::tokens ? result->cost_hit : result->hits);
     }
     return hits;
 }
@@ -56,7 +57,13 @@ Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std
     whole.requests = setup.tuning.requests;
     whole.requests.insert(whole.requests.end(), setup.held_out.requests.begin(), setup.held_out.requests.end());
     const size_t start = setup.tuning.requests.size(), later = setup.held_out.requests.size();
-    std::vector<std::vector<uint64_t>> before, after; // hits at each chunk boundary, per size
+    std::vector<std::vector<uint64_t>> before, after; // hits (or their cost) at each chunk boundary, per size
+    std::vector<uint64_t> asked(chunks + 1, 0);         // requests of the later half (or their cost) up to each boundary
+    for (size_t c = 1; c <= chunks; ++c) {
+        asked[c] = asked[c - 1];
+        for (size_t i = start + later * (c - 1) / chunks; i < start + later * c / chunks; ++i)
+            asked[c] += setup.objective == replay::Objective::tokens ? whole.requests[i].cost : 1;
+    }
     for (size_t c = 0; c <= chunks; ++c) {
         const size_t end = start + later * c / chunks;
         auto a = hits_of_prefix(setup, whole, end, current);
@@ -68,10 +75,11 @@ Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std
     nlohmann::json out = nlohmann::json::array();
     for (size_t c = 0; c < chunks; ++c) {
         const double requests = double(later * (c + 1) / chunks - later * c / chunks);
+        const double weight = double(asked[c + 1] - asked[c]);
         double current_percent = 0, tuned_percent = 0;
         for (size_t s = 0; s < setup.sizes.size(); ++s) {
-            current_percent += 100 * double(before[c + 1][s] - before[c][s]) / std::max(1.0, requests) / double(setup.sizes.size());
-            tuned_percent += 100 * double(after[c + 1][s] - after[c][s]) / std::max(1.0, requests) / double(setup.sizes.size());
+            current_percent += 100 * double(before[c + 1][s] - before[c][s]) / std::max(1.0, weight) / double(setup.sizes.size());
+            tuned_percent += 100 * double(after[c + 1][s] - after[c][s]) / std::max(1.0, weight) / double(setup.sizes.size());
         }
         out.push_back({{"chunk", c + 1}, {"requests", uint64_t(requests)}, {"current_percent", current_percent}, {"tuned_percent", tuned_percent},
                        {"gain_points", tuned_percent - current_percent}});
@@ -95,7 +103,7 @@ Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &record
     if (!id) return id.error();
     CycleReport report;
     report.id = *id;
-    report.detail = {{"requests", traffic.requests.size()}, {"recorded_requests", recorded.requests.size()}, {"policy", options.policy_name}, {"current_parameters", nlohmann::json::parse(options.current_parameters, nullptr, false)},
+    report.detail = {{"requests", traffic.requests.size()}, {"recorded_requests", recorded.requests.size()}, {"objective", replay::to_string(options.objective)}, {"policy", options.policy_name}, {"current_parameters", nlohmann::json::parse(options.current_parameters, nullptr, false)},
                      {"sizes", options.sizes}, {"trials", options.trials}};
     auto finish = [&](std::string decision, std::string why) -> Expected<CycleReport> {
         report.decision = std::move(decision);
@@ -113,6 +121,7 @@ Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &record
                                           traffic.requests.size(), options.min_requests));
     auto setup = prepare_parameter_replay(traffic, "recorded traffic", 0.5, options.sizes, options.policy);
     if (!setup) return failed(setup.error());
+    setup->objective = options.objective;
 
     // Search on the earlier half. Scores are gains over the policy's defaults; the current
     // parameters are measured the same way, so the winner must beat them, not just the defaults.

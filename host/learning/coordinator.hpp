@@ -8,6 +8,7 @@
 
 #include "core/status.hpp"
 #include "loader/plugin_library.hpp"
+#include "replay/replay.hpp"
 #include "replay/trace.hpp"
 #include "store/database.hpp"
 
@@ -30,6 +31,7 @@ struct CycleOptions {
     uint64_t trials = 30;
     std::vector<std::string> sizes = {"10%"};
     uint64_t min_requests = 2000;  // less recorded traffic than this: skipped
+    replay::Objective objective = replay::Objective::tokens; // the host's own traffic: tokens saved is what it is for
     uint64_t history_requests = 0; // learn from the latest this many recorded requests only (0: all), so a drift is not outvoted by the past
     size_t chunks = 8;             // of the later half, each judged alone
     double min_gain_points = 0.5;  // mean gain over the chunks the change must bring

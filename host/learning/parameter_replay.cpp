@@ -59,7 +59,7 @@ Expected<SizedHitRatios> replay_parameters(const ParameterReplay &setup, const r
         if (!result) return result.error();
         if (result->policy_errors > 0)
             return Status(Errc::plugin, setup.policy->facts().name + " reported " + std::to_string(result->policy_errors) + " errors with " + parameters);
-        out.percent.push_back(100 * result->hit_ratio());
+        out.percent.push_back(100 * result->ratio(setup.objective));
     }
     return out;
 }

@@ -22,6 +22,7 @@ struct ParameterReplay {
     std::vector<replay::CacheSize> sizes; // fixed on the whole trace, so both parts replay the same caches
     std::vector<std::string> size_names;  // as given ("1%", "10%")
     std::string trace_name;
+    replay::Objective objective = replay::Objective::hits; // what "percent" and the scores measure
 };
 
 // Splits `trace` at `tune_share` of its requests (in (0, 1)).
@@ -29,7 +30,7 @@ Expected<ParameterReplay> prepare_parameter_replay(replay::Trace trace, std::str
                                                    const std::vector<std::string> &sizes, std::shared_ptr<const loader::PluginLibrary> policy);
 
 struct SizedHitRatios {
-    std::vector<double> percent; // per size
+    std::vector<double> percent; // per size, by the setup's objective
     [[nodiscard]] double mean() const;
 };
 

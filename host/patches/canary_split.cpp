@@ -14,7 +14,12 @@ std::vector<uint32_t> CanarySplit::choose(uint32_t shard_count, double share) {
     return out;
 }
 
-CanarySplit::CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards) : cache_(cache), shards_(std::move(shards)) { start_counting(); }
+CanarySplit::CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards, const ShardHistory *history, uint64_t baseline_lookups,
+                         uint64_t minimum_baseline_lookups)
+    : cache_(cache), shards_(std::move(shards)) {
+    if (history != nullptr) before_ = history->before(shards_, baseline_lookups, minimum_baseline_lookups);
+    start_counting();
+}
 
 void CanarySplit::start_counting() { std::tie(canary_start_, rest_start_) = totals(); }
 
@@ -39,7 +44,19 @@ std::optional<CanarySplit::Verdict> CanarySplit::verdict(const CanaryOptions &op
     if (s.canary_lookups < options.window_lookups || s.rest_lookups < options.window_lookups) return std::nullopt;
     const double canary_ratio = 100.0 * double(s.canary_hits) / double(s.canary_lookups);
     const double rest_ratio = 100.0 * double(s.rest_hits) / double(s.rest_lookups);
-    char why[200];
+    char why[400];
+    if (before_ && before_->canary.lookups > 0 && before_->rest.lookups > 0) {
+        // Each side against itself before the change: what the change did, net of what the traffic did to both.
+        const double canary_before = 100.0 * double(before_->canary.hits) / double(before_->canary.lookups);
+        const double rest_before = 100.0 * double(before_->rest.hits) / double(before_->rest.lookups);
+        const double effect = (canary_ratio - canary_before) - (rest_ratio - rest_before);
+        std::snprintf(why, sizeof why,
+                      "canary hit ratio %.2f%% (%.2f%% before) vs %.2f%% (%.2f%% before) on the other shards over %llu / %llu lookups: "
+                      "%+.2f points net of the traffic (margin %.2f points)",
+                      canary_ratio, canary_before, rest_ratio, rest_before, static_cast<unsigned long long>(s.canary_lookups),
+                      static_cast<unsigned long long>(s.rest_lookups), effect, options.margin_points);
+        return Verdict{effect + options.margin_points >= 0, why};
+    }
     std::snprintf(why, sizeof why, "canary hit ratio %.2f%% vs %.2f%% on the other shards over %llu / %llu lookups (margin %.2f points)", canary_ratio,
                   rest_ratio, static_cast<unsigned long long>(s.canary_lookups), static_cast<unsigned long long>(s.rest_lookups), options.margin_points);
     return Verdict{canary_ratio + options.margin_points >= rest_ratio, why};

@@ -4,6 +4,8 @@
 // window of lookups. Patches (installer) and parameter changes (parameter_canary) are judged alike.
 #pragma once
 
+#include "patches/shard_history.hpp"
+
 #include "cache/cache.hpp"
 
 #include <optional>
@@ -15,7 +17,8 @@ namespace aicache::patches {
 struct CanaryOptions {
     double share = 0.25;           // of the shards (at least one, never all)
     uint64_t window_lookups = 2000; // per side before judging
-    double margin_points = 2.0;     // hit-ratio points the canary may trail the rest by
+    double margin_points = 2.0;     // hit-ratio points the canary may trail the rest by (net of the traffic, with a baseline)
+    uint64_t baseline_windows = 4;  // with a shard history: the stretch before the change, in canary-side windows
 };
 
 class CanarySplit {
@@ -24,7 +27,10 @@ public:
     // shard is never among them, so it always shows what the host runs outside a canary.
     static std::vector<uint32_t> choose(uint32_t shard_count, double share);
 
-    CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards);
+    // With `history`, the verdict also compares each side with its own figures over a stretch
+    // before the change (difference in differences; see patches/shard_history.hpp).
+    CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards, const ShardHistory *history = nullptr, uint64_t baseline_lookups = 0,
+                uint64_t minimum_baseline_lookups = 0);
     [[nodiscard]] const std::vector<uint32_t> &shards() const noexcept { return shards_; }
     // Counts from now (call right after the change went on).
     void start_counting();
@@ -40,12 +46,14 @@ public:
     };
     // None until both sides have seen a window of lookups.
     [[nodiscard]] std::optional<Verdict> verdict(const CanaryOptions &options) const;
+    [[nodiscard]] bool has_baseline() const noexcept { return before_.has_value(); }
 
 private:
     std::pair<cache::CacheStats, cache::CacheStats> totals() const;
     const cache::Cache &cache_;
     std::vector<uint32_t> shards_;
     cache::CacheStats canary_start_, rest_start_;
+    std::optional<ShardHistory::Before> before_;
 };
 
 } // namespace aicache::patches

@@ -75,7 +75,7 @@ PatchScore submit_candidate(PatchPipeline &pipeline, const nlohmann::json &candi
     double total = 0;
     size_t n = 0;
     for (const auto &c : trial["comparisons"]) {
-        double gain = 100 * (c.value("candidate_hit_ratio", 0.0) - c.value("incumbent_hit_ratio", 0.0));
+        double gain = gain_points(c, trial.value("objective", "hits"));
         total += gain;
         ++n;
         result.per_size.push_back({{"size", c.value("size", std::string())}, {"gain_points", gain},

@@ -50,7 +50,7 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
     auto swap_started = std::chrono::steady_clock::now();
     if (Status swapped = cache_.swap_policy_on(canary_shards, *candidate); !swapped) return swapped;
     const double swap_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - swap_started).count();
-    Canary canary{id, options, CanarySplit(cache_, canary_shards), *candidate, previous};
+    Canary canary{id, options, CanarySplit(cache_, canary_shards, history_, options.baseline_windows * options.window_lookups, options.window_lookups), *candidate, previous};
     canary_.emplace(std::move(canary));
     patch.state = store::PatchState::canary;
     if (Status updated = pipeline_.records().update(patch); !updated) return updated;
@@ -65,6 +65,7 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
 Status PatchInstaller::finish_canary_locked(bool promote, const std::string &who, const std::string &why) {
     Canary canary = std::move(*canary_);
     canary_.reset();
+    if (history_ != nullptr) history_->restart();
     auto found = pipeline_.records().get(canary.id);
     if (!found) return found.error();
     store::PatchRecord patch = *found;

@@ -35,6 +35,9 @@ public:
     Status restore_active();
     // A plugin version is about to take every shard (`by`): the installed patch, if any, is retired.
     void superseded(const std::string &by);
+    // Canaries started from now on are also judged against their shards' figures before the change
+    // (since the last canary ended).
+    void baseline_from(ShardHistory *history) { history_ = history; }
 
 private:
     struct Canary {
@@ -56,6 +59,7 @@ private:
     int64_t active_id_ = 0;
     std::shared_ptr<const loader::PluginLibrary> before_active_; // what an operator's rollback restores
     std::string last_event_;
+    ShardHistory *history_ = nullptr; // restarted when a canary ends
 };
 
 } // namespace aicache::patches

@@ -28,7 +28,7 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
     // before any shard changed.
     if (Status swapped = cache_.swap_policy_on(shards, cache_.shard_policy(shards.front()), text); !swapped)
         return swapped.with_context("parameters " + parameters.dump());
-    canary_.emplace(Canary{text, previous, parameters, options, CanarySplit(cache_, shards), who});
+    canary_.emplace(Canary{text, previous, parameters, options, CanarySplit(cache_, shards, history_, options.baseline_windows * options.window_lookups, options.window_lookups), who});
     nlohmann::json details = {{"policy", policy_}, {"parameters", parameters}, {"previous", object_of(previous)}, {"shards", shards},
                               {"of", cache_.shard_count()}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points}};
     if (auto logged = audit_.append(who, "parameters-canary", policy_, details); !logged) return logged.error();
@@ -40,6 +40,7 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
 Status ParameterCanary::finish_locked(bool promote, const std::string &who, const std::string &why) {
     Canary canary = std::move(*canary_);
     canary_.reset();
+    if (history_ != nullptr) history_->restart();
     if (promote) {
         std::vector<uint32_t> all(cache_.shard_count());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;

@@ -30,6 +30,9 @@ public:
     // Judges a running canary once both sides have seen a window of lookups. Call periodically.
     void tick();
     nlohmann::json status();
+    // Canaries started from now on are also judged against their shards' figures before the change
+    // (since the last canary ended).
+    void baseline_from(ShardHistory *history) { history_ = history; }
 
 private:
     struct Canary {
@@ -49,6 +52,7 @@ private:
     std::mutex mutex_;
     std::optional<Canary> canary_;
     std::string last_event_;
+    ShardHistory *history_ = nullptr; // restarted when a canary ends
 };
 
 } // namespace aicache::patches

@@ -24,14 +24,16 @@ std::string decision_statement(const store::PatchRecord &patch, const std::strin
 
 namespace {
 
-nlohmann::json trial_figures(const TrialResult &trial) {
+nlohmann::json trial_figures(const TrialResult &trial, replay::Objective objective) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto &c : trial.comparisons)
         rows.push_back({{"size", c.size}, {"requests", c.requests}, {"candidate_hits", c.candidate_hits}, {"incumbent_hits", c.incumbent_hits},
                         {"candidate_hit_ratio", c.candidate_hit_ratio()}, {"incumbent_hit_ratio", c.incumbent_hit_ratio()},
+                        {"candidate_cost_hit_ratio", c.candidate_cost_hit_ratio()}, {"incumbent_cost_hit_ratio", c.incumbent_cost_hit_ratio()},
                         {"candidate_policy_errors", c.candidate_policy_errors}});
     return {{"outcome", sandbox::to_string(trial.outcome)}, {"reason", trial.reason}, {"linked", trial.linked}, {"conformant", trial.conformant},
-            {"failure", trial.failure}, {"candidate", trial.candidate}, {"trace", trial.trace_name}, {"comparisons", rows}};
+            {"failure", trial.failure}, {"candidate", trial.candidate}, {"trace", trial.trace_name}, {"objective", replay::to_string(objective)},
+            {"comparisons", rows}};
 }
 
 } // namespace
@@ -88,7 +90,7 @@ Expected<store::PatchRecord> PatchPipeline::submit(const jit::PatchSource &sourc
     TrialOptions trial_options = options.trial;
     trial_options.incumbent = options.against.empty() ? options.target : options.against;
     TrialResult trial = run_trial(trial_options, compiled.report.object, patch.file_name);
-    report["trial"] = trial_figures(trial);
+    report["trial"] = trial_figures(trial, trial_options.objective);
     if (!trial.passed())
         return finish(store::PatchState::rejected, "reject",
                       {{"stage", trial.outcome != sandbox::Outcome::ok ? "trial" : !trial.linked ? "link" : "conformance"},
@@ -101,8 +103,7 @@ Expected<store::PatchRecord> PatchPipeline::submit(const jit::PatchSource &sourc
 static bool wins_by_margin(const nlohmann::json &trial, double margin_points) {
     if (!trial.is_object() || !trial.contains("comparisons") || trial["comparisons"].empty()) return false;
     for (const auto &c : trial["comparisons"])
-        if (c.value("candidate_policy_errors", uint64_t{1}) != 0 ||
-            100 * (c.value("candidate_hit_ratio", 0.0) - c.value("incumbent_hit_ratio", 0.0)) < margin_points)
+        if (c.value("candidate_policy_errors", uint64_t{1}) != 0 || gain_points(c, trial.value("objective", "hits")) < margin_points)
             return false;
     return true;
 }

@@ -43,6 +43,11 @@ std::string join(const std::vector<std::string> &parts) {
 
 } // namespace
 
+double gain_points(const nlohmann::json &c, const std::string &objective) {
+    if (objective == "tokens") return 100 * (c.value("candidate_cost_hit_ratio", 0.0) - c.value("incumbent_cost_hit_ratio", 0.0));
+    return 100 * (c.value("candidate_hit_ratio", 0.0) - c.value("incumbent_hit_ratio", 0.0));
+}
+
 TrialResult run_trial(const TrialOptions &options, std::string_view object, const std::string &label) {
     TrialResult result;
     std::string input;
@@ -85,6 +90,9 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
         c.requests = row.value("requests", uint64_t(0));
         c.candidate_hits = row.value("candidate_hits", uint64_t(0));
         c.incumbent_hits = row.value("incumbent_hits", uint64_t(0));
+        c.cost_requested = row.value("cost_requested", uint64_t(0));
+        c.candidate_cost_hits = row.value("candidate_cost_hits", uint64_t(0));
+        c.incumbent_cost_hits = row.value("incumbent_cost_hits", uint64_t(0));
         c.candidate_policy_errors = row.value("candidate_policy_errors", uint64_t(0));
         c.candidate_seconds = row.value("candidate_seconds", 0.0);
         c.incumbent_seconds = row.value("incumbent_seconds", 0.0);
@@ -215,6 +223,9 @@ int trial_child_main(int argc, char **argv) {
                         {"requests", ours->requests},
                         {"candidate_hits", ours->hits},
                         {"incumbent_hits", theirs->hits},
+                        {"cost_requested", ours->cost_requested},
+                        {"candidate_cost_hits", ours->cost_hit},
+                        {"incumbent_cost_hits", theirs->cost_hit},
                         {"candidate_policy_errors", ours->policy_errors},
                         {"candidate_seconds", ours->seconds},
                         {"incumbent_seconds", theirs->seconds}});

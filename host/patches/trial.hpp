@@ -8,8 +8,11 @@
 #pragma once
 
 #include "core/status.hpp"
+#include "replay/replay.hpp"
 
 #include <aicache/sandbox/runner.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <string>
@@ -24,6 +27,7 @@ struct TrialOptions {
     std::string trace;                   // a trace file or a data directory (request log); empty: the generated workload
     std::string incumbent = "lru";       // policy name in plugin_dir, or a .so path
     std::string incumbent_parameters;    // a JSON object the incumbent runs with (what a host serves); empty: its defaults
+    replay::Objective objective = replay::Objective::hits; // what the comparison and the approval rule judge by
     std::filesystem::path plugin_dir;
     std::vector<std::string> sizes = {"1%", "10%"};
     uint64_t generated_requests = 200'000;
@@ -38,10 +42,13 @@ struct TrialComparison {
     uint64_t capacity = 0;
     bool objects = false;
     uint64_t requests = 0, candidate_hits = 0, incumbent_hits = 0;
+    uint64_t cost_requested = 0, candidate_cost_hits = 0, incumbent_cost_hits = 0;
     uint64_t candidate_policy_errors = 0;
     double candidate_seconds = 0, incumbent_seconds = 0;
     [[nodiscard]] double candidate_hit_ratio() const { return requests ? double(candidate_hits) / double(requests) : 0; }
     [[nodiscard]] double incumbent_hit_ratio() const { return requests ? double(incumbent_hits) / double(requests) : 0; }
+    [[nodiscard]] double candidate_cost_hit_ratio() const { return cost_requested ? double(candidate_cost_hits) / double(cost_requested) : 0; }
+    [[nodiscard]] double incumbent_cost_hit_ratio() const { return cost_requested ? double(incumbent_cost_hits) / double(cost_requested) : 0; }
 };
 
 struct TrialResult {
@@ -58,6 +65,10 @@ struct TrialResult {
 };
 
 TrialResult run_trial(const TrialOptions &options, std::string_view object, const std::string &label);
+
+// A comparison row of a patch's report (candidate_hit_ratio, candidate_cost_hit_ratio, ...): the
+// candidate's gain over the incumbent in points, by the report's objective ("hits" when absent).
+double gain_points(const nlohmann::json &comparison, const std::string &objective);
 
 // The child's side: `aicache __trial ARGS...` (argv as run_trial builds it).
 int trial_child_main(int argc, char **argv);

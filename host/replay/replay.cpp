@@ -122,6 +122,14 @@ Expected<CacheSize> parse_cache_size(const std::string &text, const Trace &trace
     return CacheSize{*bytes, false};
 }
 
+Expected<Objective> parse_objective(const std::string &text) {
+    if (text == "hits") return Objective::hits;
+    if (text == "tokens") return Objective::tokens;
+    return Status(Errc::invalid_argument, "objective \"" + text + "\": expected hits (hit ratio) or tokens (hits weighted by their cost)");
+}
+
+const char *to_string(Objective objective) noexcept { return objective == Objective::tokens ? "tokens" : "hits"; }
+
 Expected<uint64_t> parse_capacity(const std::string &text, uint64_t footprint_bytes) {
     auto bad = [&] {
         return Status(Errc::invalid_argument, "size \"" + text + "\": expected bytes (4096, 64KiB, 2MiB, 1GiB), a share of the footprint (10%), or objects (5000obj, 10%obj)");

@@ -31,6 +31,13 @@ struct ReplayOptions {
     std::function<void(uint64_t done, uint64_t total)> progress; // called every 64 Ki requests
 };
 
+// What a replay is judged by: the share of requests answered from the cache (hits), or the share
+// of their cost it saved (tokens: hits weighted by what a miss costs; for traces without costs
+// every request costs 1 and the two agree).
+enum class Objective { hits, tokens };
+Expected<Objective> parse_objective(const std::string &text);
+const char *to_string(Objective objective) noexcept;
+
 struct ReplayResult {
     std::string policy;
     uint64_t capacity_bytes = 0;
@@ -44,6 +51,7 @@ struct ReplayResult {
     [[nodiscard]] double byte_hit_ratio() const { return bytes_requested ? double(bytes_hit) / double(bytes_requested) : 0; }
     // Hits weighted by what a miss costs (tokens of an LLM answer), the figure aicache optimizes.
     [[nodiscard]] double cost_hit_ratio() const { return cost_requested ? double(cost_hit) / double(cost_requested) : 0; }
+    [[nodiscard]] double ratio(Objective objective) const { return objective == Objective::tokens ? cost_hit_ratio() : hit_ratio(); }
     [[nodiscard]] double requests_per_second() const { return seconds > 0 ? double(requests) / seconds : 0; }
 };
 

@@ -1,0 +1,92 @@
+// A canary judged against its shards' own figures before the change (difference in differences):
+// a shard that always answers less often than the others is not a change gone bad, and a drop on
+// the canary shards that the others do not share is.
+#include "cache/cache.hpp"
+#include "patches/canary_split.hpp"
+#include "patches/shard_history.hpp"
+#include "test_support.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace aicache;
+
+namespace {
+
+struct TwoShards {
+    std::unique_ptr<cache::Cache> cache;
+    std::string present[2] = {"present-0", "present-1"}, absent = "absent";
+    uint64_t next_absent = 0;
+
+    TwoShards() {
+        auto library = loader::PluginLibrary::load_file(test::plugin_path("lru"));
+        REQUIRE(library);
+        auto created = cache::Cache::create({1 << 20, 2, ""}, *library);
+        REQUIRE(created);
+        cache = std::move(*created);
+        for (uint32_t s = 0; s < 2; ++s) {
+            cache::InsertRequest r;
+            r.key = key(s, 0, present[s]);
+            r.value = "answer";
+            r.cost = 1;
+            REQUIRE(cache->insert(r, 1) == cache::InsertOutcome::stored);
+        }
+    }
+    // The cache's shard is (hash >> 32) % 2: a key's hash is chosen to land on `shard`.
+    static cache::KeyView key(uint32_t shard, uint64_t n, std::string_view full) { return {((2 * n + shard) << 32) | (n & 0xffffffff), full}; }
+    // `lookups` on `shard`, hitting `hit_percent` of them.
+    void traffic(uint32_t shard, uint64_t lookups, uint64_t hit_percent) {
+        for (uint64_t i = 0; i < lookups; ++i) {
+            if (i % 100 < hit_percent) (void)cache->lookup(key(shard, 0, present[shard]), 2);
+            else (void)cache->lookup(key(shard, ++next_absent, absent), 2);
+        }
+    }
+};
+
+} // namespace
+
+TEST_CASE("a canary is judged net of its shards' own figures before the change, when the history reaches back far enough") {
+    const patches::CanaryOptions options{0.5, 1000, 2.0};
+    SUBCASE("a shard that always answers less often is no loss") {
+        TwoShards t;
+        patches::ShardHistory history(*t.cache);
+        history.sample();
+        t.traffic(0, 4000, 20), t.traffic(1, 4000, 80);
+        history.sample();
+        patches::CanarySplit with(*t.cache, {0}, &history, 4000, 1000), without(*t.cache, {0});
+        CHECK(with.has_baseline());
+        t.traffic(0, 1000, 20), t.traffic(1, 1000, 80);
+        auto judged = with.verdict(options), plain = without.verdict(options);
+        REQUIRE(judged);
+        REQUIRE(plain);
+        CHECK(judged->promote);
+        CHECK(judged->why.find("+0.00 points net of the traffic") != std::string::npos);
+        CHECK_FALSE(plain->promote); // 20% against 80%, with no change at all
+    }
+    SUBCASE("a drop the other shards do not share is rolled back, even when it still beats their level") {
+        TwoShards t;
+        patches::ShardHistory history(*t.cache);
+        history.sample();
+        t.traffic(0, 4000, 90), t.traffic(1, 4000, 60);
+        history.sample();
+        patches::CanarySplit split(*t.cache, {0}, &history, 4000, 1000);
+        t.traffic(0, 1000, 70), t.traffic(1, 1000, 60);
+        auto judged = split.verdict(options);
+        REQUIRE(judged);
+        CHECK_FALSE(judged->promote);
+        CHECK(judged->why.find("-20.00 points net of the traffic") != std::string::npos);
+    }
+    SUBCASE("too short a history, or one restarted by the end of the last canary: judged against the other shards only") {
+        TwoShards t;
+        patches::ShardHistory history(*t.cache);
+        history.sample();
+        t.traffic(0, 500, 20), t.traffic(1, 500, 80);
+        history.sample();
+        CHECK_FALSE(patches::CanarySplit(*t.cache, {0}, &history, 4000, 1000).has_baseline()); // 500 lookups < the minimum
+        t.traffic(0, 4000, 20), t.traffic(1, 4000, 80);
+        history.sample();
+        CHECK(patches::CanarySplit(*t.cache, {0}, &history, 4000, 1000).has_baseline()); // the longest kept, over the minimum
+        history.restart();
+        history.sample();
+        CHECK_FALSE(patches::CanarySplit(*t.cache, {0}, &history, 4000, 1000).has_baseline());
+    }
+}
