@@ -46,6 +46,8 @@ struct DemoArgs {
     uint64_t trials = 30;         // of each tuning search
     uint64_t evolve_trials = 6;
     unsigned connections = 2; // per host
+    bool inject = true;       // the two bad changes
+    bool patch = true;        // the evolve search and its patch
 };
 
 void say(const std::string &text) {
@@ -316,7 +318,7 @@ int run(const DemoArgs &args) {
     const uint64_t d = w.drift_window;
     for (uint64_t window = 0; window < w.windows; ++window) {
         // Changes made between windows, each judged by a canary during the next one.
-        if (window == d + 4) {
+        if (window == d + 4 && args.inject) {
             say("injected: a bad parameter set for s3fifo (a small queue of 95%, no ghost) applied to the learning host\n");
             auto applied = learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", kBadParameters}});
             if (!applied) say("  (" + applied.error().message() + ")\n");
@@ -326,7 +328,7 @@ int run(const DemoArgs &args) {
             say(installed ? fmt::format("patch #{} installed on canary shards of the learning host\n", evolved_patch)
                           : "  (" + installed.error().message() + ")\n");
         }
-        if (window == d + 6) {
+        if (window == d + 6 && args.inject) {
             say("injected: a patch approved by mistake\n");
             if (bad_patch = careless_approval(**learning_db, learning_host, capacity); bad_patch != 0) {
                 auto installed = learning_host.control({{"op", "patch.install"}, {"id", bad_patch}, {"who", "demo-operator"}});
@@ -353,7 +355,7 @@ int run(const DemoArgs &args) {
         // An injected change must be gone by the end of the window it went on in.
         for (const std::string &gone : watch.report_canaries())
             injected_rolled_back += (window == d + 4 && gone == kBadParameters.dump()) || (window == d + 6 && gone == "patch #" + std::to_string(bad_patch));
-        if (window == d + 4) {
+        if (window == d + 4 && args.patch) {
             say("the evolve optimizer proposes eviction priority functions, each rendered to a patch, validated (libclang), compiled in the\n"
                 "sandboxed worker and replayed in a locked-down trial on the learning host's last two windows against s3fifo as it serves now:\n");
             evolved_patch = evolve_patch(**learning_db, learning_host, plugins, capacity, args);
@@ -374,8 +376,8 @@ int run(const DemoArgs &args) {
     const double gain = fixed_totals.after.tokens_saved ? 100.0 * (double(learning_totals.after.tokens_saved) / double(fixed_totals.after.tokens_saved) - 1) : 0;
     say(fmt::format("after the drift the learning host answered {:+.1f} points more of the questions from its cache and saved {:+.1f}% tokens\n"
                     "against the static one\n"
-                    "injected bad changes rolled back automatically within the window they went on in: {} of 2; the whole demo took {:.0f} s\n",
-                    100 * (learning_totals.after.hit_ratio() - fixed_totals.after.hit_ratio()), gain, injected_rolled_back,
+                    "injected bad changes rolled back automatically within the window they went on in: {} of {}; the whole demo took {:.0f} s\n",
+                    100 * (learning_totals.after.hit_ratio() - fixed_totals.after.hit_ratio()), gain, injected_rolled_back, args.inject ? 2 : 0,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()));
     say(fmt::format("see: aicache learn history --data {0}; aicache audit log --data {0}; aicache patch list --data {0}\n", (root / "learning").string()));
     return 0;
@@ -395,6 +397,8 @@ void register_demo(CLI::App &app) {
     cmd->add_option("--capacity-share", args->capacity_share, "Cache size as a share of the workload's answer bytes")->capture_default_str();
     cmd->add_option("--trials", args->trials, "Trials of each tuning search")->capture_default_str();
     cmd->add_option("--evolve-trials", args->evolve_trials, "Trials of the evolve search")->capture_default_str();
+    cmd->add_flag("!--no-inject", args->inject, "Do not inject the two bad changes (to compare the hosts on learning alone)");
+    cmd->add_flag("!--no-patch", args->patch, "Do not run the evolve search or install its patch");
     cmd->callback([args] {
         if (int code = run(*args); code != 0) throw CLI::RuntimeError(code);
     });
