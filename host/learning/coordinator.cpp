@@ -34,16 +34,10 @@ Expected<std::vector<uint64_t>> hits_of_prefix(const ParameterReplay &setup, con
     replay::Trace prefix;
     prefix.name = traffic.name;
     prefix.requests.assign(traffic.requests.begin(), traffic.requests.begin() + long(count));
+    auto results = replay_at_sizes(setup, prefix, parameters);
+    if (!results) return results.error();
     std::vector<uint64_t> hits;
-    for (const auto &size : setup.sizes) {
-        replay::ReplayOptions options;
-        options.capacity_bytes = size.amount;
-        options.count_objects = size.objects;
-        options.policy_parameters = parameters;
-        auto result = replay::run_replay(prefix, setup.policy, options);
-        if (!result) return result.error();
-        hits.push_back(setup.objective == replay::Objective::tokens ? result->cost_hit : result->hits);
-    }
+    for (const auto &r : *results) hits.push_back(setup.objective == replay::Objective::tokens ? r.cost_hit : r.hits);
     return hits;
 }
 

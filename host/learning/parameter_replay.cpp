@@ -48,8 +48,8 @@ Expected<ParameterReplay> prepare_parameter_replay(replay::Trace trace, std::str
     return setup;
 }
 
-Expected<SizedHitRatios> replay_parameters(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters) {
-    SizedHitRatios out;
+Expected<std::vector<replay::ReplayResult>> replay_at_sizes(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters) {
+    std::vector<replay::ReplayResult> out;
     for (const auto &size : setup.sizes) {
         replay::ReplayOptions options;
         options.capacity_bytes = size.amount;
@@ -59,8 +59,16 @@ Expected<SizedHitRatios> replay_parameters(const ParameterReplay &setup, const r
         if (!result) return result.error();
         if (result->policy_errors > 0)
             return Status(Errc::plugin, setup.policy->facts().name + " reported " + std::to_string(result->policy_errors) + " errors with " + parameters);
-        out.percent.push_back(100 * result->ratio(setup.objective));
+        out.push_back(std::move(*result));
     }
+    return out;
+}
+
+Expected<SizedHitRatios> replay_parameters(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters) {
+    auto results = replay_at_sizes(setup, part, parameters);
+    if (!results) return results.error();
+    SizedHitRatios out;
+    for (const auto &r : *results) out.percent.push_back(100 * r.ratio(setup.objective));
     return out;
 }
 

@@ -34,6 +34,9 @@ struct SizedHitRatios {
     [[nodiscard]] double mean() const;
 };
 
+// The policy with `parameters` on `part` at each of the setup's sizes; a policy error is an error.
+Expected<std::vector<replay::ReplayResult>> replay_at_sizes(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters);
+
 // The policy with `parameters` (a JSON object, "{}" = its defaults) on one part of the trace.
 Expected<SizedHitRatios> replay_parameters(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters);
 
