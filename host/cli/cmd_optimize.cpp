@@ -367,6 +367,7 @@ void register_optimize(CLI::App &app) {
     show_cmd->add_option("search", args->search, "Search name")->required();
     show_cmd->add_flag("--json", args->json, "JSON");
     on_callback(show_cmd, [args] { return show(*args); });
+    register_optimize_judge(*optimize, args->data, args->plugins);
 }
 
 } // namespace aicache::cli

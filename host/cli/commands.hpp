@@ -25,7 +25,8 @@ void register_store(CLI::App &app); // list, inspect, clear, stats
 void register_patch(CLI::App &app);
 void register_patch_lifecycle(CLI::App &patch); // submit, list, show, diff, approve, reject
 void register_audit(CLI::App &app);
-void register_optimize(CLI::App &app);        // optimize run|list|show
+void register_optimize(CLI::App &app);        // optimize run|list|show|judge
+void register_optimize_judge(CLI::App &optimize, const std::string &data, const std::string &plugins);
 void register_eval(CLI::App &app);            // eval semantic|threshold
 void register_learner(CLI::App &app);         // learner train|list|rollback|gc
 void register_learn(CLI::App &app);           // learn status

@@ -116,6 +116,40 @@ std::filesystem::path write_scan_trace(const std::filesystem::path &file) {
 
 } // namespace
 
+TEST_CASE("optimize judge measures a search's best patch on traces beside every classical policy and Belady, marking the one it was evolved on") {
+    Lab lab;
+    auto scan = write_scan_trace(lab.dir.path() / "scan.txt").string();
+    const auto loop = lab.dir.path() / "loop.txt";
+    {
+        std::ofstream out(loop);
+        for (int round = 0; round < 30; ++round)
+            for (int i = 0; i < 120; ++i) out << i << "\n"; // a loop a little larger than the cache
+    }
+    auto searched = lab.run({"optimize", "run", "evolve", "--search", "scan", "--trials", "2", "--target", "lru", "--trace", scan, "--size", "10%"});
+    REQUIRE_MESSAGE(searched.exit_code == 0, searched.out << searched.err);
+    auto judged = lab.run({"optimize", "judge", "scan", "--trace", scan + "," + loop.string(), "--size", "10%,50%", "--json"});
+    REQUIRE_MESSAGE(judged.exit_code == 0, judged.out << judged.err);
+    nlohmann::json out = parse(judged);
+    REQUIRE(out["rows"].size() == 4);
+    for (const auto &row : out["rows"]) {
+        INFO(row.dump());
+        CHECK(row["trained_on"] == (row["trace"] == scan));
+        CHECK_FALSE(row["best_classical"].get<std::string>().empty());
+        // Belady is the bound on every policy, the patch included.
+        CHECK(row["belady_hit_ratio"].get<double>() >= row["best_classical_hit_ratio"].get<double>());
+        CHECK(row["belady_hit_ratio"].get<double>() >= row["patch_hit_ratio"].get<double>());
+        // On the loop a recency-led patch may hit nothing (LRU's fate there); on its own trace it hits.
+        if (row["trained_on"].get<bool>()) CHECK(row["patch_hit_ratio"].get<double>() > 0);
+        const double gap = row["belady_hit_ratio"].get<double>() - row["best_classical_hit_ratio"].get<double>();
+        if (gap > 1e-9)
+            CHECK(row["gap_closed"].get<double>() ==
+                  doctest::Approx((row["patch_hit_ratio"].get<double>() - row["best_classical_hit_ratio"].get<double>()) / gap));
+    }
+    auto unknown = lab.run({"optimize", "judge", "nothing", "--trace", scan});
+    CHECK(unknown.exit_code != 0);
+    CHECK(unknown.err.find("no search named \"nothing\"") != std::string::npos);
+}
+
 TEST_CASE("tune searches a policy's parameters by replay, judges the best on the later part of the trace, and resumes") {
     Lab lab;
     auto trace = write_scan_trace(lab.dir.path() / "scan.txt").string();

@@ -1,0 +1,102 @@
+// `aicache optimize judge SEARCH --trace T,... --size S,...`: the search's best patch on traces it
+// may never have seen, beside every classical policy built here and Belady's bound, with the share
+// of the gap to Belady it closes (patches/generalization.hpp).
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/repository.hpp"
+#include "cli/search_report.hpp"
+#include "core/files.hpp"
+#include "patches/generalization.hpp"
+#include "store/search_records.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace aicache::cli {
+namespace {
+
+struct JudgeArgs {
+    const std::string *data = nullptr, *plugins = nullptr; // optimize's --data and --plugins
+    std::string search;
+    std::vector<std::string> traces, sizes = {"1%", "10%"};
+    bool json = false;
+};
+
+int judge(const JudgeArgs &args) {
+    auto repo = open_repository(*args.data);
+    if (!repo) return fail(repo.error());
+    store::SearchRecords records(*repo->db);
+    auto found = records.find(args.search);
+    if (!found) return fail(found.error());
+    if (!found->has_value()) return fail(Status(Errc::not_found, "no search named \"" + args.search + "\" (see `aicache optimize list`)"));
+    auto trials = records.trials((*found)->id);
+    if (!trials) return fail(trials.error());
+    const store::TrialRecord *best = nullptr;
+    for (const auto &t : *trials)
+        if (t.patch_id && (best == nullptr || t.score > best->score)) best = &t;
+    if (best == nullptr) return fail(Status(Errc::not_found, "search \"" + args.search + "\" has no trial with a patch yet"));
+    auto patch = repo->pipeline->records().get(*best->patch_id);
+    if (!patch) return fail(patch.error());
+    auto object = read_file(repo->pipeline->object_path(patch->object_sha256));
+    if (!object) return fail(object.error().with_context("patch #" + std::to_string(patch->id) + "'s object"));
+
+    patches::GeneralizationOptions options;
+    options.traces = args.traces;
+    options.sizes = args.sizes;
+    const nlohmann::json evaluation = nlohmann::json::parse((*found)->evaluation, nullptr, false);
+    if (evaluation.is_object() && evaluation.contains("trace") && evaluation["trace"].is_string()) options.trained_on.push_back(evaluation["trace"]);
+    const auto dir = plugin_dir(*args.plugins);
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.path().extension() == ".so") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto &file : files) {
+        auto library = open_policy(file.string(), dir);
+        if (library && (*library)->policy() != nullptr) options.classical.push_back(*library);
+    }
+    if (options.classical.empty()) return fail(Status(Errc::not_found, "no policy plugins in " + dir.string() + ": pass --plugins DIR"));
+    Progress progress("judging patch #" + std::to_string(patch->id));
+    uint64_t step = 0;
+    const uint64_t steps = args.traces.size() * (1 + args.sizes.size() * options.classical.size());
+    options.progress = [&](const std::string &) { progress.update(++step, steps); };
+    auto rows = patches::judge_generalization(*object, "patch-" + std::to_string(patch->id), options);
+    progress.suspend();
+    if (!rows) return fail(rows.error());
+
+    const std::string what = describe_candidate(best->candidate);
+    if (args.json) {
+        nlohmann::json out = {{"search", args.search}, {"trial", best->number}, {"patch", patch->id}, {"candidate", what}, {"rows", nlohmann::json::array()}};
+        for (const auto &r : *rows)
+            out["rows"].push_back({{"trace", r.trace}, {"size", r.size}, {"trained_on", r.trained_on}, {"best_classical", r.best_classical},
+                                   {"best_classical_hit_ratio", r.best_classical_ratio}, {"patch_hit_ratio", r.patch_ratio},
+                                   {"belady_hit_ratio", r.belady_ratio}, {"gap_closed", r.gap_closed()}});
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("search %s, trial #%lld, patch #%lld: %s\n", args.search.c_str(), static_cast<long long>(best->number), static_cast<long long>(patch->id), what.c_str());
+    std::printf("%-34s %6s %-22s %8s %8s %8s %11s\n", "trace", "size", "best classical", "hit%", "patch%", "belady%", "gap closed");
+    for (const auto &r : *rows)
+        std::printf("%-34s %6s %-22s %7.2f%% %7.2f%% %7.2f%% %10.0f%%%s\n", std::filesystem::path(r.trace).filename().string().substr(0, 34).c_str(),
+                    r.size.c_str(), r.best_classical.c_str(), 100 * r.best_classical_ratio, 100 * r.patch_ratio, 100 * r.belady_ratio,
+                    100 * r.gap_closed(), r.trained_on ? "  (evolved on)" : "");
+    return 0;
+}
+
+} // namespace
+
+void register_optimize_judge(CLI::App &optimize, const std::string &data, const std::string &plugins) {
+    auto args = std::make_shared<JudgeArgs>();
+    args->data = &data, args->plugins = &plugins;
+    CLI::App *cmd = optimize.add_subcommand("judge", "The search's best patch on traces, beside every classical policy and Belady's bound");
+    cmd->add_option("search", args->search, "Search name")->required();
+    cmd->add_option("--trace", args->traces, "Traces to judge on (the one it was evolved on is marked)")->delimiter(',')->required();
+    cmd->add_option("--size", args->sizes, "Cache sizes")->delimiter(',')->capture_default_str();
+    cmd->add_flag("--json", args->json, "JSON");
+    on_callback(cmd, [args] { return judge(*args); });
+}
+
+} // namespace aicache::cli
