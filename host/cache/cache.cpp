@@ -82,6 +82,7 @@ LookupResult Cache::lookup(KeyView key, uint64_t now_us) noexcept {
     if (shard.policy.hit(record->meta) != AICACHE_OK) ++shard.counters.policy_errors;
     ++shard.counters.hits;
     shard.counters.bytes_hit += record->meta.size_bytes;
+    shard.counters.cost_hit += record->meta.cost;
     record->acquire();
     return LookupResult{true, RecordRef(record), record->meta.size_bytes, record->meta.cost};
 }
@@ -102,6 +103,7 @@ InsertOutcome Cache::insert(const InsertRequest &request, uint64_t now_us, std::
     uint64_t size = request.size_bytes != 0 ? request.size_bytes : request.key.full.size() + request.value.size();
     size = std::max<uint64_t>(size, 1);
     shard.counters.bytes_inserted += size;
+    shard.counters.cost_offered += request.cost;
 
     // A new answer for a resident key (or a 64-bit hash collision) replaces the old entry.
     if (Record *old = shard.index.find(request.key.hash); old != nullptr) {
@@ -269,6 +271,8 @@ void Cache::add_counters(CacheStats &total, const Shard &shard) {
     total.policy_errors += c.policy_errors;
     total.bytes_hit += c.bytes_hit;
     total.bytes_inserted += c.bytes_inserted;
+    total.cost_hit += c.cost_hit;
+    total.cost_offered += c.cost_offered;
     total.warm_swaps += c.warm_swaps;
     total.cold_swaps += c.cold_swaps;
     total.entries += shard.index.size();

@@ -60,6 +60,7 @@ struct LookupResult {
 struct CacheStats {
     uint64_t lookups = 0, hits = 0, inserts = 0, evictions = 0, expirations = 0, refused = 0, policy_errors = 0;
     uint64_t bytes_hit = 0, bytes_inserted = 0;
+    uint64_t cost_hit = 0, cost_offered = 0; // what hits saved, and what the answers offered for storing cost (a miss's price)
     uint64_t entries = 0, bytes_used = 0, capacity_bytes = 0;
     uint64_t warm_swaps = 0, cold_swaps = 0; // per shard: state carried over vs rebuilt from entries
 };

@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 namespace aicache::cli {
@@ -44,7 +45,7 @@ struct DemoArgs {
     replay::DriftingWorkloadOptions workload;
     double capacity_share = 0.10; // of the workload's answer bytes
     uint64_t trials = 30;         // of each tuning search
-    uint64_t evolve_trials = 6;
+    uint64_t evolve_trials = 16;
     unsigned connections = 2; // per host
     bool inject = true;       // the two bad changes
     bool patch = true;        // the evolve search and its patch
@@ -208,11 +209,12 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
     submit.trial.incumbent_parameters = (*served)["parameters"].dump();
     submit.trial.sizes = {std::to_string(capacity)};
     submit.trial.objective = replay::Objective::tokens;
+    submit.trial.warm_share = 0.5; // the first window on s3fifo as served, then the swap, as on the host
     learning::SearchOptions options;
     options.name = "demo";
     options.trials = args.evolve_trials;
     options.evaluation = {{"kind", "patch"}, {"target", "s3fifo"}, {"against", "s3fifo " + submit.trial.incumbent_parameters},
-                          {"trace", "the learning host's last two windows"}, {"sizes", submit.trial.sizes}, {"objective", "tokens"}};
+                          {"trace", "the learning host's last two windows"}, {"sizes", submit.trial.sizes}, {"objective", "tokens"}, {"warm_share", 0.5}};
     options.on_trial = [](const store::TrialRecord &t) { say(trial_line(t)); };
     auto summary = learning::run_search(db, *evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
     if (!summary) {
@@ -247,6 +249,7 @@ int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_
     submit.trial.incumbent = "s3fifo";
     submit.trial.sizes = {std::to_string(capacity)};
     submit.trial.objective = replay::Objective::tokens;
+    submit.trial.warm_share = 0.5;
     auto patch = pipeline.submit(jit::PatchSource{"mru_demo.cpp", *source}, submit);
     if (!patch) return say("  (no bad patch: " + patch.error().message() + ")\n"), 0;
     nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
@@ -263,8 +266,8 @@ int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_
 }
 
 int run(const DemoArgs &args) {
-    if (args.workload.windows < args.workload.drift_window + 8)
-        return fail(Status(Errc::invalid_argument, "--windows must be at least --drift-window + 8, for the story to fit"));
+    if (args.workload.windows < args.workload.drift_window + 11)
+        return fail(Status(Errc::invalid_argument, "--windows must be at least --drift-window + 11, for the story to fit"));
     const std::filesystem::path root = data_dir(args.data) / "demo";
     const std::filesystem::path plugins = plugin_dir(args.plugins);
     std::error_code ec;
@@ -300,10 +303,11 @@ int run(const DemoArgs &args) {
     if (Status s = fixed.start(root / "static", flags); !s) return fail(s);
     flags = common;
     flags.insert(flags.end(), {"--upstream", fmt::format("http://127.0.0.1:{}/v1", upstream_learning.port()), "--learn-on-drift", "--learn-every-windows", "3",
-                               "--learn-history", std::to_string(3 * w.requests_per_window), "--learn-trials", std::to_string(args.trials), "--canary-window", std::to_string(canary_window)});
+                               "--learn-history", std::to_string(3 * w.requests_per_window), "--learn-trials", std::to_string(args.trials), "--canary-window", std::to_string(canary_window),
+                               "--canary-probation", "2"});
     if (Status s = learning_host.start(root / "learning", flags); !s) return fail(s);
     say(fmt::format("the learning host: s3fifo with its defaults, learning on its own from its last 3 windows, on drift and every 3 windows\n"
-                    "  (serve --learn-on-drift --learn-every-windows 3 --learn-history {}); canaries judged after {} lookups a side\n"
+                    "  (serve --learn-on-drift --learn-every-windows 3 --learn-history {}); a canary must pass 2 windows of {} lookups to be promoted\n"
                     "both hosts started (aicache serve on {} and {})\n\n",
                     3 * w.requests_per_window, canary_window, (root / "static").string(), (root / "learning").string()));
 
@@ -312,28 +316,44 @@ int run(const DemoArgs &args) {
     LearningWatch watch(learning_host, **learning_db);
     HostTotals fixed_totals, learning_totals;
     int64_t evolved_patch = 0;
-    int injected_rolled_back = 0;
     int64_t bad_patch = 0;
     const nlohmann::json kBadParameters = {{"ghost_ratio", 0.0}, {"small_ratio", 0.95}};
     const uint64_t d = w.drift_window;
+    // Changes made between windows, each judged by a canary during the next ones. The host runs
+    // one canary at a time: a change that finds another on canary waits for the next window.
+    struct Change {
+        uint64_t from_window;
+        std::string name;
+        std::function<Expected<nlohmann::json>()> apply;
+        std::optional<uint64_t> went_on, gone; // the windows it went on in and was rolled back in
+    };
+    std::vector<Change> changes;
+    if (args.inject)
+        changes.push_back({d + 5, "injected: a bad parameter set for s3fifo (a small queue of 95%, no ghost)", [&] {
+                               return learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", kBadParameters}});
+                           }});
+    if (args.patch)
+        changes.push_back({d + 7, "the evolved patch, approved by rule", [&]() -> Expected<nlohmann::json> {
+                               if (evolved_patch == 0) return nlohmann::json{{"skipped", true}};
+                               return learning_host.control({{"op", "patch.install"}, {"id", evolved_patch}, {"who", "demo (approved by rule)"}});
+                           }});
+    if (args.inject)
+        changes.push_back({d + 9, "injected: a patch approved by mistake", [&]() -> Expected<nlohmann::json> {
+                               if (bad_patch == 0) bad_patch = careless_approval(**learning_db, learning_host, capacity);
+                               if (bad_patch == 0) return nlohmann::json{{"skipped", true}};
+                               return learning_host.control({{"op", "patch.install"}, {"id", bad_patch}, {"who", "demo-operator"}});
+                           }});
     for (uint64_t window = 0; window < w.windows; ++window) {
-        // Changes made between windows, each judged by a canary during the next one.
-        if (window == d + 4 && args.inject) {
-            say("injected: a bad parameter set for s3fifo (a small queue of 95%, no ghost) applied to the learning host\n");
-            auto applied = learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", kBadParameters}});
-            if (!applied) say("  (" + applied.error().message() + ")\n");
-        }
-        if (window == d + 5 && evolved_patch != 0) {
-            auto installed = learning_host.control({{"op", "patch.install"}, {"id", evolved_patch}, {"who", "demo (approved by rule)"}});
-            say(installed ? fmt::format("patch #{} installed on canary shards of the learning host\n", evolved_patch)
-                          : "  (" + installed.error().message() + ")\n");
-        }
-        if (window == d + 6 && args.inject) {
-            say("injected: a patch approved by mistake\n");
-            if (bad_patch = careless_approval(**learning_db, learning_host, capacity); bad_patch != 0) {
-                auto installed = learning_host.control({{"op", "patch.install"}, {"id", bad_patch}, {"who", "demo-operator"}});
-                if (!installed) say("  (" + installed.error().message() + ")\n");
+        for (auto &change : changes) {
+            if (change.went_on || window < change.from_window) continue;
+            auto applied = change.apply();
+            if (!applied && applied.error().code() == Errc::busy) {
+                say(fmt::format("{} waits: {}\n", change.name, applied.error().message()));
+                continue;
             }
+            change.went_on = window;
+            if (!applied) say(fmt::format("{}: {}\n", change.name, applied.error().message()));
+            else if (!applied->value("skipped", false)) say(fmt::format("{}: on canary from window {}\n", change.name, window + 1));
         }
 
         const size_t first = window * w.requests_per_window, last = first + w.requests_per_window;
@@ -354,10 +374,15 @@ int run(const DemoArgs &args) {
         watch.report_cycles();
         // An injected change must be gone by the end of the window it went on in.
         for (const std::string &gone : watch.report_canaries())
-            injected_rolled_back += (window == d + 4 && gone == kBadParameters.dump()) || (window == d + 6 && gone == "patch #" + std::to_string(bad_patch));
-        if (window == d + 4 && args.patch) {
+            for (auto &change : changes)
+                if (change.went_on && !change.gone && change.name.starts_with("injected") &&
+                    ((change.name.find("parameter") != std::string::npos && gone == kBadParameters.dump()) ||
+                     (bad_patch != 0 && gone == "patch #" + std::to_string(bad_patch))))
+                    change.gone = window;
+        if (window == d + 5 && args.patch) {
             say("the evolve optimizer proposes eviction priority functions, each rendered to a patch, validated (libclang), compiled in the\n"
-                "sandboxed worker and replayed in a locked-down trial on the learning host's last two windows against s3fifo as it serves now:\n");
+                "sandboxed worker and replayed in a locked-down trial on the learning host's last two windows: s3fifo as it serves now for the\n"
+                "first, then swapped to the patch the way the host would install it, measured on the second against s3fifo all along:\n");
             evolved_patch = evolve_patch(**learning_db, learning_host, plugins, capacity, args);
         }
     }
@@ -376,9 +401,17 @@ int run(const DemoArgs &args) {
     const double gain = fixed_totals.after.tokens_saved ? 100.0 * (double(learning_totals.after.tokens_saved) / double(fixed_totals.after.tokens_saved) - 1) : 0;
     say(fmt::format("after the drift the learning host answered {:+.1f} points more of the questions from its cache and saved {:+.1f}% tokens\n"
                     "against the static one\n"
-                    "injected bad changes rolled back automatically within the window they went on in: {} of {}; the whole demo took {:.0f} s\n",
-                    100 * (learning_totals.after.hit_ratio() - fixed_totals.after.hit_ratio()), gain, injected_rolled_back, args.inject ? 2 : 0,
+                    "the whole demo took {:.0f} s\n",
+                    100 * (learning_totals.after.hit_ratio() - fixed_totals.after.hit_ratio()), gain,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()));
+    for (const auto &change : changes) {
+        if (!change.name.starts_with("injected")) continue;
+        if (!change.went_on) say(fmt::format("{}: never went on\n", change.name));
+        else if (!change.gone) say(fmt::format("{}: went on in window {} and was NOT rolled back\n", change.name, *change.went_on + 1));
+        else
+            say(fmt::format("{}: went on in window {}, rolled back automatically in window {} ({})\n", change.name, *change.went_on + 1, *change.gone + 1,
+                            *change.gone == *change.went_on ? "the same window" : std::to_string(*change.gone - *change.went_on) + " window(s) later"));
+    }
     say(fmt::format("see: aicache learn history --data {0}; aicache audit log --data {0}; aicache patch list --data {0}\n", (root / "learning").string()));
     return 0;
 }

@@ -36,6 +36,7 @@ struct OptimizeArgs {
     std::string pairs;
     double tune_share = 0.5;
     std::string objective = "hits";
+    double trial_warm_share = 0;
     bool json = false;
 };
 
@@ -216,6 +217,8 @@ int run(const OptimizeArgs &args) {
 
     patches::SubmitOptions submit;
     submit.trial.objective = *objective;
+    submit.trial.warm_share = args.trial_warm_share;
+    if (args.trial_warm_share > 0) options.evaluation["warm_share"] = args.trial_warm_share;
     submit.target = args.target;
     submit.against = args.against;
     submit.who = "optimizer:" + facts.name + " " + facts.version + " (search " + options.name + ", run by " + current_user() + ")";
@@ -349,6 +352,11 @@ void register_optimize(CLI::App &app) {
                         "What candidates are scored and approved by: hits (hit ratio) or tokens (hits weighted by their cost: tokens for "
                         "request logs, bytes for oracleGeneral traces, 1 per request for key lists)")
         ->check(CLI::IsMember({"hits", "tokens"}))
+        ->capture_default_str();
+    run_cmd->add_option("--trial-warm-share", args->trial_warm_share,
+                        "Patch trials: the incumbent serves this first share of the trace, then the cache swaps to the candidate "
+                        "(as a host installs it) and both are measured on the rest")
+        ->check(CLI::Range(0.0, 0.95))
         ->capture_default_str();
     run_cmd->add_option("--tune-share", args->tune_share, "With --measure replay or pairs: the share of the data candidates are scored on")
         ->capture_default_str();

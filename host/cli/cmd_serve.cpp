@@ -53,6 +53,7 @@ patches::CanaryOptions canary_options(const nlohmann::json &request, patches::Ca
     canary.share = request.value("share", canary.share);
     canary.window_lookups = request.value("window", canary.window_lookups);
     canary.margin_points = request.value("margin", canary.margin_points);
+    canary.probation_windows = request.value("probation", canary.probation_windows);
     return canary;
 }
 
@@ -320,8 +321,17 @@ void register_serve(CLI::App &app) {
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     cmd->add_option("--canary-window", args->learning.canary.window_lookups, "Lookups per side before a canary is judged")->capture_default_str();
-    cmd->add_option("--canary-margin", args->learning.canary.margin_points, "Hit-ratio points a canary may trail the other shards by")
+    cmd->add_option("--canary-margin", args->learning.canary.margin_points, "Points a canary may trail the other shards by")
         ->capture_default_str();
+    cmd->add_option("--canary-probation", args->learning.canary.probation_windows,
+                    "Windows of lookups a canary must pass, each judged alone, before it is promoted")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option_function<std::string>(
+           "--canary-objective",
+           [args](const std::string &o) { args->learning.canary.objective = o == "hits" ? replay::Objective::hits : replay::Objective::tokens; },
+           "What a canary is judged by: tokens (the share of the tokens asked for that hits saved, the default) or hits (hit ratio)")
+        ->check(CLI::IsMember({"hits", "tokens"}));
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");
     cmd->add_option("--request-log-max", args->request_log_max,

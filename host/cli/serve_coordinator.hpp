@@ -30,7 +30,11 @@ struct ServeCoordinatorOptions {
     uint64_t history = 0; // the latest this many recorded requests (0: all)
     replay::Objective objective = replay::Objective::tokens;
     std::string space;    // empty: the policy's known space
-    patches::CanaryOptions canary; // how a recommendation is tried on live traffic
+    patches::CanaryOptions canary = [] { // how a recommendation (or, by default, an operator's change) is tried on live traffic
+        patches::CanaryOptions o;
+        o.objective = replay::Objective::tokens; // what the host is for
+        return o;
+    }();
 };
 
 class ServeCoordinator {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 namespace aicache::patches {
 
 std::vector<uint32_t> CanarySplit::choose(uint32_t shard_count, double share) {
@@ -30,36 +32,66 @@ std::pair<cache::CacheStats, cache::CacheStats> CanarySplit::totals() const {
         auto &side = std::find(shards_.begin(), shards_.end(), i) != shards_.end() ? canary : rest;
         side.lookups += s.lookups;
         side.hits += s.hits;
+        side.cost_hit += s.cost_hit;
+        side.cost_offered += s.cost_offered;
     }
     return {canary, rest};
 }
 
 CanarySplit::Sides CanarySplit::sides() const {
     auto [canary, rest] = totals();
-    return {canary.lookups - canary_start_.lookups, canary.hits - canary_start_.hits, rest.lookups - rest_start_.lookups, rest.hits - rest_start_.hits};
+    return {canary.lookups - canary_start_.lookups,         canary.hits - canary_start_.hits,
+            rest.lookups - rest_start_.lookups,             rest.hits - rest_start_.hits,
+            canary.cost_hit - canary_start_.cost_hit,       canary.cost_offered - canary_start_.cost_offered,
+            rest.cost_hit - rest_start_.cost_hit,           rest.cost_offered - rest_start_.cost_offered};
 }
 
-std::optional<CanarySplit::Verdict> CanarySplit::verdict(const CanaryOptions &options) const {
-    Sides s = sides();
+namespace {
+
+// A side's figure in percent by the objective: the hit ratio, or the share of tokens saved.
+double percent(replay::Objective objective, uint64_t lookups, uint64_t hits, uint64_t cost_hit, uint64_t cost_offered) {
+    if (objective == replay::Objective::tokens) return cost_hit + cost_offered ? 100.0 * double(cost_hit) / double(cost_hit + cost_offered) : 0;
+    return lookups ? 100.0 * double(hits) / double(lookups) : 0;
+}
+
+} // namespace
+
+std::optional<CanarySplit::Verdict> CanarySplit::verdict(const CanaryOptions &options) {
+    const Sides now = sides();
+    // This window's lookups only: the counts since the last window that passed.
+    Sides s{now.canary_lookups - judged_.canary_lookups,         now.canary_hits - judged_.canary_hits,
+            now.rest_lookups - judged_.rest_lookups,             now.rest_hits - judged_.rest_hits,
+            now.canary_cost_hit - judged_.canary_cost_hit,       now.canary_cost_offered - judged_.canary_cost_offered,
+            now.rest_cost_hit - judged_.rest_cost_hit,           now.rest_cost_offered - judged_.rest_cost_offered};
     if (s.canary_lookups < options.window_lookups || s.rest_lookups < options.window_lookups) return std::nullopt;
-    const double canary_ratio = 100.0 * double(s.canary_hits) / double(s.canary_lookups);
-    const double rest_ratio = 100.0 * double(s.rest_hits) / double(s.rest_lookups);
-    char why[400];
+    const auto o = options.objective;
+    const char *figure = o == replay::Objective::tokens ? "tokens saved" : "hit ratio";
+    const double canary_ratio = percent(o, s.canary_lookups, s.canary_hits, s.canary_cost_hit, s.canary_cost_offered);
+    const double rest_ratio = percent(o, s.rest_lookups, s.rest_hits, s.rest_cost_hit, s.rest_cost_offered);
+    const uint64_t probation = std::max<uint64_t>(1, options.probation_windows);
+    const std::string window = probation > 1 ? fmt::format("window {} of {}: ", windows_passed_ + 1, probation) : std::string();
+    std::string why;
+    bool passed;
     if (before_ && before_->canary.lookups > 0 && before_->rest.lookups > 0) {
         // Each side against itself before the change: what the change did, net of what the traffic did to both.
-        const double canary_before = 100.0 * double(before_->canary.hits) / double(before_->canary.lookups);
-        const double rest_before = 100.0 * double(before_->rest.hits) / double(before_->rest.lookups);
+        const auto &c = before_->canary, &r = before_->rest;
+        const double canary_before = percent(o, c.lookups, c.hits, c.cost_hit, c.cost_offered);
+        const double rest_before = percent(o, r.lookups, r.hits, r.cost_hit, r.cost_offered);
         const double effect = (canary_ratio - canary_before) - (rest_ratio - rest_before);
-        std::snprintf(why, sizeof why,
-                      "canary hit ratio %.2f%% (%.2f%% before) vs %.2f%% (%.2f%% before) on the other shards over %llu / %llu lookups: "
-                      "%+.2f points net of the traffic (margin %.2f points)",
-                      canary_ratio, canary_before, rest_ratio, rest_before, static_cast<unsigned long long>(s.canary_lookups),
-                      static_cast<unsigned long long>(s.rest_lookups), effect, options.margin_points);
-        return Verdict{effect + options.margin_points >= 0, why};
+        why = fmt::format("{}canary {} {:.2f}% ({:.2f}% before) vs {:.2f}% ({:.2f}% before) on the other shards over {} / {} lookups: "
+                          "{:+.2f} points net of the traffic (margin {:.2f} points)",
+                          window, figure, canary_ratio, canary_before, rest_ratio, rest_before, s.canary_lookups, s.rest_lookups, effect,
+                          options.margin_points);
+        passed = effect + options.margin_points >= 0;
+    } else {
+        why = fmt::format("{}canary {} {:.2f}% vs {:.2f}% on the other shards over {} / {} lookups (margin {:.2f} points)", window, figure,
+                          canary_ratio, rest_ratio, s.canary_lookups, s.rest_lookups, options.margin_points);
+        passed = canary_ratio + options.margin_points >= rest_ratio;
     }
-    std::snprintf(why, sizeof why, "canary hit ratio %.2f%% vs %.2f%% on the other shards over %llu / %llu lookups (margin %.2f points)", canary_ratio,
-                  rest_ratio, static_cast<unsigned long long>(s.canary_lookups), static_cast<unsigned long long>(s.rest_lookups), options.margin_points);
-    return Verdict{canary_ratio + options.margin_points >= rest_ratio, why};
+    if (!passed) return Verdict{false, why};
+    judged_ = now;
+    if (++windows_passed_ < probation) return std::nullopt;
+    return Verdict{true, why};
 }
 
 } // namespace aicache::patches

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "patches/shard_history.hpp"
+#include "replay/replay.hpp"
 
 #include "cache/cache.hpp"
 
@@ -17,8 +18,15 @@ namespace aicache::patches {
 struct CanaryOptions {
     double share = 0.25;           // of the shards (at least one, never all)
     uint64_t window_lookups = 2000; // per side before judging
-    double margin_points = 2.0;     // hit-ratio points the canary may trail the rest by (net of the traffic, with a baseline)
+    double margin_points = 2.0;     // points the canary may trail the rest by (net of the traffic, with a baseline)
     uint64_t baseline_windows = 4;  // with a shard history: the stretch before the change, in canary-side windows
+    // hits: the hit ratio; tokens: the share of the tokens asked for that hits saved, estimated per
+    // shard as saved / (saved + the cost of the answers fetched on misses).
+    replay::Objective objective = replay::Objective::hits;
+    // Windows the canary must pass, each judged on its own lookups, before it is promoted: a change
+    // whose harm grows as the cache fills (one that keeps what it should let go) shows in a later
+    // window and not in the first. A failed window rolls it back at once.
+    uint64_t probation_windows = 1;
 };
 
 class CanarySplit {
@@ -37,15 +45,17 @@ public:
 
     struct Sides {
         uint64_t canary_lookups = 0, canary_hits = 0, rest_lookups = 0, rest_hits = 0;
+        uint64_t canary_cost_hit = 0, canary_cost_offered = 0, rest_cost_hit = 0, rest_cost_offered = 0;
     };
     [[nodiscard]] Sides sides() const;
 
     struct Verdict {
         bool promote = false;
-        std::string why; // the two hit ratios, the lookups and the margin, in words
+        std::string why; // the two sides' figures, the lookups and the margin, in words
     };
-    // None until both sides have seen a window of lookups.
-    [[nodiscard]] std::optional<Verdict> verdict(const CanaryOptions &options) const;
+    // None until the canary side has seen the next window of lookups; then that window is judged:
+    // a rollback if it trails, a promotion if it was the last of the probation, else none yet.
+    [[nodiscard]] std::optional<Verdict> verdict(const CanaryOptions &options);
     [[nodiscard]] bool has_baseline() const noexcept { return before_.has_value(); }
 
 private:
@@ -54,6 +64,8 @@ private:
     std::vector<uint32_t> shards_;
     cache::CacheStats canary_start_, rest_start_;
     std::optional<ShardHistory::Before> before_;
+    Sides judged_;             // the counts at the end of the last window that passed
+    uint64_t windows_passed_ = 0;
 };
 
 } // namespace aicache::patches

@@ -32,7 +32,7 @@ nlohmann::json trial_figures(const TrialResult &trial, replay::Objective objecti
                         {"candidate_cost_hit_ratio", c.candidate_cost_hit_ratio()}, {"incumbent_cost_hit_ratio", c.incumbent_cost_hit_ratio()},
                         {"candidate_policy_errors", c.candidate_policy_errors}});
     return {{"outcome", sandbox::to_string(trial.outcome)}, {"reason", trial.reason}, {"linked", trial.linked}, {"conformant", trial.conformant},
-            {"failure", trial.failure}, {"candidate", trial.candidate}, {"trace", trial.trace_name}, {"objective", replay::to_string(objective)},
+            {"failure", trial.failure}, {"candidate", trial.candidate}, {"trace", trial.trace_name}, {"objective", replay::to_string(objective)}, {"warm_requests", trial.warm_requests},
             {"comparisons", rows}};
 }
 

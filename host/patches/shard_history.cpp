@@ -10,7 +10,7 @@ void ShardHistory::sample() {
     std::vector<Counts> now(cache_.shard_count());
     for (uint32_t i = 0; i < now.size(); ++i) {
         cache::CacheStats s = cache_.shard_stats(i);
-        now[i] = {s.lookups, s.hits};
+        now[i] = {s.lookups, s.hits, s.cost_hit, s.cost_offered};
     }
     std::lock_guard lock(mutex_);
     if (ring_.size() < capacity_) ring_.push_back(std::move(now));
@@ -38,6 +38,8 @@ std::optional<ShardHistory::Before> ShardHistory::before(const std::vector<uint3
             Counts &side = in_canary(shard) ? b.canary : b.rest;
             side.lookups += ring_[latest][shard].lookups - ring_[from][shard].lookups;
             side.hits += ring_[latest][shard].hits - ring_[from][shard].hits;
+            side.cost_hit += ring_[latest][shard].cost_hit - ring_[from][shard].cost_hit;
+            side.cost_offered += ring_[latest][shard].cost_offered - ring_[from][shard].cost_offered;
         }
         return b;
     };

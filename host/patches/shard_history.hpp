@@ -20,7 +20,7 @@ public:
     void sample();
 
     struct Counts {
-        uint64_t lookups = 0, hits = 0;
+        uint64_t lookups = 0, hits = 0, cost_hit = 0, cost_offered = 0;
     };
     struct Before {
         Counts canary, rest; // over the same stretch, which ends at the latest sample

@@ -1,5 +1,7 @@
 #include "patches/trial.hpp"
 
+#include <algorithm>
+
 #include "aicache/jit/allowlist.hpp"
 #include "aicache/jit/patch_linker.hpp"
 #include "aicache/jit/worker_client.hpp"
@@ -63,6 +65,7 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
                                      "--memory-bytes", std::to_string(options.limits.address_space_bytes)};
     if (!options.trace.empty()) argv.insert(argv.end(), {"--trace", options.trace});
     if (!options.incumbent_parameters.empty()) argv.insert(argv.end(), {"--incumbent-parameters", options.incumbent_parameters});
+    if (options.warm_share > 0) argv.insert(argv.end(), {"--warm-share", std::to_string(options.warm_share)});
     sandbox::Result ran = sandbox::run(argv, options.limits, input);
     result.outcome = ran.outcome;
     result.reason = ran.reason;
@@ -82,6 +85,7 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
     result.candidate = report.value("candidate", "");
     result.trace_name = report.value("trace", "");
     result.link_ms = report.value("link_ms", 0.0);
+    result.warm_requests = report.value("warm_requests", uint64_t(0));
     for (const auto &row : report.value("comparisons", nlohmann::json::array())) {
         TrialComparison c;
         c.size = row.value("size", "");
@@ -129,6 +133,7 @@ std::vector<std::string> split_commas(const std::string &text) {
 
 int trial_child_main(int argc, char **argv) {
     std::string label = "patch", allowlist_path, trace_path, incumbent_name = "lru", incumbent_parameters, plugins, sizes = "1%,10%";
+    double warm_share = 0;
     uint64_t requests = 200'000, cpu_seconds = 60, memory_bytes = 4ull << 30;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
@@ -137,6 +142,7 @@ int trial_child_main(int argc, char **argv) {
         else if (flag == "--trace") trace_path = value;
         else if (flag == "--incumbent") incumbent_name = value;
         else if (flag == "--incumbent-parameters") incumbent_parameters = value;
+        else if (flag == "--warm-share") warm_share = std::clamp(std::strtod(value.c_str(), nullptr), 0.0, 0.95);
         else if (flag == "--plugins") plugins = value;
         else if (flag == "--sizes") sizes = value;
         else if (flag == "--requests") requests = std::strtoull(value.c_str(), nullptr, 10);
@@ -204,18 +210,42 @@ int trial_child_main(int argc, char **argv) {
     report["conformant"] = true;
     report["checks"] = conformance.passed;
     if (!incumbent_parameters.empty()) report["incumbent_parameters"] = nlohmann::json::parse(incumbent_parameters, nullptr, false);
+    // With a warm share, the cache runs the incumbent over that first part of the trace and then
+    // swaps to the candidate, the way a host installs a patch; both sides are measured after the
+    // swap only (the hits up to it, the incumbent's in both runs, are taken off).
+    const size_t warm = static_cast<size_t>(warm_share * double(trace->requests.size()));
+    replay::Trace prefix;
+    if (warm > 0) prefix.requests.assign(trace->requests.begin(), trace->requests.begin() + long(warm));
+    report["warm_requests"] = warm;
     nlohmann::json rows = nlohmann::json::array();
     for (const auto &[label_of_size, size] : capacities) {
         replay::ReplayOptions options;
         options.capacity_bytes = size.amount;
         options.count_objects = size.objects;
-        auto ours = replay::run_replay(*trace, *candidate, options);
-        options.policy_parameters = incumbent_parameters;
-        auto theirs = replay::run_replay(*trace, *incumbent, options);
-        if (!ours || !theirs) {
+        Expected<replay::ReplayResult> ours = Status(Errc::internal, "unset"), theirs = ours, before = replay::ReplayResult{};
+        if (warm == 0) {
+            ours = replay::run_replay(*trace, *candidate, options);
+            options.policy_parameters = incumbent_parameters;
+            theirs = replay::run_replay(*trace, *incumbent, options);
+        } else {
+            options.engine = replay::Engine::cache; // a swap runs through the cache: every run the same way
+            options.policy_parameters = incumbent_parameters;
+            theirs = replay::run_replay(*trace, *incumbent, options);
+            before = replay::run_replay(prefix, *incumbent, options);
+            options.swap_to = *candidate;
+            options.swap_after = warm;
+            ours = replay::run_replay(*trace, *incumbent, options);
+        }
+        if (!ours || !theirs || !before) {
             report["conformant"] = false;
-            report["failure"] = "replay: " + (ours ? theirs.error() : ours.error()).message();
+            report["failure"] = "replay: " + (!ours ? ours.error() : !theirs ? theirs.error() : before.error()).message();
             return say(report);
+        }
+        if (warm > 0) {
+            for (replay::ReplayResult *r : {&*ours, &*theirs}) {
+                r->requests -= before->requests, r->hits -= before->hits;
+                r->cost_requested -= before->cost_requested, r->cost_hit -= before->cost_hit;
+            }
         }
         rows.push_back({{"size", label_of_size},
                         {"capacity", size.amount},

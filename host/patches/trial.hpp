@@ -28,6 +28,10 @@ struct TrialOptions {
     std::string incumbent = "lru";       // policy name in plugin_dir, or a .so path
     std::string incumbent_parameters;    // a JSON object the incumbent runs with (what a host serves); empty: its defaults
     replay::Objective objective = replay::Objective::hits; // what the comparison and the approval rule judge by
+    // > 0: the incumbent serves this first share of the trace, then the cache swaps to the
+    // candidate (as a host installs a patch: from a warm cache, without the incumbent's state
+    // unless both share a state format), and both are measured on the rest only.
+    double warm_share = 0;
     std::filesystem::path plugin_dir;
     std::vector<std::string> sizes = {"1%", "10%"};
     uint64_t generated_requests = 200'000;
@@ -60,6 +64,7 @@ struct TrialResult {
     std::string candidate; // "name version" from the patch's descriptor
     std::string trace_name;
     double link_ms = 0; // ORC link and ABI negotiation
+    uint64_t warm_requests = 0; // served by the incumbent before the swap, not measured
     std::vector<TrialComparison> comparisons;
     [[nodiscard]] bool passed() const { return outcome == sandbox::Outcome::ok && linked && conformant; }
 };

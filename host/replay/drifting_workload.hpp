@@ -16,7 +16,7 @@ namespace aicache::replay {
 
 struct DriftingWorkloadOptions {
     uint64_t seed = 7;
-    uint64_t windows = 12;
+    uint64_t windows = 14;
     uint64_t requests_per_window = 5000;
     uint64_t drift_window = 3;    // the first window (0-based) after the drift
     uint64_t pool = 5000;         // questions in each popular pool

@@ -141,7 +141,12 @@ Expected<std::string> control_request(const std::filesystem::path &socket_path, 
     nlohmann::json answer = nlohmann::json::parse(line, nullptr, false);
     if (!answer.is_object()) return Status(Errc::io, "the host answered with something that is not JSON");
     if (answer.value("ok", false)) return answer.value("text", std::string());
-    return Status(Errc::plugin, answer.value("error", std::string("request failed")));
+    // The host's error code comes back too, so a caller can tell "busy, try later" from a refusal.
+    Errc code = Errc::plugin;
+    const std::string named = answer.value("code", std::string());
+    for (Errc e : {Errc::invalid_argument, Errc::not_found, Errc::io, Errc::abi, Errc::plugin, Errc::corrupt, Errc::busy, Errc::timeout, Errc::internal})
+        if (named == to_string(e)) code = e;
+    return Status(code, answer.value("error", std::string("request failed")));
 }
 
 } // namespace aicache::server
