@@ -90,3 +90,60 @@ TEST_CASE("a canary is judged net of its shards' own figures before the change, 
         CHECK_FALSE(patches::CanarySplit(*t.cache, {0}, &history, 4000, 1000).has_baseline());
     }
 }
+
+TEST_CASE("over a probation each window of lookups is judged alone: a harm that starts late rolls the canary back, and only the last window promotes") {
+    patches::CanaryOptions options{0.5, 1000, 2.0};
+    options.probation_windows = 3;
+    SUBCASE("good, then worse in the second window") {
+        TwoShards t;
+        patches::CanarySplit split(*t.cache, {0});
+        t.traffic(0, 1000, 50), t.traffic(1, 1000, 50);
+        CHECK_FALSE(split.verdict(options)); // window 1 passed: not promoted yet
+        t.traffic(0, 500, 50), t.traffic(1, 500, 50);
+        CHECK_FALSE(split.verdict(options)); // window 2 not complete
+        t.traffic(0, 500, 30), t.traffic(1, 500, 50);
+        auto judged = split.verdict(options); // window 2: 40% against 50%, alone (cumulative it would be 45%)
+        REQUIRE(judged);
+        CHECK_FALSE(judged->promote);
+        CHECK(judged->why.find("window 2 of 3") != std::string::npos);
+    }
+    SUBCASE("three good windows") {
+        TwoShards t;
+        patches::CanarySplit split(*t.cache, {0});
+        for (int w = 0; w < 2; ++w) {
+            t.traffic(0, 1000, 50), t.traffic(1, 1000, 51);
+            CHECK_FALSE(split.verdict(options));
+        }
+        t.traffic(0, 1000, 50), t.traffic(1, 1000, 51);
+        auto judged = split.verdict(options);
+        REQUIRE(judged);
+        CHECK(judged->promote);
+        CHECK(judged->why.find("window 3 of 3") != std::string::npos);
+    }
+    SUBCASE("by tokens saved: hits on cheap answers do not hide misses on dear ones") {
+        TwoShards t;
+        options.probation_windows = 1;
+        options.objective = replay::Objective::tokens;
+        patches::CanarySplit split(*t.cache, {0});
+        // Both sides hit half their lookups (cost 1 each); the canary's misses fetch answers of cost 9.
+        for (int i = 0; i < 1000; ++i) {
+            for (uint32_t shard : {0u, 1u}) {
+                if (i % 2 == 0) {
+                    (void)t.cache->lookup(TwoShards::key(shard, 0, t.present[shard]), 3);
+                    continue;
+                }
+                std::string missing = "missing-" + std::to_string(i);
+                auto key = TwoShards::key(shard, 1'000'000 + i, missing);
+                (void)t.cache->lookup(key, 3);
+                cache::InsertRequest r;
+                r.key = key, r.value = "x", r.cost = shard == 0 ? 9 : 1;
+                (void)t.cache->insert(r, 3);
+                t.cache->erase(key); // stays a miss: each missing key is asked once anyway
+            }
+        }
+        auto judged = split.verdict(options);
+        REQUIRE(judged);
+        CHECK_FALSE(judged->promote); // 10% of the tokens saved against 50%
+        CHECK(judged->why.find("canary tokens saved 10.00% vs 50.00%") != std::string::npos);
+    }
+}
