@@ -97,12 +97,12 @@ TEST_CASE("over a probation each window of lookups is judged alone: a harm that 
     SUBCASE("good, then worse in the second window") {
         TwoShards t;
         patches::CanarySplit split(*t.cache, {0});
-        t.traffic(0, 1000, 50), t.traffic(1, 1000, 50);
+        t.traffic(0, 1000, 55), t.traffic(1, 1000, 50);
         CHECK_FALSE(split.verdict(options)); // window 1 passed: not promoted yet
-        t.traffic(0, 500, 50), t.traffic(1, 500, 50);
+        t.traffic(0, 500, 45), t.traffic(1, 500, 50);
         CHECK_FALSE(split.verdict(options)); // window 2 not complete
-        t.traffic(0, 500, 30), t.traffic(1, 500, 50);
-        auto judged = split.verdict(options); // window 2: 40% against 50%, alone (cumulative it would be 45%)
+        t.traffic(0, 500, 45), t.traffic(1, 500, 50);
+        auto judged = split.verdict(options); // window 2 alone: 45% against 50% (both windows together: 50% against 50%)
         REQUIRE(judged);
         CHECK_FALSE(judged->promote);
         CHECK(judged->why.find("window 2 of 3") != std::string::npos);
