@@ -30,6 +30,7 @@ struct LearnArgs {
     std::string policy = "s3fifo", parameters = "{}", space, trace;
     uint64_t trials = 30, min_requests = 2000, history = 0;
     std::string objective = "tokens";
+    double cpu_seconds = 0;
     std::vector<std::string> sizes = {"10%"};
     bool apply = false;
     // learn explain
@@ -110,6 +111,7 @@ int now(const LearnArgs &args) {
     options.sizes = args.sizes;
     options.min_requests = args.min_requests;
     options.history_requests = args.history;
+    options.cpu_seconds = args.cpu_seconds;
     options.objective = args.objective == "hits" ? replay::Objective::hits : replay::Objective::tokens;
     Progress bar{""};
     std::string shown;
@@ -217,6 +219,9 @@ void register_learn(CLI::App &app) {
     now_cmd->add_option("--trials", args->trials, "Trials of the search")->capture_default_str();
     now_cmd->add_option("--size", args->sizes, "Cache sizes to replay at")->delimiter(',')->capture_default_str();
     now_cmd->add_option("--min-requests", args->min_requests, "Recorded requests a cycle needs")->capture_default_str();
+    now_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds the cycle's search may use (0: only --trials bounds it)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     now_cmd->add_option("--objective", args->objective, "What the cycle improves: tokens (saved by hits) or hits (hit ratio)")
         ->check(CLI::IsMember({"hits", "tokens"}))
         ->capture_default_str();

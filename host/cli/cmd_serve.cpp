@@ -315,6 +315,9 @@ void register_serve(CLI::App &app) {
            "--learn-objective", [args](const std::string &o) { args->learning.objective = o == "hits" ? replay::Objective::hits : replay::Objective::tokens; },
            "What learning cycles improve: tokens (saved by hits, the default) or hits (hit ratio)")
         ->check(CLI::IsMember({"hits", "tokens"}));
+    cmd->add_option("--learn-cpu-seconds", args->learning.cpu_seconds, "CPU seconds each cycle's search may use (0: --learn-trials bounds it)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     cmd->add_option("--learn-history", args->learning.history, "Requests a cycle learns from: the latest this many recorded (0: all)")
         ->capture_default_str();
     cmd->add_option("--canary-share", args->learning.canary.share, "Share of the shards a canary runs on (patches, parameters)")

@@ -102,6 +102,7 @@ bool ServeCoordinator::cycle(const std::string &trigger) {
     options.current_parameters = current.empty() ? "{}" : current;
     options.trials = options_.trials;
     options.history_requests = options_.history;
+    options.cpu_seconds = options_.cpu_seconds;
     options.objective = options_.objective;
     options.sizes = {std::to_string(plane_.capacity_bytes)}; // the cache this host runs
     spdlog::info("learning: cycle started ({})", trigger);

@@ -28,6 +28,7 @@ struct ServeCoordinatorOptions {
     bool on_drift = false;
     uint64_t trials = 30;
     uint64_t history = 0; // the latest this many recorded requests (0: all)
+    double cpu_seconds = 0; // each cycle's search: CPU seconds on its thread (0: the trials bound it)
     replay::Objective objective = replay::Objective::tokens;
     std::string space;    // empty: the policy's known space
     patches::CanaryOptions canary = [] { // how a recommendation (or, by default, an operator's change) is tried on live traffic

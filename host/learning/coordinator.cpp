@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
 namespace aicache::learning {
 
@@ -126,17 +127,32 @@ Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &record
     search.trials = options.trials;
     search.space = options.space;
     search.evaluation = {{"kind", "replay"}, {"target", options.policy_name}, {"trace", "recorded traffic, first half"}, {"sizes", options.sizes}};
+    // The CPU budget: this thread's CPU time, so a busy data plane does not eat into it.
+    auto thread_cpu = [] {
+        timespec t{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+        return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+    };
+    const double cpu_start = thread_cpu();
+    if (options.cpu_seconds > 0) search.stop_early = [&] { return thread_cpu() - cpu_start >= options.cpu_seconds; };
     search.on_trial = [&](const store::TrialRecord &t) {
         if (options.on_progress) options.on_progress("tuning", static_cast<uint64_t>(t.number), options.trials);
     };
     auto summary = run_search(db, options.tuner, search, *evaluator);
     if (!summary) return failed(summary.error());
+    report.detail["trials_run"] = summary->trials.size();
+    report.detail["search_cpu_seconds"] = thread_cpu() - cpu_start;
+    if (options.cpu_seconds > 0) report.detail["cpu_budget_seconds"] = options.cpu_seconds;
     const CandidateScore current = (*evaluator)({{"params", nlohmann::json::parse(options.current_parameters, nullptr, false)}});
     report.detail["search"] = search.name;
     report.detail["current_score_points"] = current.score;
+    const std::string cut_short = summary->trials.size() < options.trials
+                                      ? fmt::format(" (the CPU budget of {:g} s ended the search after {} of {} trials)", options.cpu_seconds,
+                                                    summary->trials.size(), options.trials)
+                                      : std::string();
     if (!summary->best || summary->best->score <= current.score)
-        return finish("keep", fmt::format("no parameter set of {} trials beat the current parameters on the earlier half ({:+.2f} points over the defaults)",
-                                          summary->trials.size(), current.score));
+        return finish("keep", fmt::format("no parameter set of {} trials beat the current parameters on the earlier half ({:+.2f} points over the defaults){}",
+                                          summary->trials.size(), current.score, cut_short));
     const nlohmann::json best = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object());
     report.detail["best_parameters"] = best;
     report.detail["best_score_points"] = summary->best->score;

@@ -29,6 +29,7 @@ struct CycleOptions {
     std::string space = "{}";              // the tuner's search space
     std::string current_parameters = "{}"; // what the policy serves with now
     uint64_t trials = 30;
+    double cpu_seconds = 0;        // CPU the cycle's search may use on its thread; 0: no budget (the trials bound it)
     std::vector<std::string> sizes = {"10%"};
     uint64_t min_requests = 2000;  // less recorded traffic than this: skipped
     replay::Objective objective = replay::Objective::tokens; // the host's own traffic: tokens saved is what it is for

@@ -76,6 +76,7 @@ Expected<SearchSummary> run_search(store::Database &db, const std::shared_ptr<co
     for (size_t i = 0; i < summary.trials.size(); ++i) remember(i);
 
     while (summary.trials.size() < options.trials) {
+        if (options.stop_early && options.stop_early()) break;
         auto asked = instance->ask();
         if (!asked) return asked.error().with_context("search \"" + options.name + "\"");
         nlohmann::json candidate = nlohmann::json::parse(*asked);

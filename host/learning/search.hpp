@@ -36,6 +36,7 @@ struct SearchOptions {
     std::optional<std::string> space; // unset: "{}" for a new search, the recorded one when resuming
     nlohmann::json evaluation = nlohmann::json::object(); // how candidates are measured; must match on resume
     std::function<void(const store::TrialRecord &)> on_trial; // progress, after each recorded trial
+    std::function<bool()> stop_early; // asked before each new trial: true ends this run (a later run resumes the search)
 };
 
 struct SearchSummary {

@@ -279,6 +279,13 @@ TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on 
                         "12", "--json"});
     REQUIRE_MESSAGE(again.exit_code == 0, again.out << again.err);
     CHECK(parse(again)["decision"] == "keep");
+    // A CPU budget ends the search early, and the cycle says so.
+    auto budgeted = learn({"now", "--policy", "wtinylfu", "--trace", trace, "--size", "40", "--trials", "16", "--cpu-seconds", "0.000001", "--json"});
+    REQUIRE_MESSAGE(budgeted.exit_code == 0, budgeted.out << budgeted.err);
+    nlohmann::json cut = parse(budgeted);
+    CHECK(cut["decision"] == "keep");
+    CHECK(cut["detail"]["trials_run"] == 0);
+    CHECK(cut["why"].get<std::string>().find("the CPU budget of 1e-06 s ended the search after 0 of 16 trials") != std::string::npos);
     auto unknown = learn({"explain", "99"});
     CHECK(unknown.exit_code != 0);
     CHECK(unknown.err.find("no learning cycle #99") != std::string::npos);
