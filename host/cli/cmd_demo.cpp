@@ -94,7 +94,7 @@ Expected<std::string> tune_offline(const replay::Trace &first_window, uint64_t c
 // What changed on the learning host since the last look: its cycles, and its canaries' verdicts.
 class LearningWatch {
 public:
-    LearningWatch(const ServeProcess &host, store::Database &db) : host_(host), db_(db) {}
+    explicit LearningWatch(store::Database &db) : db_(db) {}
 
     // Waits briefly for a cycle the last window may have started, and for it to end; prints what happened.
     void report_cycles() {
@@ -153,7 +153,6 @@ public:
     }
 
 private:
-    const ServeProcess &host_;
     store::Database &db_;
     int64_t last_cycle_ = 0;
     int64_t last_seq_ = 0;
@@ -313,7 +312,7 @@ int run(const DemoArgs &args) {
 
     auto learning_db = store::Database::open(root / "learning" / "aicache.db");
     if (!learning_db) return fail(learning_db.error());
-    LearningWatch watch(learning_host, **learning_db);
+    LearningWatch watch(**learning_db);
     HostTotals fixed_totals, learning_totals;
     int64_t evolved_patch = 0;
     int64_t bad_patch = 0;

@@ -129,12 +129,9 @@ int run(const ServeArgs &args) {
     // New policy parameters (aicache learn apply) go on a canary share of the shards first, too.
     patches::ParameterCanary parameters(memory, pipeline.audit(), *plane.db, args.plane.policy);
     // One canary at a time: two changes on the same shards would be judged on the same figures.
-    auto patch_on_canary = [&installer]() -> std::optional<std::string> {
-        if (!installer) return std::nullopt;
-        auto status = installer->status();
-        if (!status.contains("canary")) return std::nullopt;
-        return "patch #" + std::to_string(status["canary"].value("patch", int64_t(0))) + " is on canary; wait for its verdict";
-    };
+    patches::CanarySlot canary_slot;
+    if (installer) installer->share_slot(&canary_slot);
+    parameters.share_slot(&canary_slot);
     // Canaries are judged against their shards' own recent figures too (difference in differences).
     patches::ShardHistory shard_history(memory);
     if (installer) installer->baseline_from(&shard_history);
@@ -176,7 +173,7 @@ int run(const ServeArgs &args) {
     if (args.learning.every.count() > 0 || args.learning.every_windows > 0 || args.learning.on_drift) {
         auto tuner = open_qualified_plugin("optimizer", "tune", plane.plugins, std::chrono::seconds(10));
         if (!tuner) return fail(tuner.error().with_context("--learn-every / --learn-on-drift"));
-        coordinator = std::make_unique<ServeCoordinator>(args.learning, plane, args.plane.policy, request_log.get(), parameters, *tuner, patch_on_canary);
+        coordinator = std::make_unique<ServeCoordinator>(args.learning, plane, args.plane.policy, request_log.get(), parameters, *tuner);
     }
     // Windows of figures for `aicache learn status` and the learning coordinator.
     learning::PerformanceMonitor monitor(std::chrono::milliseconds(static_cast<int64_t>(args.monitor_window_seconds * 1000)));
@@ -214,7 +211,6 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "parameters.apply") {
-                if (auto busy = patch_on_canary()) return Status(Errc::busy, *busy);
                 answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary_options(request, args.learning.canary));
             } else if (op == "parameters.rollback") {
                 answer = parameters.rollback(who);
@@ -229,8 +225,6 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "patch.install") {
-                if (parameters.status().contains("canary"))
-                    return Status(Errc::busy, "parameters " + parameters.status()["canary"]["parameters"].dump() + " are on canary; wait for their verdict");
                 answer = installer->install(request.value("id", int64_t(0)), who, canary_options(request, args.learning.canary));
             } else if (op == "patch.rollback") {
                 answer = installer->rollback(request.value("id", int64_t(0)), who);

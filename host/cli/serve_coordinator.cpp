@@ -13,10 +13,8 @@
 namespace aicache::cli {
 
 ServeCoordinator::ServeCoordinator(ServeCoordinatorOptions options, DataPlane &plane, const std::string &policy_name, learning::RequestLog *log,
-                                   patches::ParameterCanary &canary, std::shared_ptr<const loader::PluginLibrary> tuner,
-                                   std::function<std::optional<std::string>()> other_canary)
-    : options_(std::move(options)), plane_(plane), policy_name_(policy_name), log_(log), canary_(canary), tuner_(std::move(tuner)),
-      other_canary_(std::move(other_canary)) {}
+                                   patches::ParameterCanary &canary, std::shared_ptr<const loader::PluginLibrary> tuner)
+    : options_(std::move(options)), plane_(plane), policy_name_(policy_name), log_(log), canary_(canary), tuner_(std::move(tuner)) {}
 
 ServeCoordinator::~ServeCoordinator() { stop(); }
 
@@ -113,12 +111,11 @@ bool ServeCoordinator::cycle(const std::string &trigger) {
     }
     spdlog::warn("learning: cycle {} {}: {}", report->id, report->decision, report->why);
     if (!report->parameters) return false;
-    if (auto busy = other_canary_ ? other_canary_() : std::nullopt) {
-        spdlog::warn("learning: cycle {}'s parameters wait for the next cycle: {}", report->id, *busy);
-        return false;
-    }
     auto applied = canary_.apply(nlohmann::json::parse(*report->parameters), "coordinator (cycle " + std::to_string(report->id) + ")", options_.canary);
-    if (!applied) spdlog::error("learning: cycle {}'s parameters not applied: {}", report->id, applied.error().message());
+    if (!applied && applied.error().code() == Errc::busy) // another change is on canary: the next cycle tries again
+        spdlog::warn("learning: cycle {}'s parameters wait for the next cycle: {}", report->id, applied.error().message());
+    else if (!applied)
+        spdlog::error("learning: cycle {}'s parameters not applied: {}", report->id, applied.error().message());
     return bool(applied);
 }
 

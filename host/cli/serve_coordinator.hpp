@@ -41,8 +41,7 @@ struct ServeCoordinatorOptions {
 class ServeCoordinator {
 public:
     ServeCoordinator(ServeCoordinatorOptions options, DataPlane &plane, const std::string &policy_name, learning::RequestLog *log,
-                     patches::ParameterCanary &canary, std::shared_ptr<const loader::PluginLibrary> tuner,
-                     std::function<std::optional<std::string>()> other_canary = {});
+                     patches::ParameterCanary &canary, std::shared_ptr<const loader::PluginLibrary> tuner);
     ~ServeCoordinator();
     void start();
     void stop();
@@ -60,7 +59,6 @@ private:
     learning::RequestLog *log_;
     patches::ParameterCanary &canary_;
     std::shared_ptr<const loader::PluginLibrary> tuner_;
-    std::function<std::optional<std::string>()> other_canary_; // why a recommendation must wait (a patch on canary), if it must
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false, window_pending_ = false;

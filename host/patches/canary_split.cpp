@@ -8,6 +8,18 @@
 
 namespace aicache::patches {
 
+Status CanarySlot::take(const std::string &what) {
+    std::lock_guard lock(mutex_);
+    if (holder_) return Status(Errc::busy, *holder_ + " is on canary; wait for its verdict or roll it back");
+    holder_ = what;
+    return Status::ok();
+}
+
+void CanarySlot::release() {
+    std::lock_guard lock(mutex_);
+    holder_.reset();
+}
+
 std::vector<uint32_t> CanarySplit::choose(uint32_t shard_count, double share) {
     std::vector<uint32_t> out;
     if (shard_count < 2) return out;

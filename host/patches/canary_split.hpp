@@ -7,6 +7,10 @@
 #include "patches/shard_history.hpp"
 #include "replay/replay.hpp"
 
+#include <mutex>
+#include <optional>
+#include <string>
+
 #include "cache/cache.hpp"
 
 #include <optional>
@@ -27,6 +31,20 @@ struct CanaryOptions {
     // whose harm grows as the cache fills (one that keeps what it should let go) shows in a later
     // window and not in the first. A failed window rolls it back at once.
     uint64_t probation_windows = 1;
+};
+
+// One canary at a time on a host: two changes on the same shards would be judged on the same
+// figures. The patch installer and the parameter canary take the slot before they change a shard
+// and give it back when their canary ends.
+class CanarySlot {
+public:
+    // Takes the slot for `what` ("patch #3"); Errc::busy naming the holder when it is taken.
+    Status take(const std::string &what);
+    void release();
+
+private:
+    std::mutex mutex_;
+    std::optional<std::string> holder_;
 };
 
 class CanarySplit {

@@ -47,8 +47,13 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
 
     std::vector<uint32_t> canary_shards = CanarySplit::choose(shards, options.share);
     auto previous = cache_.shard_policy(canary_shards.front());
+    if (slot_ != nullptr)
+        if (Status taken = slot_->take("patch #" + std::to_string(id)); !taken) return taken;
     auto swap_started = std::chrono::steady_clock::now();
-    if (Status swapped = cache_.swap_policy_on(canary_shards, *candidate); !swapped) return swapped;
+    if (Status swapped = cache_.swap_policy_on(canary_shards, *candidate); !swapped) {
+        if (slot_ != nullptr) slot_->release();
+        return swapped;
+    }
     const double swap_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - swap_started).count();
     Canary canary{id, options, CanarySplit(cache_, canary_shards, history_, options.baseline_windows * options.window_lookups, options.window_lookups), *candidate, previous};
     canary_.emplace(std::move(canary));
@@ -65,6 +70,7 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
 Status PatchInstaller::finish_canary_locked(bool promote, const std::string &who, const std::string &why) {
     Canary canary = std::move(*canary_);
     canary_.reset();
+    if (slot_ != nullptr) slot_->release();
     if (history_ != nullptr) history_->restart();
     auto found = pipeline_.records().get(canary.id);
     if (!found) return found.error();
@@ -138,6 +144,7 @@ void PatchInstaller::superseded(const std::string &by) {
     std::lock_guard lock(mutex_);
     int64_t id = canary_ ? canary_->id : active_id_;
     if (id == 0) return;
+    if (canary_ && slot_ != nullptr) slot_->release();
     canary_.reset();
     active_id_ = 0;
     before_active_.reset();

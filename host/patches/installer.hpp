@@ -38,6 +38,8 @@ public:
     // Canaries started from now on are also judged against their shards' figures before the change
     // (since the last canary ended).
     void baseline_from(ShardHistory *history) { history_ = history; }
+    // Canaries take `slot` first, so this host runs one at a time (patches and parameters alike).
+    void share_slot(CanarySlot *slot) { slot_ = slot; }
 
 private:
     struct Canary {
@@ -60,6 +62,7 @@ private:
     std::shared_ptr<const loader::PluginLibrary> before_active_; // what an operator's rollback restores
     std::string last_event_;
     ShardHistory *history_ = nullptr; // restarted when a canary ends
+    CanarySlot *slot_ = nullptr;
 };
 
 } // namespace aicache::patches

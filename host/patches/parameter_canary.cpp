@@ -24,10 +24,14 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
     std::vector<uint32_t> shards = CanarySplit::choose(cache_.shard_count(), options.share);
     if (shards.empty()) return Status(Errc::invalid_argument, "a canary needs at least 2 shards (serve --shards)");
     const std::string text = parameters.dump(), previous = cache_.shard_parameters(shards.front());
+    if (slot_ != nullptr)
+        if (Status taken = slot_->take("parameters " + text); !taken) return taken;
     // The policy checks its parameters when an instance is created: bad ones are refused here,
     // before any shard changed.
-    if (Status swapped = cache_.swap_policy_on(shards, cache_.shard_policy(shards.front()), text); !swapped)
+    if (Status swapped = cache_.swap_policy_on(shards, cache_.shard_policy(shards.front()), text); !swapped) {
+        if (slot_ != nullptr) slot_->release();
         return swapped.with_context("parameters " + parameters.dump());
+    }
     canary_.emplace(Canary{text, previous, parameters, options, CanarySplit(cache_, shards, history_, options.baseline_windows * options.window_lookups, options.window_lookups), who});
     nlohmann::json details = {{"policy", policy_}, {"parameters", parameters}, {"previous", object_of(previous)}, {"shards", shards},
                               {"of", cache_.shard_count()}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points}};
@@ -40,6 +44,7 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
 Status ParameterCanary::finish_locked(bool promote, const std::string &who, const std::string &why) {
     Canary canary = std::move(*canary_);
     canary_.reset();
+    if (slot_ != nullptr) slot_->release();
     if (history_ != nullptr) history_->restart();
     if (promote) {
         std::vector<uint32_t> all(cache_.shard_count());

@@ -33,6 +33,8 @@ public:
     // Canaries started from now on are also judged against their shards' figures before the change
     // (since the last canary ended).
     void baseline_from(ShardHistory *history) { history_ = history; }
+    // Canaries take `slot` first, so this host runs one at a time (patches and parameters alike).
+    void share_slot(CanarySlot *slot) { slot_ = slot; }
 
 private:
     struct Canary {
@@ -53,6 +55,7 @@ private:
     std::optional<Canary> canary_;
     std::string last_event_;
     ShardHistory *history_ = nullptr; // restarted when a canary ends
+    CanarySlot *slot_ = nullptr;
 };
 
 } // namespace aicache::patches

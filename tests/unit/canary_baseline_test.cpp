@@ -147,3 +147,13 @@ TEST_CASE("over a probation each window of lookups is judged alone: a harm that 
         CHECK(judged->why.find("canary tokens saved 10.00% vs 50.00%") != std::string::npos);
     }
 }
+
+TEST_CASE("a host runs one canary at a time: the slot is refused, naming its holder, until it is given back") {
+    patches::CanarySlot slot;
+    REQUIRE(slot.take("patch #3"));
+    Status second = slot.take("parameters {\"small_ratio\":0.2}");
+    CHECK(second.code() == Errc::busy);
+    CHECK(second.message().find("patch #3 is on canary") != std::string::npos);
+    slot.release();
+    CHECK(slot.take("parameters {\"small_ratio\":0.2}"));
+}
