@@ -190,8 +190,10 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
         say("  (no patch search: " + (!evolve ? evolve.error() : !traffic ? traffic.error() : served.error()).message() + ")\n");
         return 0;
     }
-    // The last two windows of what the host recorded, as a trace file the trial child can read.
-    const size_t keep = std::min(traffic->requests.size(), size_t(2 * args.workload.requests_per_window));
+    // The last four windows of what the host recorded, as a trace file the trial child can read:
+    // one to warm the cache, three to measure in, so a patch whose harm grows as the cache turns
+    // over (one that keeps what it should let go) shows it in its trial.
+    const size_t keep = std::min(traffic->requests.size(), size_t(4 * args.workload.requests_per_window));
     traffic->requests.erase(traffic->requests.begin(), traffic->requests.end() - long(keep));
     const std::filesystem::path recent = host.data() / "recent-traffic.csv";
     if (Status written = replay::write_csv(*traffic, recent); !written) {
@@ -208,12 +210,12 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
     submit.trial.incumbent_parameters = (*served)["parameters"].dump();
     submit.trial.sizes = {std::to_string(capacity)};
     submit.trial.objective = replay::Objective::tokens;
-    submit.trial.warm_share = 0.5; // the first window on s3fifo as served, then the swap, as on the host
+    submit.trial.warm_share = 0.25; // the first window on s3fifo as served, then the swap, as on the host
     learning::SearchOptions options;
     options.name = "demo";
     options.trials = args.evolve_trials;
     options.evaluation = {{"kind", "patch"}, {"target", "s3fifo"}, {"against", "s3fifo " + submit.trial.incumbent_parameters},
-                          {"trace", "the learning host's last two windows"}, {"sizes", submit.trial.sizes}, {"objective", "tokens"}, {"warm_share", 0.5}};
+                          {"trace", "the learning host's last four windows"}, {"sizes", submit.trial.sizes}, {"objective", "tokens"}, {"warm_share", 0.25}};
     options.on_trial = [](const store::TrialRecord &t) { say(trial_line(t)); };
     auto summary = learning::run_search(db, *evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
     if (!summary) {
@@ -248,7 +250,7 @@ int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_
     submit.trial.incumbent = "s3fifo";
     submit.trial.sizes = {std::to_string(capacity)};
     submit.trial.objective = replay::Objective::tokens;
-    submit.trial.warm_share = 0.5;
+    submit.trial.warm_share = 0.25;
     auto patch = pipeline.submit(jit::PatchSource{"mru_demo.cpp", *source}, submit);
     if (!patch) return say("  (no bad patch: " + patch.error().message() + ")\n"), 0;
     nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
@@ -380,8 +382,8 @@ int run(const DemoArgs &args) {
                     change.gone = window;
         if (window == d + 5 && args.patch) {
             say("the evolve optimizer proposes eviction priority functions, each rendered to a patch, validated (libclang), compiled in the\n"
-                "sandboxed worker and replayed in a locked-down trial on the learning host's last two windows: s3fifo as it serves now for the\n"
-                "first, then swapped to the patch the way the host would install it, measured on the second against s3fifo all along:\n");
+                "sandboxed worker and replayed in a locked-down trial on the learning host's last four windows: s3fifo as it serves now for the\n"
+                "first, then swapped to the patch the way the host would install it, measured on the other three against s3fifo all along:\n");
             evolved_patch = evolve_patch(**learning_db, learning_host, plugins, capacity, args);
         }
     }
