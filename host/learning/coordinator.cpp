@@ -29,54 +29,31 @@ double sign_test_p(size_t wins, size_t n) {
 
 namespace {
 
-// Hits (or their cost, by the objective) at each size of the policy with `parameters` over the
-// first `count` requests of `traffic`.
-Expected<std::vector<uint64_t>> hits_of_prefix(const ParameterReplay &setup, const replay::Trace &traffic, size_t count, const std::string &parameters) {
-    replay::Trace prefix;
-    prefix.name = traffic.name;
-    prefix.requests.assign(traffic.requests.begin(), traffic.requests.begin() + long(count));
-    auto results = replay_at_sizes(setup, prefix, parameters);
-    if (!results) return results.error();
-    std::vector<uint64_t> hits;
-    for (const auto &r : *results) hits.push_back(setup.objective == replay::Objective::tokens ? r.cost_hit : r.hits);
-    return hits;
-}
-
 // The later half in `chunks` consecutive parts, each judged alone with both parameter sets. The
-// cache runs on from the earlier half into each chunk (a chunk's hits are those of the replay up
-// to its end less those up to its start): a chunk replayed from a cold cache would show nothing
-// of an eviction policy when the cache holds more than the chunk asks for.
+// cache runs on from the earlier half into each chunk (only the chunk's requests are counted): a
+// chunk replayed from a cold cache would show nothing of an eviction policy when the cache holds
+// more than the chunk asks for.
 Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std::string &current, const std::string &candidate, size_t chunks) {
     replay::Trace whole;
     whole.name = setup.trace_name;
     whole.requests = setup.tuning.requests;
     whole.requests.insert(whole.requests.end(), setup.held_out.requests.begin(), setup.held_out.requests.end());
     const size_t start = setup.tuning.requests.size(), later = setup.held_out.requests.size();
-    std::vector<std::vector<uint64_t>> before, after; // hits (or their cost) at each chunk boundary, per size
-    std::vector<uint64_t> asked(chunks + 1, 0);         // requests of the later half (or their cost) up to each boundary
-    for (size_t c = 1; c <= chunks; ++c) {
-        asked[c] = asked[c - 1];
-        for (size_t i = start + later * (c - 1) / chunks; i < start + later * c / chunks; ++i)
-            asked[c] += setup.objective == replay::Objective::tokens ? whole.requests[i].cost : 1;
-    }
-    for (size_t c = 0; c <= chunks; ++c) {
-        const size_t end = start + later * c / chunks;
-        auto a = hits_of_prefix(setup, whole, end, current);
-        if (!a) return a.error();
-        auto b = hits_of_prefix(setup, whole, end, candidate);
-        if (!b) return b.error();
-        before.push_back(*a), after.push_back(*b);
-    }
+    // The mean over the sizes of each replay's figure, in percent.
+    auto mean_percent = [&](const std::vector<replay::ReplayResult> &results) {
+        double sum = 0;
+        for (const auto &r : results) sum += 100 * r.ratio(setup.objective);
+        return results.empty() ? 0 : sum / double(results.size());
+    };
     nlohmann::json out = nlohmann::json::array();
     for (size_t c = 0; c < chunks; ++c) {
-        const double requests = double(later * (c + 1) / chunks - later * c / chunks);
-        const double weight = double(asked[c + 1] - asked[c]);
-        double current_percent = 0, tuned_percent = 0;
-        for (size_t s = 0; s < setup.sizes.size(); ++s) {
-            current_percent += 100 * double(before[c + 1][s] - before[c][s]) / std::max(1.0, weight) / double(setup.sizes.size());
-            tuned_percent += 100 * double(after[c + 1][s] - after[c][s]) / std::max(1.0, weight) / double(setup.sizes.size());
-        }
-        out.push_back({{"chunk", c + 1}, {"requests", uint64_t(requests)}, {"current_percent", current_percent}, {"tuned_percent", tuned_percent},
+        const size_t from = start + later * c / chunks, to = start + later * (c + 1) / chunks;
+        auto before = replay_at_sizes(setup, whole, current, from, to);
+        if (!before) return before.error();
+        auto after = replay_at_sizes(setup, whole, candidate, from, to);
+        if (!after) return after.error();
+        const double current_percent = mean_percent(*before), tuned_percent = mean_percent(*after);
+        out.push_back({{"chunk", c + 1}, {"requests", to - from}, {"current_percent", current_percent}, {"tuned_percent", tuned_percent},
                        {"gain_points", tuned_percent - current_percent}});
     }
     return out;

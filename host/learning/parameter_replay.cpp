@@ -48,13 +48,16 @@ Expected<ParameterReplay> prepare_parameter_replay(replay::Trace trace, std::str
     return setup;
 }
 
-Expected<std::vector<replay::ReplayResult>> replay_at_sizes(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters) {
+Expected<std::vector<replay::ReplayResult>> replay_at_sizes(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters,
+                                                            uint64_t measure_from, uint64_t measure_to) {
     std::vector<replay::ReplayResult> out;
     for (const auto &size : setup.sizes) {
         replay::ReplayOptions options;
         options.capacity_bytes = size.amount;
         options.count_objects = size.objects;
         options.policy_parameters = parameters;
+        options.measure_from = measure_from;
+        options.measure_to = measure_to;
         auto result = replay::run_replay(part, setup.policy, options);
         if (!result) return result.error();
         if (result->policy_errors > 0)

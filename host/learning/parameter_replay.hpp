@@ -34,8 +34,10 @@ struct SizedHitRatios {
     [[nodiscard]] double mean() const;
 };
 
-// The policy with `parameters` on `part` at each of the setup's sizes; a policy error is an error.
-Expected<std::vector<replay::ReplayResult>> replay_at_sizes(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters);
+// The policy with `parameters` on `part` at each of the setup's sizes, counting requests
+// [measure_from, measure_to) only (ReplayOptions); a policy error is an error.
+Expected<std::vector<replay::ReplayResult>> replay_at_sizes(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters,
+                                                            uint64_t measure_from = 0, uint64_t measure_to = UINT64_MAX);
 
 // The policy with `parameters` (a JSON object, "{}" = its defaults) on one part of the trace.
 Expected<SizedHitRatios> replay_parameters(const ParameterReplay &setup, const replay::Trace &part, const std::string &parameters);

@@ -3,6 +3,7 @@
 #include "core/hash.hpp"
 #include "replay/simulator.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -28,7 +29,7 @@ Status replay_through_cache(const Trace &trace, std::shared_ptr<const loader::Pl
     auto created = cache::Cache::create(config, policy);
     if (!created) return created.error();
     cache::Cache &cache = **created;
-    const uint64_t total = trace.requests.size();
+    const uint64_t total = std::min<uint64_t>(trace.requests.size(), options.measure_to);
     for (uint64_t i = 0; i < total; ++i) {
         if (options.swap_to && i == options.swap_after) {
             if (Status swapped = cache.swap_policy(options.swap_to); !swapped) return swapped;
@@ -37,9 +38,11 @@ Status replay_through_cache(const Trace &trace, std::shared_ptr<const loader::Pl
         char key_bytes[8];
         cache::KeyView key{key_of(r.id, key_bytes), std::string_view(key_bytes, 8)};
         if (cache.lookup(key, r.time_us).hit) {
-            ++result.hits;
-            result.bytes_hit += r.size;
-            result.cost_hit += r.cost;
+            if (i >= options.measure_from) {
+                ++result.hits;
+                result.bytes_hit += r.size;
+                result.cost_hit += r.cost;
+            }
         } else {
             cache::InsertRequest insert;
             insert.key = key;
@@ -65,15 +68,17 @@ Status replay_through_simulator(const Trace &trace, std::shared_ptr<const loader
     auto created = Simulator::create(std::move(policy), options.capacity_bytes, options.policy_parameters);
     if (!created) return created.error();
     Simulator &simulator = *created;
-    const uint64_t total = trace.requests.size();
+    const uint64_t total = std::min<uint64_t>(trace.requests.size(), options.measure_to);
     for (uint64_t i = 0; i < total; ++i) {
         const Request &r = trace.requests[i];
         char key_bytes[8];
         uint64_t key = key_of(r.id, key_bytes);
         if (simulator.lookup(key, r.time_us)) {
-            ++result.hits;
-            result.bytes_hit += r.size;
-            result.cost_hit += r.cost;
+            if (i >= options.measure_from) {
+                ++result.hits;
+                result.bytes_hit += r.size;
+                result.cost_hit += r.cost;
+            }
         } else {
             simulator.insert(key, options.count_objects ? 1 : r.size, r.cost, r.time_us);
         }
@@ -95,10 +100,11 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
     if (options.swap_to) result.policy += "->" + options.swap_to->facts().name;
     result.capacity_bytes = options.capacity_bytes;
     result.capacity_in_objects = options.count_objects;
-    result.requests = trace.requests.size();
-    for (const Request &r : trace.requests) {
-        result.bytes_requested += r.size;
-        result.cost_requested += r.cost;
+    const uint64_t end = std::min<uint64_t>(trace.requests.size(), options.measure_to);
+    for (uint64_t i = std::min(options.measure_from, end); i < end; ++i) {
+        ++result.requests;
+        result.bytes_requested += trace.requests[i].size;
+        result.cost_requested += trace.requests[i].cost;
     }
     const bool through_cache = options.shards != 1 || options.swap_to || options.engine == Engine::cache;
     auto start = std::chrono::steady_clock::now();
@@ -106,7 +112,7 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
                                     : replay_through_simulator(trace, std::move(policy), options, result);
     if (!replayed) return replayed;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (options.progress) options.progress(result.requests, result.requests);
+    if (options.progress) options.progress(end, end);
     return result;
 }
 

@@ -28,6 +28,10 @@ struct ReplayOptions {
     // Optional hot swap mid-run: after `swap_after` requests the cache moves to `swap_to`.
     uint64_t swap_after = 0;
     std::shared_ptr<const loader::PluginLibrary> swap_to;
+    // Only requests [measure_from, measure_to) are counted in the result; the ones before warm the
+    // cache, the ones after are not replayed. A swap's first window or one chunk of a longer trace
+    // is measured from the cache the requests before it left.
+    uint64_t measure_from = 0, measure_to = UINT64_MAX;
     std::function<void(uint64_t done, uint64_t total)> progress; // called every 64 Ki requests
 };
 

@@ -73,3 +73,36 @@ TEST_CASE("the replay simulator expires and refuses entries as the cache does") 
     CHECK(simulated.refused > 100);
     CHECK(simulated.hits > 0);
 }
+
+TEST_CASE("a measured stretch counts only its own requests, from the cache the requests before it left, in both engines") {
+    const replay::Trace trace = variable_size_trace();
+    auto library = loader::PluginLibrary::load_file(test::plugin_path("s3fifo"));
+    REQUIRE(library);
+    for (replay::Engine engine : {replay::Engine::simulator, replay::Engine::cache}) {
+        replay::ReplayOptions options;
+        options.capacity_bytes = trace.footprint_bytes / 20;
+        options.engine = engine;
+        auto prefix = [&](uint64_t end) {
+            replay::ReplayOptions o = options;
+            o.measure_to = end;
+            auto r = replay::run_replay(trace, *library, o);
+            REQUIRE(r);
+            return *r;
+        };
+        options.measure_from = 10'000, options.measure_to = 25'000;
+        auto stretch = replay::run_replay(trace, *library, options);
+        REQUIRE(stretch);
+        const replay::ReplayResult to_start = prefix(10'000), to_end = prefix(25'000);
+        CHECK(stretch->requests == 15'000);
+        CHECK(stretch->hits == to_end.hits - to_start.hits);
+        CHECK(stretch->cost_hit == to_end.cost_hit - to_start.cost_hit);
+        CHECK(stretch->cost_requested == to_end.cost_requested - to_start.cost_requested);
+        // Warm: the same requests from an empty cache hit less.
+        replay::Trace alone;
+        alone.requests.assign(trace.requests.begin() + 10'000, trace.requests.begin() + 25'000);
+        options.measure_from = 0, options.measure_to = UINT64_MAX;
+        auto cold = replay::run_replay(alone, *library, options);
+        REQUIRE(cold);
+        CHECK(cold->hits < stretch->hits);
+    }
+}
