@@ -1,9 +1,6 @@
 #include "patches/canary_split.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-
 #include <fmt/format.h>
 
 namespace aicache::patches {
@@ -28,76 +25,46 @@ std::vector<uint32_t> CanarySplit::choose(uint32_t shard_count, double share) {
     return out;
 }
 
-CanarySplit::CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards, const ShardHistory *history, uint64_t baseline_lookups,
-                         uint64_t minimum_baseline_lookups)
+CanarySplit::CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards, const ShardHistory *history, const CanaryOptions &options)
     : cache_(cache), shards_(std::move(shards)) {
-    if (history != nullptr) before_ = history->before(shards_, baseline_lookups, minimum_baseline_lookups);
+    if (history != nullptr) before_ = history->before(shards_, options.baseline_windows * options.window_lookups, options.window_lookups);
     start_counting();
 }
 
-void CanarySplit::start_counting() { std::tie(canary_start_, rest_start_) = totals(); }
+void CanarySplit::start_counting() { start_ = totals(); }
 
-std::pair<cache::CacheStats, cache::CacheStats> CanarySplit::totals() const {
-    cache::CacheStats canary, rest;
-    for (uint32_t i = 0; i < cache_.shard_count(); ++i) {
-        cache::CacheStats s = cache_.shard_stats(i);
-        auto &side = std::find(shards_.begin(), shards_.end(), i) != shards_.end() ? canary : rest;
-        side.lookups += s.lookups;
-        side.hits += s.hits;
-        side.cost_hit += s.cost_hit;
-        side.cost_offered += s.cost_offered;
-    }
-    return {canary, rest};
+SplitCounts CanarySplit::totals() const {
+    SplitCounts out;
+    for (uint32_t i = 0; i < cache_.shard_count(); ++i)
+        (std::find(shards_.begin(), shards_.end(), i) != shards_.end() ? out.canary : out.rest) += ShardCounts::of(cache_.shard_stats(i));
+    return out;
 }
 
-CanarySplit::Sides CanarySplit::sides() const {
-    auto [canary, rest] = totals();
-    return {canary.lookups - canary_start_.lookups,         canary.hits - canary_start_.hits,
-            rest.lookups - rest_start_.lookups,             rest.hits - rest_start_.hits,
-            canary.cost_hit - canary_start_.cost_hit,       canary.cost_offered - canary_start_.cost_offered,
-            rest.cost_hit - rest_start_.cost_hit,           rest.cost_offered - rest_start_.cost_offered};
-}
-
-namespace {
-
-// A side's figure in percent by the objective: the hit ratio, or the share of tokens saved.
-double percent(replay::Objective objective, uint64_t lookups, uint64_t hits, uint64_t cost_hit, uint64_t cost_offered) {
-    if (objective == replay::Objective::tokens) return cost_hit + cost_offered ? 100.0 * double(cost_hit) / double(cost_hit + cost_offered) : 0;
-    return lookups ? 100.0 * double(hits) / double(lookups) : 0;
-}
-
-} // namespace
+SplitCounts CanarySplit::sides() const { return totals() - start_; }
 
 std::optional<CanarySplit::Verdict> CanarySplit::verdict(const CanaryOptions &options) {
-    const Sides now = sides();
-    // This window's lookups only: the counts since the last window that passed.
-    Sides s{now.canary_lookups - judged_.canary_lookups,         now.canary_hits - judged_.canary_hits,
-            now.rest_lookups - judged_.rest_lookups,             now.rest_hits - judged_.rest_hits,
-            now.canary_cost_hit - judged_.canary_cost_hit,       now.canary_cost_offered - judged_.canary_cost_offered,
-            now.rest_cost_hit - judged_.rest_cost_hit,           now.rest_cost_offered - judged_.rest_cost_offered};
-    if (s.canary_lookups < options.window_lookups || s.rest_lookups < options.window_lookups) return std::nullopt;
+    const SplitCounts now = sides();
+    const SplitCounts s = now - judged_; // this window's lookups only: since the last window that passed
+    if (s.canary.lookups < options.window_lookups || s.rest.lookups < options.window_lookups) return std::nullopt;
     const auto o = options.objective;
     const char *figure = o == replay::Objective::tokens ? "tokens saved" : "hit ratio";
-    const double canary_ratio = percent(o, s.canary_lookups, s.canary_hits, s.canary_cost_hit, s.canary_cost_offered);
-    const double rest_ratio = percent(o, s.rest_lookups, s.rest_hits, s.rest_cost_hit, s.rest_cost_offered);
+    const double canary_ratio = s.canary.percent(o), rest_ratio = s.rest.percent(o);
     const uint64_t probation = std::max<uint64_t>(1, options.probation_windows);
     const std::string window = probation > 1 ? fmt::format("window {} of {}: ", windows_passed_ + 1, probation) : std::string();
     std::string why;
     bool passed;
     if (before_ && before_->canary.lookups > 0 && before_->rest.lookups > 0) {
         // Each side against itself before the change: what the change did, net of what the traffic did to both.
-        const auto &c = before_->canary, &r = before_->rest;
-        const double canary_before = percent(o, c.lookups, c.hits, c.cost_hit, c.cost_offered);
-        const double rest_before = percent(o, r.lookups, r.hits, r.cost_hit, r.cost_offered);
+        const double canary_before = before_->canary.percent(o), rest_before = before_->rest.percent(o);
         const double effect = (canary_ratio - canary_before) - (rest_ratio - rest_before);
         why = fmt::format("{}canary {} {:.2f}% ({:.2f}% before) vs {:.2f}% ({:.2f}% before) on the other shards over {} / {} lookups: "
                           "{:+.2f} points net of the traffic (margin {:.2f} points)",
-                          window, figure, canary_ratio, canary_before, rest_ratio, rest_before, s.canary_lookups, s.rest_lookups, effect,
+                          window, figure, canary_ratio, canary_before, rest_ratio, rest_before, s.canary.lookups, s.rest.lookups, effect,
                           options.margin_points);
         passed = effect + options.margin_points >= 0;
     } else {
         why = fmt::format("{}canary {} {:.2f}% vs {:.2f}% on the other shards over {} / {} lookups (margin {:.2f} points)", window, figure,
-                          canary_ratio, rest_ratio, s.canary_lookups, s.rest_lookups, options.margin_points);
+                          canary_ratio, rest_ratio, s.canary.lookups, s.rest.lookups, options.margin_points);
         passed = canary_ratio + options.margin_points >= rest_ratio;
     }
     if (!passed) return Verdict{false, why};

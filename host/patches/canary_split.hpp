@@ -4,16 +4,13 @@
 // window of lookups. Patches (installer) and parameter changes (parameter_canary) are judged alike.
 #pragma once
 
+#include "cache/cache.hpp"
 #include "patches/shard_history.hpp"
 #include "replay/replay.hpp"
 
 #include <mutex>
 #include <optional>
 #include <string>
-
-#include "cache/cache.hpp"
-
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,18 +51,15 @@ public:
     static std::vector<uint32_t> choose(uint32_t shard_count, double share);
 
     // With `history`, the verdict also compares each side with its own figures over a stretch
-    // before the change (difference in differences; see patches/shard_history.hpp).
-    CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards, const ShardHistory *history = nullptr, uint64_t baseline_lookups = 0,
-                uint64_t minimum_baseline_lookups = 0);
+    // before the change (difference in differences; see patches/shard_history.hpp): up to
+    // `options.baseline_windows` canary windows of it, at least one.
+    CanarySplit(const cache::Cache &cache, std::vector<uint32_t> shards, const ShardHistory *history = nullptr, const CanaryOptions &options = {});
     [[nodiscard]] const std::vector<uint32_t> &shards() const noexcept { return shards_; }
     // Counts from now (call right after the change went on).
     void start_counting();
 
-    struct Sides {
-        uint64_t canary_lookups = 0, canary_hits = 0, rest_lookups = 0, rest_hits = 0;
-        uint64_t canary_cost_hit = 0, canary_cost_offered = 0, rest_cost_hit = 0, rest_cost_offered = 0;
-    };
-    [[nodiscard]] Sides sides() const;
+    // Both sides' counts since the change went on.
+    [[nodiscard]] SplitCounts sides() const;
 
     struct Verdict {
         bool promote = false;
@@ -77,12 +71,12 @@ public:
     [[nodiscard]] bool has_baseline() const noexcept { return before_.has_value(); }
 
 private:
-    std::pair<cache::CacheStats, cache::CacheStats> totals() const;
+    SplitCounts totals() const;
     const cache::Cache &cache_;
     std::vector<uint32_t> shards_;
-    cache::CacheStats canary_start_, rest_start_;
-    std::optional<ShardHistory::Before> before_;
-    Sides judged_;             // the counts at the end of the last window that passed
+    SplitCounts start_;
+    std::optional<SplitCounts> before_;
+    SplitCounts judged_;       // since the change, at the end of the last window that passed
     uint64_t windows_passed_ = 0;
 };
 

@@ -55,7 +55,7 @@ Expected<nlohmann::json> PatchInstaller::install(int64_t id, const std::string &
         return swapped;
     }
     const double swap_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - swap_started).count();
-    Canary canary{id, options, CanarySplit(cache_, canary_shards, history_, options.baseline_windows * options.window_lookups, options.window_lookups), *candidate, previous};
+    Canary canary{id, options, CanarySplit(cache_, canary_shards, history_, options), *candidate, previous};
     canary_.emplace(std::move(canary));
     patch.state = store::PatchState::canary;
     if (Status updated = pipeline_.records().update(patch); !updated) return updated;
@@ -133,9 +133,9 @@ nlohmann::json PatchInstaller::status() {
     std::lock_guard lock(mutex_);
     nlohmann::json out = {{"target", target_}, {"active_patch", active_id_}, {"last_event", last_event_}};
     if (canary_) {
-        CanarySplit::Sides s = canary_->split.sides();
-        out["canary"] = {{"patch", canary_->id}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary_lookups}, {"canary_hits", s.canary_hits},
-                         {"rest_lookups", s.rest_lookups}, {"rest_hits", s.rest_hits}, {"window_lookups", canary_->options.window_lookups}};
+        SplitCounts s = canary_->split.sides();
+        out["canary"] = {{"patch", canary_->id}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary.lookups}, {"canary_hits", s.canary.hits},
+                         {"rest_lookups", s.rest.lookups}, {"rest_hits", s.rest.hits}, {"window_lookups", canary_->options.window_lookups}};
     }
     return out;
 }

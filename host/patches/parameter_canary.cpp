@@ -32,7 +32,7 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
         if (slot_ != nullptr) slot_->release();
         return swapped.with_context("parameters " + parameters.dump());
     }
-    canary_.emplace(Canary{text, previous, parameters, options, CanarySplit(cache_, shards, history_, options.baseline_windows * options.window_lookups, options.window_lookups), who});
+    canary_.emplace(Canary{text, previous, parameters, options, CanarySplit(cache_, shards, history_, options), who});
     nlohmann::json details = {{"policy", policy_}, {"parameters", parameters}, {"previous", object_of(previous)}, {"shards", shards},
                               {"of", cache_.shard_count()}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points}};
     if (auto logged = audit_.append(who, "parameters-canary", policy_, details); !logged) return logged.error();
@@ -82,9 +82,9 @@ nlohmann::json ParameterCanary::status() {
     // The last shard is never a canary shard (canary_split): it runs what the host serves with.
     nlohmann::json out = {{"policy", policy_}, {"parameters", object_of(cache_.shard_parameters(cache_.shard_count() - 1))}, {"last_event", last_event_}};
     if (canary_) {
-        CanarySplit::Sides s = canary_->split.sides();
-        out["canary"] = {{"parameters", canary_->parameters_json}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary_lookups},
-                         {"canary_hits", s.canary_hits}, {"rest_lookups", s.rest_lookups}, {"rest_hits", s.rest_hits},
+        SplitCounts s = canary_->split.sides();
+        out["canary"] = {{"parameters", canary_->parameters_json}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary.lookups},
+                         {"canary_hits", s.canary.hits}, {"rest_lookups", s.rest.lookups}, {"rest_hits", s.rest.hits},
                          {"window_lookups", canary_->options.window_lookups}};
     }
     return out;

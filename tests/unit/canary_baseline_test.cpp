@@ -52,7 +52,7 @@ TEST_CASE("a canary is judged net of its shards' own figures before the change, 
         history.sample();
         t.traffic(0, 4000, 20), t.traffic(1, 4000, 80);
         history.sample();
-        patches::CanarySplit with(*t.cache, {0}, &history, 4000, 1000), without(*t.cache, {0});
+        patches::CanarySplit with(*t.cache, {0}, &history, options), without(*t.cache, {0});
         CHECK(with.has_baseline());
         t.traffic(0, 1000, 20), t.traffic(1, 1000, 80);
         auto judged = with.verdict(options), plain = without.verdict(options);
@@ -68,7 +68,7 @@ TEST_CASE("a canary is judged net of its shards' own figures before the change, 
         history.sample();
         t.traffic(0, 4000, 90), t.traffic(1, 4000, 60);
         history.sample();
-        patches::CanarySplit split(*t.cache, {0}, &history, 4000, 1000);
+        patches::CanarySplit split(*t.cache, {0}, &history, options);
         t.traffic(0, 1000, 70), t.traffic(1, 1000, 60);
         auto judged = split.verdict(options);
         REQUIRE(judged);
@@ -81,13 +81,13 @@ TEST_CASE("a canary is judged net of its shards' own figures before the change, 
         history.sample();
         t.traffic(0, 500, 20), t.traffic(1, 500, 80);
         history.sample();
-        CHECK_FALSE(patches::CanarySplit(*t.cache, {0}, &history, 4000, 1000).has_baseline()); // 500 lookups < the minimum
+        CHECK_FALSE(patches::CanarySplit(*t.cache, {0}, &history, options).has_baseline()); // 500 lookups < the minimum
         t.traffic(0, 4000, 20), t.traffic(1, 4000, 80);
         history.sample();
-        CHECK(patches::CanarySplit(*t.cache, {0}, &history, 4000, 1000).has_baseline()); // the longest kept, over the minimum
+        CHECK(patches::CanarySplit(*t.cache, {0}, &history, options).has_baseline()); // the longest kept, over the minimum
         history.restart();
         history.sample();
-        CHECK_FALSE(patches::CanarySplit(*t.cache, {0}, &history, 4000, 1000).has_baseline());
+        CHECK_FALSE(patches::CanarySplit(*t.cache, {0}, &history, options).has_baseline());
     }
 }
 
