@@ -170,12 +170,8 @@ struct HostTotals {
 Expected<store::WindowFigures> close_window(const ServeProcess &host) {
     auto answer = host.control({{"op", "monitor.close"}});
     if (!answer) return answer.error();
-    store::WindowFigures w;
-    if (!answer->value("closed", false)) return w;
-    const auto &j = (*answer)["window"];
-    w.requests = j.value("requests", uint64_t(0)), w.hits = j.value("hits", uint64_t(0)), w.semantic_hits = j.value("semantic_hits", uint64_t(0));
-    w.misses = j.value("misses", uint64_t(0)), w.tokens_answered = j.value("tokens_answered", uint64_t(0)), w.tokens_saved = j.value("tokens_saved", uint64_t(0));
-    return w;
+    if (!answer->value("closed", false)) return store::WindowFigures{}; // nothing happened in it
+    return store::window_from_json((*answer)["window"]);
 }
 
 // The evolve optimizer proposes priority functions; each is rendered to a patch and goes through
@@ -325,24 +321,33 @@ int run(const DemoArgs &args) {
     struct Change {
         uint64_t from_window;
         std::string name;
-        std::function<Expected<nlohmann::json>()> apply;
-        std::optional<uint64_t> went_on, gone; // the windows it went on in and was rolled back in
+        bool injected; // a bad change: it must be rolled back
+        // Puts the change on canary; returns what the audit log will name it when it is rolled back.
+        std::function<Expected<std::string>()> apply;
+        std::string subject = {};
+        std::optional<uint64_t> went_on = {}, gone = {}; // the windows it went on in and was rolled back in
     };
     std::vector<Change> changes;
     if (args.inject)
-        changes.push_back({d + 5, "injected: a bad parameter set for s3fifo (a small queue of 95%, no ghost)", [&] {
-                               return learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", kBadParameters}});
+        changes.push_back({d + 5, "injected: a bad parameter set for s3fifo (a small queue of 95%, no ghost)", true, [&]() -> Expected<std::string> {
+                               auto applied = learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", kBadParameters}});
+                               if (!applied) return applied.error();
+                               return kBadParameters.dump();
                            }});
     if (args.patch)
-        changes.push_back({d + 7, "the evolved patch, approved by rule", [&]() -> Expected<nlohmann::json> {
-                               if (evolved_patch == 0) return nlohmann::json{{"skipped", true}};
-                               return learning_host.control({{"op", "patch.install"}, {"id", evolved_patch}, {"who", "demo (approved by rule)"}});
+        changes.push_back({d + 7, "the evolved patch, approved by rule", false, [&]() -> Expected<std::string> {
+                               if (evolved_patch == 0) return std::string(); // none was approved
+                               auto installed = learning_host.control({{"op", "patch.install"}, {"id", evolved_patch}, {"who", "demo (approved by rule)"}});
+                               if (!installed) return installed.error();
+                               return "patch #" + std::to_string(evolved_patch);
                            }});
     if (args.inject)
-        changes.push_back({d + 9, "injected: a patch approved by mistake", [&]() -> Expected<nlohmann::json> {
+        changes.push_back({d + 9, "injected: a patch approved by mistake", true, [&]() -> Expected<std::string> {
                                if (bad_patch == 0) bad_patch = careless_approval(**learning_db, learning_host, capacity);
-                               if (bad_patch == 0) return nlohmann::json{{"skipped", true}};
-                               return learning_host.control({{"op", "patch.install"}, {"id", bad_patch}, {"who", "demo-operator"}});
+                               if (bad_patch == 0) return std::string(); // it could not be made (said why)
+                               auto installed = learning_host.control({{"op", "patch.install"}, {"id", bad_patch}, {"who", "demo-operator"}});
+                               if (!installed) return installed.error();
+                               return "patch #" + std::to_string(bad_patch);
                            }});
     for (uint64_t window = 0; window < w.windows; ++window) {
         for (auto &change : changes) {
@@ -354,7 +359,8 @@ int run(const DemoArgs &args) {
             }
             change.went_on = window;
             if (!applied) say(fmt::format("{}: {}\n", change.name, applied.error().message()));
-            else if (!applied->value("skipped", false)) say(fmt::format("{}: on canary from window {}\n", change.name, window + 1));
+            else if (!applied->empty()) say(fmt::format("{}: on canary from window {}\n", change.name, window + 1));
+            if (applied) change.subject = *applied;
         }
 
         const size_t first = window * w.requests_per_window, last = first + w.requests_per_window;
@@ -376,10 +382,7 @@ int run(const DemoArgs &args) {
         // An injected change must be gone by the end of the window it went on in.
         for (const std::string &gone : watch.report_canaries())
             for (auto &change : changes)
-                if (change.went_on && !change.gone && change.name.starts_with("injected") &&
-                    ((change.name.find("parameter") != std::string::npos && gone == kBadParameters.dump()) ||
-                     (bad_patch != 0 && gone == "patch #" + std::to_string(bad_patch))))
-                    change.gone = window;
+                if (!change.subject.empty() && !change.gone && gone == change.subject) change.gone = window;
         if (window == d + 5 && args.patch) {
             say("the evolve optimizer proposes eviction priority functions, each rendered to a patch, validated (libclang), compiled in the\n"
                 "sandboxed worker and replayed in a locked-down trial on the learning host's last four windows: s3fifo as it serves now for the\n"
@@ -406,8 +409,8 @@ int run(const DemoArgs &args) {
                     100 * (learning_totals.after.hit_ratio() - fixed_totals.after.hit_ratio()), gain,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()));
     for (const auto &change : changes) {
-        if (!change.name.starts_with("injected")) continue;
-        if (!change.went_on) say(fmt::format("{}: never went on\n", change.name));
+        if (!change.injected) continue;
+        if (!change.went_on || change.subject.empty()) say(fmt::format("{}: never went on\n", change.name));
         else if (!change.gone) say(fmt::format("{}: went on in window {} and was NOT rolled back\n", change.name, *change.went_on + 1));
         else
             say(fmt::format("{}: went on in window {}, rolled back automatically in window {} ({})\n", change.name, *change.went_on + 1, *change.gone + 1,

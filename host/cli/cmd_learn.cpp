@@ -29,7 +29,7 @@ struct LearnArgs {
     // learn now
     std::string policy = "s3fifo", parameters = "{}", space, trace;
     uint64_t trials = 30, min_requests = 2000, history = 0;
-    std::string objective = "tokens";
+    replay::Objective objective = replay::Objective::tokens;
     double cpu_seconds = 0;
     std::vector<std::string> sizes = {"10%"};
     bool apply = false;
@@ -112,7 +112,7 @@ int now(const LearnArgs &args) {
     options.min_requests = args.min_requests;
     options.history_requests = args.history;
     options.cpu_seconds = args.cpu_seconds;
-    options.objective = args.objective == "hits" ? replay::Objective::hits : replay::Objective::tokens;
+    options.objective = args.objective;
     Progress bar{""};
     std::string shown;
     options.on_progress = [&](const std::string &step, uint64_t done, uint64_t total) {
@@ -222,9 +222,7 @@ void register_learn(CLI::App &app) {
     now_cmd->add_option("--cpu-seconds", args->cpu_seconds, "CPU seconds the cycle's search may use (0: only --trials bounds it)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    now_cmd->add_option("--objective", args->objective, "What the cycle improves: tokens (saved by hits) or hits (hit ratio)")
-        ->check(CLI::IsMember({"hits", "tokens"}))
-        ->capture_default_str();
+    add_objective_option(*now_cmd, "--objective", args->objective, "What the cycle improves: tokens (saved by hits) or hits (hit ratio)");
     now_cmd->add_option("--history", args->history, "Learn from the latest this many recorded requests only (0: all)")->capture_default_str();
     now_cmd->add_option("--trace", args->trace, "Learn from this trace instead of the recorded traffic");
     now_cmd->add_flag("--apply", args->apply, "Apply a recommendation to the host serving the data directory (on canary first)");

@@ -35,7 +35,7 @@ struct OptimizeArgs {
     std::string measure = "patch";
     std::string pairs;
     double tune_share = 0.5;
-    std::string objective = "hits";
+    replay::Objective objective = replay::Objective::hits;
     double trial_warm_share = 0;
     bool json = false;
 };
@@ -84,11 +84,9 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
     if (!trace) return fail(trace.error());
     auto setup = learning::prepare_parameter_replay(std::move(*trace), args.trace.empty() ? "generated" : args.trace, args.tune_share, args.sizes, *policy);
     if (!setup) return fail(setup.error());
-    auto objective = replay::parse_objective(args.objective);
-    if (!objective) return fail(objective.error().with_context("--objective"));
-    setup->objective = *objective;
+    setup->objective = args.objective;
     options.evaluation = {{"kind", "replay"}, {"target", args.target}, {"trace", setup->trace_name}, {"sizes", args.sizes}, {"tune_share", args.tune_share}};
-    if (*objective != replay::Objective::hits) options.evaluation["objective"] = args.objective; // searches recorded before objectives resume
+    if (args.objective != replay::Objective::hits) options.evaluation["objective"] = replay::to_string(args.objective); // searches recorded before objectives resume
     auto evaluator = learning::parameter_evaluator(*setup);
     if (!evaluator) return fail(evaluator.error());
 
@@ -121,8 +119,8 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
     }
     if (summary->resumed_from > 0) std::printf("resumed after %llu recorded trials\n", static_cast<unsigned long long>(summary->resumed_from));
     if (judged) {
-        std::printf("best: trial #%lld, %+.2f hit-ratio points over %s's defaults on %s\n  %s\n", static_cast<long long>(summary->best->number),
-                    summary->best->score, args.target.c_str(), setup->tuning.name.c_str(), describe_candidate(summary->best->candidate).c_str());
+        std::printf("best: trial #%lld, %+.2f points of %s over %s's defaults on %s\n  %s\n", static_cast<long long>(summary->best->number),
+                    summary->best->score, replay::figure_of(args.objective), args.target.c_str(), setup->tuning.name.c_str(), describe_candidate(summary->best->candidate).c_str());
         std::printf("held out, %s: defaults %.2f%%, tuned %.2f%% (%+.2f points; per size", setup->held_out.name.c_str(), judged->defaults.mean(),
                     judged->tuned.mean(), judged->tuned.mean() - judged->defaults.mean());
         for (size_t i = 0; i < args.sizes.size(); ++i)
@@ -211,12 +209,10 @@ int run(const OptimizeArgs &args) {
     if (args.measure == "pairs") return run_pairs_search(args, *library, *repo->db, std::move(options));
     options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
                           {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
-    auto objective = replay::parse_objective(args.objective);
-    if (!objective) return fail(objective.error().with_context("--objective"));
-    if (*objective != replay::Objective::hits) options.evaluation["objective"] = args.objective;
+    if (args.objective != replay::Objective::hits) options.evaluation["objective"] = replay::to_string(args.objective);
 
     patches::SubmitOptions submit;
-    submit.trial.objective = *objective;
+    submit.trial.objective = args.objective;
     submit.trial.warm_share = args.trial_warm_share;
     if (args.trial_warm_share > 0) options.evaluation["warm_share"] = args.trial_warm_share;
     submit.target = args.target;
@@ -260,8 +256,9 @@ int run(const OptimizeArgs &args) {
     if (summary->trials.size() == summary->resumed_from)
         std::printf("search %s already has %zu trials: raise --trials to search further\n", options.name.c_str(), summary->trials.size());
     if (summary->best) {
-        std::printf("best: trial #%lld, %+.2f hit-ratio points over %s (mean of %zu sizes) on %s\n  %s\n",
-                    static_cast<long long>(summary->best->number), summary->best->score, options.evaluation["against"].get<std::string>().c_str(),
+        std::printf("best: trial #%lld, %+.2f points of %s over %s (mean of %zu sizes) on %s\n  %s\n",
+                    static_cast<long long>(summary->best->number), summary->best->score, replay::figure_of(args.objective),
+                    options.evaluation["against"].get<std::string>().c_str(),
                     args.sizes.size(), summary->best->split.c_str(), describe_candidate(summary->best->candidate).c_str());
         if (summary->best->patch_id)
             std::printf("  patch #%lld is %s%s\n", static_cast<long long>(*summary->best->patch_id),
@@ -348,11 +345,9 @@ void register_optimize(CLI::App &app) {
                         "set of --target, scored by replaying the first --tune-share of --trace and judged on the rest; pairs: each "
                         "candidate is a prompt canonicalization, scored on --tune-share of --pairs' questions and judged on the rest")
         ->capture_default_str();
-    run_cmd->add_option("--objective", args->objective,
-                        "What candidates are scored and approved by: hits (hit ratio) or tokens (hits weighted by their cost: tokens for "
-                        "request logs, bytes for oracleGeneral traces, 1 per request for key lists)")
-        ->check(CLI::IsMember({"hits", "tokens"}))
-        ->capture_default_str();
+    add_objective_option(*run_cmd, "--objective", args->objective,
+                         "What candidates are scored and approved by: hits (hit ratio) or tokens (hits weighted by their cost: tokens for "
+                         "request logs, bytes for oracleGeneral traces, 1 per request for key lists)");
     run_cmd->add_option("--trial-warm-share", args->trial_warm_share,
                         "Patch trials: the incumbent serves this first share of the trace, then the cache swaps to the candidate "
                         "(as a host installs it) and both are measured on the rest")

@@ -49,13 +49,8 @@ int judge(const JudgeArgs &args) {
     const nlohmann::json evaluation = nlohmann::json::parse((*found)->evaluation, nullptr, false);
     if (evaluation.is_object() && evaluation.contains("trace") && evaluation["trace"].is_string()) options.trained_on.push_back(evaluation["trace"]);
     const auto dir = plugin_dir(*args.plugins);
-    std::error_code ec;
-    std::vector<std::filesystem::path> files;
-    for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".so") files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-    for (const auto &file : files) {
-        auto library = open_policy(file.string(), dir);
+    for (const auto &name : plugin_names(dir)) {
+        auto library = open_policy(name, dir);
         if (library && (*library)->policy() != nullptr) options.classical.push_back(*library);
     }
     if (options.classical.empty()) return fail(Status(Errc::not_found, "no policy plugins in " + dir.string() + ": pass --plugins DIR"));

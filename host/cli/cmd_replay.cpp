@@ -23,15 +23,6 @@ struct ReplayArgs {
     replay::GeneratorOptions generator;
 };
 
-std::vector<std::string> all_policies(const std::filesystem::path &dir) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.path().extension() == ".so") names.push_back(entry.path().stem().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 int run(const ReplayArgs &args) {
     Expected<replay::Trace> trace = args.trace.empty() ? Expected<replay::Trace>(replay::generate_workload(args.generator))
                                                        : replay::read_trace(args.trace);
@@ -40,7 +31,7 @@ int run(const ReplayArgs &args) {
     std::vector<std::string> policies;
     for (const auto &p : args.policies) {
         if (p == "all") {
-            auto every = all_policies(dir);
+            auto every = plugin_names(dir); // other kinds are skipped below
             policies.insert(policies.end(), every.begin(), every.end());
         } else {
             policies.push_back(p);

@@ -305,10 +305,7 @@ void register_serve(CLI::App &app) {
     cmd->add_flag("--learn-on-drift", args->learning.on_drift,
                   "Run a learning cycle when the monitor's last window did significantly worse than the ones before");
     cmd->add_option("--learn-trials", args->learning.trials, "Trials of each cycle's search")->capture_default_str();
-    cmd->add_option_function<std::string>(
-           "--learn-objective", [args](const std::string &o) { args->learning.objective = o == "hits" ? replay::Objective::hits : replay::Objective::tokens; },
-           "What learning cycles improve: tokens (saved by hits, the default) or hits (hit ratio)")
-        ->check(CLI::IsMember({"hits", "tokens"}));
+    add_objective_option(*cmd, "--learn-objective", args->learning.objective, "What learning cycles improve: tokens (saved by hits) or hits (hit ratio)");
     cmd->add_option("--learn-cpu-seconds", args->learning.cpu_seconds, "CPU seconds each cycle's search may use (0: --learn-trials bounds it)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
@@ -324,11 +321,8 @@ void register_serve(CLI::App &app) {
                     "Windows of lookups a canary must pass, each judged alone, before it is promoted")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    cmd->add_option_function<std::string>(
-           "--canary-objective",
-           [args](const std::string &o) { args->learning.canary.objective = o == "hits" ? replay::Objective::hits : replay::Objective::tokens; },
-           "What a canary is judged by: tokens (the share of the tokens asked for that hits saved, the default) or hits (hit ratio)")
-        ->check(CLI::IsMember({"hits", "tokens"}));
+    add_objective_option(*cmd, "--canary-objective", args->learning.canary.objective,
+                         "What a canary is judged by: tokens (the share of the tokens asked for that hits saved) or hits (hit ratio)");
     cmd->add_option("--default-ttl", args->default_ttl_seconds, "Seconds an answer lives (0: no expiry)")->capture_default_str();
     cmd->add_option("--tenant-ttl", args->tenant_ttls, "Per-namespace TTL, NAME=SECONDS (repeatable)");
     cmd->add_option("--request-log-max", args->request_log_max,

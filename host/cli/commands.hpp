@@ -2,12 +2,26 @@
 // CLI::RuntimeError(exit_code) after the message has been printed.
 #pragma once
 
+#include "replay/replay.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <functional>
 #include <string>
 
 namespace aicache::cli {
+
+// An option naming what is optimized or judged: "hits" (hit ratio) or "tokens" (hits weighted by
+// their cost); anything else is refused with the choices.
+inline CLI::Option *add_objective_option(CLI::App &command, const std::string &name, replay::Objective &objective, const std::string &help) {
+    auto set = [&objective](const std::string &value) {
+        for (replay::Objective o : {replay::Objective::hits, replay::Objective::tokens})
+            if (value == replay::to_string(o)) objective = o;
+    };
+    return command.add_option_function<std::string>(name, set, help + " (default: " + replay::to_string(objective) + ")")
+        ->check(CLI::IsMember({replay::to_string(replay::Objective::hits), replay::to_string(replay::Objective::tokens)}).description(""))
+        ->option_text("hits|tokens");
+}
 
 // Runs `run` when `command` is chosen; a non-zero result becomes the process's exit code.
 inline void on_callback(CLI::App *command, std::function<int()> run) {

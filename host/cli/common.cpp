@@ -32,17 +32,22 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &
     return loader::PluginLibrary::load_file(*file);
 }
 
+std::vector<std::string> plugin_names(const std::filesystem::path &dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.path().extension() == ".so") names.push_back(entry.path().stem().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir) {
     std::filesystem::path file = name_or_path;
     if (name_or_path.find('/') == std::string::npos && file.extension() != ".so") file = dir / (name_or_path + ".so");
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) {
-        std::vector<std::string> names;
-        for (const auto &entry : std::filesystem::directory_iterator(dir, ec))
-            if (entry.path().extension() == ".so") names.push_back(entry.path().stem().string());
-        std::sort(names.begin(), names.end());
         std::string known;
-        for (const auto &name : names) known += (known.empty() ? "" : ", ") + name;
+        for (const auto &name : plugin_names(dir)) known += (known.empty() ? "" : ", ") + name;
         return Status(Errc::not_found, kind + " \"" + name_or_path + "\": no " + file.string() +
                                            (known.empty() ? " (plugin directory is empty or missing: pass --plugins DIR)"
                                                           : " (plugins there: " + known + ")"));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace aicache::cli {
 
@@ -25,6 +26,8 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std
 // tens of MB need (two minutes).
 Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const std::string &name_or_path, const std::filesystem::path &dir);
 // The library file of a plugin named like that (`kind` words the error), without loading it.
+// The plugins in a directory: the stems of its *.so files, sorted (none when it is missing).
+std::vector<std::string> plugin_names(const std::filesystem::path &dir);
 Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir);
 // The user running the command, for the version record ("who").
 std::string current_user();

@@ -47,7 +47,7 @@ std::optional<CanarySplit::Verdict> CanarySplit::verdict(const CanaryOptions &op
     const SplitCounts s = now - judged_; // this window's lookups only: since the last window that passed
     if (s.canary.lookups < options.window_lookups || s.rest.lookups < options.window_lookups) return std::nullopt;
     const auto o = options.objective;
-    const char *figure = o == replay::Objective::tokens ? "tokens saved" : "hit ratio";
+    const char *figure = replay::figure_of(o);
     const double canary_ratio = s.canary.percent(o), rest_ratio = s.rest.percent(o);
     const uint64_t probation = std::max<uint64_t>(1, options.probation_windows);
     const std::string window = probation > 1 ? fmt::format("window {} of {}: ", windows_passed_ + 1, probation) : std::string();

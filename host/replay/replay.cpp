@@ -128,13 +128,9 @@ Expected<CacheSize> parse_cache_size(const std::string &text, const Trace &trace
     return CacheSize{*bytes, false};
 }
 
-Expected<Objective> parse_objective(const std::string &text) {
-    if (text == "hits") return Objective::hits;
-    if (text == "tokens") return Objective::tokens;
-    return Status(Errc::invalid_argument, "objective \"" + text + "\": expected hits (hit ratio) or tokens (hits weighted by their cost)");
-}
-
 const char *to_string(Objective objective) noexcept { return objective == Objective::tokens ? "tokens" : "hits"; }
+
+const char *figure_of(Objective objective) noexcept { return objective == Objective::tokens ? "tokens saved" : "hit ratio"; }
 
 Expected<uint64_t> parse_capacity(const std::string &text, uint64_t footprint_bytes) {
     auto bad = [&] {

@@ -39,8 +39,8 @@ struct ReplayOptions {
 // of their cost it saved (tokens: hits weighted by what a miss costs; for traces without costs
 // every request costs 1 and the two agree).
 enum class Objective { hits, tokens };
-Expected<Objective> parse_objective(const std::string &text);
-const char *to_string(Objective objective) noexcept;
+const char *to_string(Objective objective) noexcept;  // "hits", "tokens": the names options and records use
+const char *figure_of(Objective objective) noexcept;  // "hit ratio", "tokens saved": what a report says
 
 struct ReplayResult {
     std::string policy;

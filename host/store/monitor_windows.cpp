@@ -12,6 +12,16 @@ nlohmann::json to_json(const WindowFigures &w) {
             {"latency_p50_us", w.latency_p50_us}, {"latency_p99_us", w.latency_p99_us}};
 }
 
+WindowFigures window_from_json(const nlohmann::json &j) {
+    auto u = [&j](const char *name) { return j.value(name, uint64_t(0)); };
+    WindowFigures w;
+    w.start_us = u("start_us"), w.end_us = u("end_us"), w.requests = u("requests"), w.hits = u("hits"), w.semantic_hits = u("semantic_hits");
+    w.misses = u("misses"), w.bypasses = u("bypasses"), w.errors = u("errors"), w.tokens_answered = u("tokens_answered"), w.tokens_saved = u("tokens_saved");
+    w.wrong_reports = u("wrong_reports"), w.right_reports = u("right_reports");
+    w.latency_p50_us = static_cast<uint32_t>(u("latency_p50_us")), w.latency_p99_us = static_cast<uint32_t>(u("latency_p99_us"));
+    return w;
+}
+
 Status MonitorWindows::add(const WindowFigures &w) {
     auto i = [](uint64_t v) { return SqlValue(static_cast<int64_t>(v)); };
     auto stored = db_.query("INSERT INTO monitor_windows(start_us, end_us, requests, hits, semantic_hits, misses, bypasses, errors, "

@@ -27,6 +27,8 @@ struct WindowFigures {
 
 // Every figure of a window, the hit ratio included (aicache learn status --json, the control op monitor.close).
 nlohmann::json to_json(const WindowFigures &window);
+// The figures to_json wrote (a field it lacks is 0; the hit ratio is derived again).
+WindowFigures window_from_json(const nlohmann::json &json);
 
 class MonitorWindows {
 public:
