@@ -18,4 +18,10 @@ const char *to_string(Errc code) noexcept {
     return "unknown";
 }
 
+std::optional<Errc> errc_named(std::string_view name) noexcept {
+    for (int code = int(Errc::ok); code <= int(Errc::internal); ++code)
+        if (name == to_string(Errc(code))) return Errc(code);
+    return std::nullopt;
+}
+
 } // namespace aicache

@@ -4,6 +4,8 @@
 
 #include <cassert>
 #include <string>
+#include <string_view>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -23,6 +25,8 @@ enum class Errc {
 };
 
 const char *to_string(Errc code) noexcept;
+// The code to_string named (a status that crossed a process boundary as text); none for another name.
+std::optional<Errc> errc_named(std::string_view name) noexcept;
 
 class [[nodiscard]] Status {
 public:

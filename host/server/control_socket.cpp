@@ -142,11 +142,8 @@ Expected<std::string> control_request(const std::filesystem::path &socket_path, 
     if (!answer.is_object()) return Status(Errc::io, "the host answered with something that is not JSON");
     if (answer.value("ok", false)) return answer.value("text", std::string());
     // The host's error code comes back too, so a caller can tell "busy, try later" from a refusal.
-    Errc code = Errc::plugin;
-    const std::string named = answer.value("code", std::string());
-    for (Errc e : {Errc::invalid_argument, Errc::not_found, Errc::io, Errc::abi, Errc::plugin, Errc::corrupt, Errc::busy, Errc::timeout, Errc::internal})
-        if (named == to_string(e)) code = e;
-    return Status(code, answer.value("error", std::string("request failed")));
+    const Errc code = errc_named(answer.value("code", std::string())).value_or(Errc::plugin);
+    return Status(code == Errc::ok ? Errc::plugin : code, answer.value("error", std::string("request failed")));
 }
 
 } // namespace aicache::server

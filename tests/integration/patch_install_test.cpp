@@ -78,6 +78,11 @@ TEST_CASE("an approved patch goes through canary to every shard, survives a rest
     INFO(installed.out << installed.err << host.log());
     REQUIRE(installed.outcome == sandbox::Outcome::ok);
     CHECK(host.state(1) == "canary");
+    // One canary at a time: new parameters wait, and the client is told it is busy, not refused.
+    auto busy = host.request({{"op", "parameters.apply"}, {"parameters", nlohmann::json::object()}});
+    REQUIRE_FALSE(busy);
+    CHECK(busy.error().code() == Errc::busy);
+    CHECK(busy.error().message().find("patch #1 is on canary") != std::string::npos);
     host.drive(3000, 1);
     REQUIRE(test::eventually([&] { return host.state(1) == "active"; }, std::chrono::seconds(10)));
     CHECK(host.status().value("active_patch", 0) == 1);
