@@ -124,6 +124,34 @@ TEST_CASE("serving_kernels_handle_layer_sizes_that_are_not_whole_registers") {
     check_agrees_with_torch(net, corpus);
 }
 
+TEST_CASE("serving_kernels_agree_with_libtorch_for_deeper_networks_and_every_activation") {
+    // What the nas optimizer searches over: depth, width, activation and dropout (training only).
+    for (auto activation : {encoder::Activation::relu, encoder::Activation::gelu, encoder::Activation::tanh})
+        for (int64_t layers : {1, 2, 3}) {
+            encoder::NetworkConfig config = small_config();
+            config.layers = layers, config.activation = activation, config.hidden = 37, config.dropout = 0.2;
+            CAPTURE(layers);
+            CAPTURE(int(activation));
+            encoder::Network net(config);
+            Corpus corpus(config.buckets);
+            std::mt19937_64 rng(7);
+            REQUIRE(net.train(corpus.clusters, corpus.pairs, 100, rng, 5).steps == 5);
+            check_agrees_with_torch(net, corpus); // dropout is off when serving, in both
+        }
+}
+
+TEST_CASE("a_checkpoint_of_one_architecture_is_refused_by_another") {
+    encoder::NetworkConfig two = small_config();
+    two.layers = 2;
+    encoder::Network one_layer(small_config()), two_layers(two);
+    CHECK_THROWS_AS(two_layers.load(one_layer.save()), std::invalid_argument);
+    CHECK_THROWS_AS(one_layer.load(two_layers.save()), std::invalid_argument);
+    encoder::NetworkConfig gelu = two;
+    gelu.activation = encoder::Activation::gelu; // same weights' shapes: loads, serves with its own activation
+    encoder::Network other(gelu);
+    CHECK_NOTHROW(other.load(two_layers.save()));
+}
+
 TEST_CASE("relate_on_embeddings_equals_match_on_texts") {
     encoder::Network net(small_config());
     Corpus corpus(small_config().buckets);
@@ -529,6 +557,10 @@ TEST_CASE("the_learner_refuses_continual_settings_out_of_range_naming_the_key") 
     refused(R"({"memory": 100000000})", "memory");
     refused(R"({"restore_optimizer": 2})", "restore_optimizer");
     refused(R"({"train_steps": -5})", "train_steps");
+    refused(R"({"layers": 0})", "layers");
+    refused(R"({"layers": 5})", "layers");
+    refused(R"({"activation": "sigmoid"})", "activation");
+    refused(R"({"dropout": 0.95})", "dropout");
     CHECK_NOTHROW(encoder::Learner(aicache::sdk::Config::parse(R"({"buckets": 64, "replay": 0, "ewc_lambda": 0.5, "memory": 0})")));
 }
 

@@ -169,6 +169,19 @@ void check_linear(const char *name, const LinearWeights &l, int64_t in, int64_t 
                                     std::to_string(l.in) + ", expected " + std::to_string(out) + " x " + std::to_string(in));
 }
 
+// The hidden layers' activation over the first `out` values of each row (ReLU is fused into the
+// dense kernels; the others are applied after them).
+void activate(Activation activation, float *y, size_t rows, size_t out, size_t stride) {
+    if (activation == Activation::relu) return;
+    for (size_t r = 0; r < rows; ++r) {
+        float *row = y + r * stride;
+        if (activation == Activation::tanh)
+            for (size_t j = 0; j < out; ++j) row[j] = std::tanh(row[j]);
+        else
+            for (size_t j = 0; j < out; ++j) row[j] = 0.5f * row[j] * (1.0f + std::erf(row[j] * float(M_SQRT1_2)));
+    }
+}
+
 } // namespace
 
 struct Inference::Impl {
@@ -177,9 +190,12 @@ struct Inference::Impl {
     size_t buckets, bag_dim, dim;
     std::vector<float> bag_owned;
     const float *bag; // bag_owned's data, or the caller's table
-    // fc2 and skip are one layer over [relu(fc1(x)) padded to fc1's stride, x]: the sum the
+    Activation activation;
+    // fc2 and skip are one layer over [the last hidden layer padded to its stride, x]: the sum the
     // model takes of the two becomes one pass that accumulates both.
-    Packed fc1, head;
+    Packed fc1;
+    std::vector<Packed> deeper;
+    Packed head;
     // rel1's input blocks reordered to [v, u, |u-v|, u*v], so the query's block (v) is its first
     // rows and the three per-candidate blocks are one contiguous matrix after it.
     Packed rel1;
@@ -188,13 +204,11 @@ struct Inference::Impl {
 
     Impl(InferenceWeights &w, Kernels k)
         : kernels(k), buckets(size_t(w.buckets)), bag_dim(size_t(w.bag_dim)), dim(size_t(w.fc2.out)), bag_owned(std::move(w.bag)),
-          bag(w.bag_view != nullptr ? w.bag_view : bag_owned.data()),
-          fc1(bag_dim, size_t(w.fc1.out)), head(fc1.stride + bag_dim, dim), rel1(4 * dim, size_t(w.rel1.out)), rel2(rel1.stride),
+          bag(w.bag_view != nullptr ? w.bag_view : bag_owned.data()), activation(w.activation), fc1(packed(w.fc1)),
+          deeper(packed(w.deeper)), head(last_hidden().stride + bag_dim, dim), rel1(4 * dim, size_t(w.rel1.out)), rel2(rel1.stride),
           rel2_bias(w.rel2.bias.at(0)) {
-        fc1.put(0, w.fc1, 0, bag_dim);
-        fc1.add_bias(w.fc1);
         head.put(0, w.fc2, 0, size_t(w.fc2.in));
-        head.put(fc1.stride, w.skip, 0, bag_dim);
+        head.put(last_hidden().stride, w.skip, 0, bag_dim);
         head.add_bias(w.fc2);
         head.add_bias(w.skip);
         rel1.put(0, w.rel1, dim, dim);               // v
@@ -207,6 +221,25 @@ struct Inference::Impl {
 #else
         dense = &encoder::dense<Portable>;
 #endif
+    }
+
+    static Packed packed(const LinearWeights &layer) {
+        Packed p(size_t(layer.in), size_t(layer.out));
+        p.put(0, layer, 0, size_t(layer.in));
+        p.add_bias(layer);
+        return p;
+    }
+    static std::vector<Packed> packed(const std::vector<LinearWeights> &layers) {
+        std::vector<Packed> out;
+        for (const LinearWeights &layer : layers) out.push_back(packed(layer));
+        return out;
+    }
+    [[nodiscard]] const Packed &last_hidden() const { return deeper.empty() ? fc1 : deeper.back(); }
+
+    // One hidden layer over `rows` rows of x, its activation applied.
+    void hidden_layer(const Packed &layer, const float *x, size_t x_stride, size_t rows, float *y, size_t y_stride) const {
+        dense({x, rows, x_stride, layer.wt.data(), layer.in, layer.stride, layer.bias.data(), y, y_stride, activation == Activation::relu});
+        activate(activation, y, rows, layer.out, y_stride);
     }
 
     void bag_mean(const Features &ids, float *x) const {
@@ -245,7 +278,12 @@ Inference::Inference(InferenceWeights w, Kernels kernels) {
     if (w.buckets < 1 || w.bag_dim < 1 || (w.bag_view == nullptr && w.bag.size() != size_t(w.buckets * w.bag_dim)))
         throw std::invalid_argument("encoder inference: the embedding table is not buckets x bag_dim");
     check_linear("fc1", w.fc1, w.bag_dim, w.fc1.out);
-    check_linear("fc2", w.fc2, w.fc1.out, w.fc2.out);
+    int64_t hidden = w.fc1.out;
+    for (size_t i = 0; i < w.deeper.size(); ++i) {
+        check_linear(("deeper[" + std::to_string(i) + "]").c_str(), w.deeper[i], hidden, w.deeper[i].out);
+        hidden = w.deeper[i].out;
+    }
+    check_linear("fc2", w.fc2, hidden, w.fc2.out);
     check_linear("skip", w.skip, w.bag_dim, w.fc2.out);
     check_linear("rel1", w.rel1, 4 * w.fc2.out, w.rel1.out);
     check_linear("rel2", w.rel2, w.rel1.out, 1);
@@ -273,11 +311,25 @@ int64_t Inference::dim() const { return int64_t(impl_->dim); }
 
 void Inference::embed(const std::vector<const Features *> &texts, float *out) const {
     const Impl &m = *impl_;
-    const size_t n = texts.size(), h = m.fc1.stride, width = h + m.bag_dim;
+    const size_t n = texts.size(), h = m.last_hidden().stride, width = h + m.bag_dim;
     if (n == 0) return;
-    std::vector<float> act(n * width), y(n * m.head.stride); // act rows: [relu(fc1(x)), x]
+    std::vector<float> act(n * width), y(n * m.head.stride); // act rows: [the last hidden layer, x]
     for (size_t i = 0; i < n; ++i) m.bag_mean(*texts[i], act.data() + i * width + h);
-    m.dense({act.data() + h, n, width, m.fc1.wt.data(), m.fc1.in, h, m.fc1.bias.data(), act.data(), width, true});
+    const float *x = act.data() + h;
+    if (m.deeper.empty()) {
+        m.hidden_layer(m.fc1, x, width, n, act.data(), width);
+    } else {
+        std::vector<float> from(n * m.fc1.stride), to;
+        m.hidden_layer(m.fc1, x, width, n, from.data(), m.fc1.stride);
+        size_t from_stride = m.fc1.stride;
+        for (size_t l = 0; l < m.deeper.size(); ++l) {
+            const Packed &layer = m.deeper[l];
+            const bool last = l + 1 == m.deeper.size();
+            if (!last) to.assign(n * layer.stride, 0.0f);
+            m.hidden_layer(layer, from.data(), from_stride, n, last ? act.data() : to.data(), last ? width : layer.stride);
+            if (!last) from.swap(to), from_stride = layer.stride;
+        }
+    }
     m.dense({act.data(), n, width, m.head.wt.data(), m.head.in, m.head.stride, m.head.bias.data(), y.data(), m.head.stride, false});
     for (size_t i = 0; i < n; ++i) {
         const float *row = y.data() + i * m.head.stride;

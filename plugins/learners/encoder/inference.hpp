@@ -12,6 +12,10 @@ namespace encoder {
 
 using Features = std::vector<int64_t>;
 
+// The nonlinearity of the encoder's hidden layers (the relation head's is always ReLU). GELU is
+// the exact one, x * Phi(x), as torch::gelu computes it by default.
+enum class Activation { relu, gelu, tanh };
+
 // One torch::nn::Linear as LibTorch holds it: weight row-major out x in.
 struct LinearWeights {
     int64_t in = 0, out = 0;
@@ -25,7 +29,11 @@ struct InferenceWeights {
     // Instead of `bag`: the table read in place (64 MB at the default size, not worth a second
     // copy). It must stay where it is, unchanged, for as long as the Inference serves from it.
     const float *bag_view = nullptr;
-    LinearWeights fc1, fc2, skip; // encoder: fc2(relu(fc1(x))) + skip(x)
+    // encoder: fc2(h) + skip(x), h = act(deeper[n-1](... act(deeper[0](act(fc1(x)))))), no
+    // deeper layers by default
+    LinearWeights fc1, fc2, skip;
+    std::vector<LinearWeights> deeper;
+    Activation activation = Activation::relu;
     LinearWeights rel1, rel2;     // relation head over [u, v, |u-v|, u*v]
 };
 

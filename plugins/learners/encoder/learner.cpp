@@ -52,6 +52,15 @@ LearnerConfig learner_config(const aicache::sdk::Config &c) {
     n.learning_rate = c.number("learning_rate", n.learning_rate);
     n.batch = static_cast<int64_t>(c.unsigned_integer("batch", uint64_t(n.batch)));
     n.temperature = c.number("temperature", n.temperature);
+    n.layers = static_cast<int64_t>(c.unsigned_integer("layers", uint64_t(n.layers)));
+    if (n.layers < 1 || n.layers > 4) throw invalid_argument("encoder: layers must lie in [1, 4]");
+    const std::string activation = c.text("activation", "relu");
+    if (activation == "relu") n.activation = Activation::relu;
+    else if (activation == "gelu") n.activation = Activation::gelu;
+    else if (activation == "tanh") n.activation = Activation::tanh;
+    else throw invalid_argument("encoder: activation is " + activation + ": use relu, gelu or tanh");
+    n.dropout = c.number("dropout", n.dropout);
+    if (!(n.dropout >= 0 && n.dropout < 0.9)) throw invalid_argument("encoder: dropout must lie in [0, 0.9)");
     if (n.buckets < 2 || n.buckets > (1ull << 24)) throw invalid_argument("encoder: buckets must lie in [2, 2^24]");
     if (n.bag_dim < 1 || n.hidden < 1 || n.dim < 1 || n.relation_hidden < 1 || n.batch < 2)
         throw invalid_argument("encoder: bag_dim, hidden, dim, relation_hidden must be positive and batch at least 2");

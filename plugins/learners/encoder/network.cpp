@@ -20,16 +20,27 @@ struct Model : torch::nn::Module {
           fc2(register_module("fc2", torch::nn::Linear(c.hidden, c.dim))),
           skip(register_module("skip", torch::nn::Linear(c.bag_dim, c.dim))),
           rel1(register_module("rel1", torch::nn::Linear(4 * c.dim, c.relation_hidden))),
-          rel2(register_module("rel2", torch::nn::Linear(c.relation_hidden, 1))) {
+          rel2(register_module("rel2", torch::nn::Linear(c.relation_hidden, 1))), activation(c.activation), dropout(c.dropout) {
+        // Hidden layers past the first are named hidden2, hidden3, ...: a one-layer network keeps
+        // the names (and so the checkpoints) it always had.
+        for (int64_t l = 2; l <= c.layers; ++l)
+            deeper.push_back(register_module("hidden" + std::to_string(l), torch::nn::Linear(c.hidden, c.hidden)));
         // Zero biases in the encoder: a random bias is a direction every embedding shares, which
         // would make even unrelated texts look alike before (and early in) training.
         torch::NoGradGuard no_grad;
         for (auto *layer : {&fc1, &fc2, &skip}) (*layer)->bias.zero_();
+        for (auto &layer : deeper) layer->bias.zero_();
     }
 
+    torch::Tensor hidden_activation(const torch::Tensor &x) {
+        torch::Tensor y = activation == Activation::relu ? torch::relu(x) : activation == Activation::gelu ? torch::gelu(x) : torch::tanh(x);
+        return dropout > 0 ? torch::dropout(y, dropout, is_training()) : y;
+    }
     torch::Tensor encode(const torch::Tensor &ids, const torch::Tensor &offsets) {
         torch::Tensor x = bag->forward(ids, offsets);
-        torch::Tensor y = fc2->forward(torch::relu(fc1->forward(x))) + skip->forward(x);
+        torch::Tensor h = hidden_activation(fc1->forward(x));
+        for (auto &layer : deeper) h = hidden_activation(layer->forward(h));
+        torch::Tensor y = fc2->forward(h) + skip->forward(x);
         return torch::nn::functional::normalize(y, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-8));
     }
     torch::Tensor relate(const torch::Tensor &u, const torch::Tensor &v) { // logits
@@ -39,6 +50,9 @@ struct Model : torch::nn::Module {
 
     torch::nn::EmbeddingBag bag;
     torch::nn::Linear fc1, fc2, skip, rel1, rel2;
+    std::vector<torch::nn::Linear> deeper;
+    Activation activation;
+    double dropout;
 };
 
 // Concatenated ids and the offset of each text, as EmbeddingBag takes them.
@@ -294,6 +308,8 @@ InferenceWeights Network::Impl::dense_weights() const {
     w.buckets = m.bag->weight.size(0);
     w.bag_dim = m.bag->weight.size(1);
     w.fc1 = copy_of(m.fc1);
+    for (const auto &layer : m.deeper) w.deeper.push_back(copy_of(layer));
+    w.activation = m.activation;
     w.fc2 = copy_of(m.fc2);
     w.skip = copy_of(m.skip);
     w.rel1 = copy_of(m.rel1);
@@ -414,6 +430,10 @@ std::string Network::save() const {
     std::ostringstream out;
     torch::serialize::OutputArchive archive;
     impl_->model->save(archive);
+    // Module::load ignores what the archive has beyond the module's own parameters: a deeper
+    // network's checkpoint would load into a shallower one, its extra layers dropped. The depth is
+    // written beside them so that load() can refuse it.
+    archive.write("layers", torch::tensor(impl_->config.layers, torch::kLong));
     archive.save_to(out);
     return out.str();
 }
@@ -423,6 +443,11 @@ void Network::load(std::string_view bytes) {
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(in);
+        torch::Tensor layers;
+        const int64_t saved_layers = archive.try_read("layers", layers) ? layers.item<int64_t>() : 1; // older checkpoints: one layer
+        if (saved_layers != impl_->config.layers)
+            throw std::invalid_argument("the checkpoint's encoder has " + std::to_string(saved_layers) + " hidden layers, this one " +
+                                        std::to_string(impl_->config.layers));
         impl_->model->load(archive);
     } catch (const c10::Error &e) {
         throw std::invalid_argument(std::string("not a checkpoint of this network: ") + e.what_without_backtrace());
@@ -481,6 +506,9 @@ void Network::load_optimizer(std::string_view bytes) {
                 if (!state.exp_avg().sizes().equals(p.sizes()) || !state.exp_avg_sq().sizes().equals(p.sizes()))
                     throw std::invalid_argument("the optimizer state's Adam moments do not fit this network's layers");
             }
+    // The moments continue; the step size is this instance's (a search may resume a checkpoint
+    // with another learning rate), not the one saved with them.
+    for (auto &group : loaded->param_groups()) static_cast<torch::optim::AdamOptions &>(group.options()).lr(impl_->config.learning_rate);
     impl_->optimizer = std::move(loaded);
     table_sums.zero_();
     table_sums.index_copy_(0, rows, sums);

@@ -19,6 +19,9 @@ namespace encoder {
 struct NetworkConfig {
     uint64_t buckets = 1 << 18;
     int64_t bag_dim = 64, hidden = 256, dim = 128, relation_hidden = 128;
+    int64_t layers = 1; // hidden layers of the encoder, each `hidden` wide
+    Activation activation = Activation::relu;
+    double dropout = 0; // on the encoder's hidden layers, in training only
     uint64_t seed = 1;
     double learning_rate = 2e-3;
     int64_t batch = 64;
