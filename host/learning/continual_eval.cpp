@@ -28,26 +28,6 @@ Expected<loader::LearnerInstance> fresh(const std::shared_ptr<const loader::Plug
     return instance;
 }
 
-// Trains a learner configured with {"train_steps": steps} until it has taken them: each call
-// runs as many as the learner does per call, and one that takes none ends it.
-Expected<std::string> train_steps(loader::LearnerInstance &learner, uint64_t steps, const std::function<void(uint64_t, uint64_t)> &progress) {
-    std::string last = "{}";
-    for (uint64_t done = 0; done < steps;) {
-        auto metrics = learner.train(1000);
-        if (!metrics) return metrics.error();
-        const nlohmann::json m = nlohmann::json::parse(*metrics, nullptr, false);
-        if (!m.is_object() || !m.contains("steps") || !m["steps"].is_number_unsigned())
-            return Status(Errc::invalid_argument, learner.library().facts().name +
-                                                      " reports no \"steps\" from train(): it cannot be trained by steps, use budgets in seconds");
-        last = std::move(*metrics);
-        const uint64_t taken = m["steps"].get<uint64_t>();
-        if (taken == 0) break; // nothing to train on, or its train_steps are spent
-        done += taken;
-        if (progress) progress(std::min(done, steps), steps);
-    }
-    return last;
-}
-
 // Observes `pairs`, trains for the budget (steps when `steps` > 0, else milliseconds), reports
 // the learner's last metrics.
 Expected<std::string> train_on(loader::LearnerInstance &learner, const std::vector<LabelledPair> &pairs, uint64_t budget_ms, uint64_t steps,
@@ -57,17 +37,7 @@ Expected<std::string> train_on(loader::LearnerInstance &learner, const std::vect
     auto report = [&](uint64_t done, uint64_t total) {
         if (progress) progress(step, done, total);
     };
-    return steps > 0 ? train_steps(learner, steps, report) : train_for(learner, budget_ms, report);
-}
-
-// The area under the ROC curve from a hit curve (highest threshold first), by trapezoids.
-double area_under(const std::vector<OperatingPoint> &curve) {
-    double area = 0, x = 0, y = 0;
-    for (const OperatingPoint &p : curve) {
-        area += (p.false_hit_rate - x) * (p.hit_rate + y) / 2;
-        x = p.false_hit_rate, y = p.hit_rate;
-    }
-    return area + (1 - x) * (1 + y) / 2;
+    return steps > 0 ? train_by_steps(learner, steps, report) : train_for(learner, budget_ms, report);
 }
 
 Expected<MethodResult> held_out(loader::LearnerInstance &learner, const PairSplit &split, double target, double z, std::string *method) {

@@ -144,25 +144,58 @@ Expected<std::string> train_for(loader::LearnerInstance &learner, uint64_t budge
     return last;
 }
 
-Expected<MethodResult> measure_held_out(loader::LearnerInstance &learner, const std::vector<LabelledPair> &validation,
-                                        const std::vector<LabelledPair> &test, double target, double z) {
+Expected<std::string> train_by_steps(loader::LearnerInstance &learner, uint64_t steps, const std::function<void(uint64_t, uint64_t)> &progress) {
+    std::string last = "{}";
+    for (uint64_t done = 0; done < steps;) {
+        auto metrics = learner.train(1000);
+        if (!metrics) return metrics.error();
+        const nlohmann::json m = nlohmann::json::parse(*metrics, nullptr, false);
+        if (!m.is_object() || !m.contains("steps") || !m["steps"].is_number_unsigned())
+            return Status(Errc::invalid_argument,
+                          learner.library().facts().name + " reports no \"steps\" from train(): it cannot be trained by steps, use budgets in seconds");
+        last = std::move(*metrics);
+        const uint64_t taken = m["steps"].get<uint64_t>();
+        if (taken == 0) break; // nothing to train on, or its train_steps are spent
+        done += taken;
+        if (progress) progress(std::min(done, steps), steps);
+    }
+    return last;
+}
+
+double area_under(const std::vector<OperatingPoint> &curve) {
+    double area = 0, x = 0, y = 0;
+    for (const OperatingPoint &p : curve) {
+        area += (p.false_hit_rate - x) * (p.hit_rate + y) / 2;
+        x = p.false_hit_rate, y = p.hit_rate;
+    }
+    return area + (1 - x) * (1 + y) / 2;
+}
+
+Expected<LearnerScores> learner_scores(loader::LearnerInstance &learner, const std::vector<LabelledPair> &pairs) {
     auto info = learner.infer(R"({"op":"info"})");
     if (!info) return info.error();
     nlohmann::json ops = nlohmann::json::parse(*info, nullptr, false).value("ops", nlohmann::json::array());
     std::set<std::string> supported(ops.begin(), ops.end());
     const std::string name = learner.library().facts().name;
     if (supported.count("match")) {
-        auto v = match_scores(learner, validation);
-        auto t = v ? match_scores(learner, test) : v;
-        if (!t) return t.error();
-        return judge(name + "-relation-head", *v, *t, target, z);
+        auto scored = match_scores(learner, pairs);
+        if (!scored) return scored.error();
+        return LearnerScores{name + "-relation-head", std::move(*scored)};
     }
     if (!supported.count("embed"))
         return Status(Errc::invalid_argument, name + " neither embeds nor matches texts (its info lists no \"embed\" or \"match\" op)");
-    auto v = cosine_scores(learner, validation);
-    auto t = v ? cosine_scores(learner, test) : v;
+    auto scored = cosine_scores(learner, pairs);
+    if (!scored) return scored.error();
+    return LearnerScores{name + "-cosine", std::move(*scored)};
+}
+
+Expected<MethodResult> measure_held_out(loader::LearnerInstance &learner, const std::vector<LabelledPair> &validation,
+                                        const std::vector<LabelledPair> &test, double target, double z) {
+    auto v = learner_scores(learner, validation);
+    if (!v) return v.error();
+    auto t = learner_scores(learner, test);
     if (!t) return t.error();
-    return judge(name + "-cosine", *v, *t, target, z);
+    return judge(v->method, v->pairs, t->pairs, target, z);
 }
 
 Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std::shared_ptr<const loader::PluginLibrary> &learner,

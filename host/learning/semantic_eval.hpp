@@ -71,6 +71,21 @@ Expected<std::string> train_for(loader::LearnerInstance &learner, uint64_t budge
 // How a matching learner does on questions it never trained on: scored by its relation head
 // ("match") when it has one, else by the cosine of its embeddings; the threshold is picked on
 // `validation` for `target` (at the Wilson bound with z) and measured on `test`.
+// Trains a learner configured with {"train_steps": N} until it has taken `steps`: each call runs
+// as many as the learner does per call, and one that takes none ends it. Progress in steps.
+Expected<std::string> train_by_steps(loader::LearnerInstance &learner, uint64_t steps, const std::function<void(uint64_t, uint64_t)> &progress = {});
+
+// The area under a hit curve (highest threshold first) read as an ROC curve, by trapezoids.
+double area_under(const std::vector<OperatingPoint> &curve);
+
+// The learner's score of each pair: its relation head ("match") when it has one, else the cosine
+// of its embeddings; `method` names which.
+struct LearnerScores {
+    std::string method;
+    std::vector<ScoredPair> pairs;
+};
+Expected<LearnerScores> learner_scores(loader::LearnerInstance &learner, const std::vector<LabelledPair> &pairs);
+
 Expected<MethodResult> measure_held_out(loader::LearnerInstance &learner, const std::vector<LabelledPair> &validation,
                                         const std::vector<LabelledPair> &test, double target, double z);
 
