@@ -4,12 +4,14 @@
 // are rendered from the host's template, trialled, recorded, resumed after a stop, and the best
 // is approved by rule; the audit log names the optimizer and verifies.
 #include "core/files.hpp"
+#include "paraphrase_pairs.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <set>
 
 using namespace aicache;
 
@@ -196,7 +198,7 @@ TEST_CASE("tune searches a policy's parameters by replay, judges the best on the
     }
     auto bad = lab.run({"optimize", "run", "tune", "--measure", "guess"});
     CHECK(bad.exit_code != 0);
-    CHECK(bad.err.find("--measure must be patch, replay or pairs") != std::string::npos);
+    CHECK(bad.err.find("--measure must be patch, replay, pairs or encoder") != std::string::npos);
 }
 
 TEST_CASE("canon searches prompt canonicalizations on labelled pairs and judges its choice on questions it never scored") {
@@ -225,6 +227,65 @@ TEST_CASE("canon searches prompt canonicalizations on labelled pairs and judges 
     auto missing = lab.run({"optimize", "run", "canon", "--search", "c2", "--measure", "pairs"});
     CHECK(missing.exit_code != 0);
     CHECK(missing.err.find("--measure pairs needs --pairs") != std::string::npos);
+}
+
+TEST_CASE("nas trains each architecture it asks for, then the best by population-based training, and judges the winner on test questions") {
+    Lab lab;
+    auto pairs = test::write_paraphrase_pairs(lab.dir.path() / "pairs.jsonl", 0, test::kParaphraseTasks);
+    const nlohmann::json space = {{"architectures", 3}, {"population", 2}, {"steps", 20}, {"fixed", {{"buckets", 4096}}},
+                                  {"choices", {{"layers", {1, 2, 7}}, {"hidden", {16, 32}}, {"activation", {"relu", "tanh"}}}},
+                                  {"pbt", {{"members", 2}, {"generations", 2}, {"steps", 10}}}};
+    auto run = lab.run({"optimize", "run", "nas", "--measure", "encoder", "--pairs", pairs.string(), "--trials", "7", "--space", space.dump(),
+                        "--target-error", "0.2", "--json"});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.out << run.err);
+    nlohmann::json out = parse(run);
+    REQUIRE(out["trials"].size() == 7);
+    std::vector<uint64_t> member_ids;
+    for (const auto &t : out["trials"]) {
+        CAPTURE(t.dump());
+        const auto &c = t["candidate"];
+        if (c["params"]["layers"] == 7) { // the learner refuses it: scored worst, the search goes on
+            CHECK(t["score"] == -1);
+            CHECK(t["outcome"].get<std::string>().find("layers must lie in [1, 4]") != std::string::npos);
+            continue;
+        }
+        REQUIRE(t["score"].get<double>() > 0);
+        CHECK(t["detail"]["auc"].get<double>() > 0.5); // trained, on questions it never saw: better than chance
+        CHECK(t["detail"]["latency_us"].get<double>() > 0);
+        CHECK(t["split"].get<std::string>().find("validation") != std::string::npos);
+        if (c["phase"] == "pbt") member_ids.push_back(c["id"].get<uint64_t>());
+    }
+    REQUIRE(member_ids.size() == 4); // two members, two generations
+    const auto &second = out["trials"][5]["candidate"];
+    CHECK_MESSAGE(second["generation"] == 1, second.dump());
+    CHECK((second["continue"] == member_ids[0] || second["continue"] == member_ids[1]));
+    // Only the checkpoints the search still needs are kept: the last generation's parents and members, the best.
+    std::set<std::string> kept;
+    for (const auto &f : std::filesystem::directory_iterator(lab.dir.path() / "data" / "searches" / "nas")) kept.insert(f.path().filename().string());
+    std::set<std::string> allowed;
+    for (const auto &id : out["trials"][6]["candidate"]["keep"]) allowed.insert(std::to_string(id.get<uint64_t>()) + ".ckpt");
+    CHECK(!kept.empty());
+    for (const auto &k : kept) CHECK_MESSAGE(allowed.count(k), k);
+    const auto &held = out["held_out"];
+    CHECK(held["test_pairs"].get<int>() > 0);
+    for (const char *who : {"best", "defaults"}) {
+        CAPTURE(who);
+        CHECK(held[who]["auc"].get<double>() > 0.5);
+        CHECK(held[who]["latency_us"].get<double>() > 0);
+    }
+    const auto &best = out["best"]["candidate"];
+    const int trained_steps = best["phase"] == "architecture" ? 20 : 10 * (best.value("generation", 0) + 1);
+    CHECK_MESSAGE(held["steps"] == trained_steps, "the defaults train as long as the winner's whole lineage");
+
+    // Resumed with a larger budget: training is over, so asks repeat the best, scored from its record.
+    auto resumed = lab.run({"optimize", "run", "nas", "--measure", "encoder", "--pairs", pairs.string(), "--trials", "8", "--target-error", "0.2", "--json"});
+    REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.out << resumed.err);
+    nlohmann::json again = parse(resumed);
+    CHECK(again["resumed_from"] == 7);
+    CHECK(again["trials"][7]["outcome"].get<std::string>().find("repeat of #") == 0);
+    auto missing = lab.run({"optimize", "run", "nas", "--search", "n2", "--measure", "encoder"});
+    CHECK(missing.exit_code != 0);
+    CHECK(missing.err.find("--measure encoder needs --pairs") != std::string::npos);
 }
 
 TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on the later half, and records why it decided") {
