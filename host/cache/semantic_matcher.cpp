@@ -105,22 +105,34 @@ Expected<size_t> SemanticMatcher::embed_stale_questions(Model &model) {
     return stale->size();
 }
 
-Expected<SemanticMatcher::Reloaded> SemanticMatcher::reload(const std::optional<std::string> &encoder_checkpoint) {
-    std::lock_guard one_at_a_time(reload_mutex_);
-    const auto started = std::chrono::steady_clock::now();
+Expected<std::unique_ptr<SemanticMatcher::Model>> SemanticMatcher::loaded_and_embedded(const std::optional<std::string> &encoder_checkpoint,
+                                                                                       size_t &reembedded) {
     auto next = load_model(encoder_checkpoint); // its own learner instances: no lock needed yet
     if (!next) return next.error();
     // The bulk of the work while the current model serves; what it caches meanwhile is stored
-    // under its own tag and picked up by the second pass, under the lock.
+    // under its own tag and picked up by the caller's second pass, under the lock.
     auto bulk = embed_stale_questions(**next);
     if (!bulk) return bulk.error();
-    std::shared_ptr<Model> previous;
+    reembedded = *bulk;
+    return next;
+}
+
+Expected<SemanticMatcher::Reloaded> SemanticMatcher::reload(const std::optional<std::string> &encoder_checkpoint) {
+    std::lock_guard one_at_a_time(reload_mutex_);
+    {
+        std::lock_guard lock(learners_mutex_);
+        if (canary_) return Status(Errc::busy, "model " + canary_->tag + " is on canary: it ends first (promoted or rolled back)");
+    }
+    const auto started = std::chrono::steady_clock::now();
     Reloaded done;
+    auto next = loaded_and_embedded(encoder_checkpoint, done.reembedded);
+    if (!next) return next.error();
+    std::shared_ptr<Model> previous;
     {
         std::lock_guard lock(learners_mutex_);
         auto rest = embed_stale_questions(**next);
         if (!rest) return rest.error();
-        done.reembedded = *bulk + *rest;
+        done.reembedded += *rest;
         previous = std::move(model_);
         model_ = std::move(*next);
         done.model = model_->tag;
@@ -129,6 +141,73 @@ Expected<SemanticMatcher::Reloaded> SemanticMatcher::reload(const std::optional<
     done.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     spdlog::info("semantic matching now uses {} ({} questions embedded again in {:.1f} s)", done.model, done.reembedded, done.seconds);
     return done;
+}
+
+Expected<SemanticMatcher::Reloaded> SemanticMatcher::start_canary(const std::optional<std::string> &encoder_checkpoint, double share) {
+    std::lock_guard one_at_a_time(reload_mutex_);
+    if (!(share > 0 && share < 1)) return Status(Errc::invalid_argument, "a model canary's share must lie in (0, 1)");
+    {
+        std::lock_guard lock(learners_mutex_);
+        if (canary_) return Status(Errc::busy, "model " + canary_->tag + " is on canary already");
+    }
+    const auto started = std::chrono::steady_clock::now();
+    Reloaded done;
+    auto next = loaded_and_embedded(encoder_checkpoint, done.reembedded);
+    if (!next) return next.error();
+    {
+        std::lock_guard lock(learners_mutex_);
+        auto rest = embed_stale_questions(**next);
+        if (!rest) return rest.error();
+        done.reembedded += *rest;
+        if ((*next)->tag == model_->tag) return Status(Errc::invalid_argument, "model " + model_->tag + " is the one serving already");
+        canary_ = std::move(*next);
+        canary_share_ = static_cast<uint64_t>(share * 10000);
+        serving_counts_ = canary_counts_ = {};
+        done.model = canary_->tag;
+    }
+    done.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("semantic matching: {} on canary for {:.0f}% of questions ({} questions embedded in {:.1f} s)", done.model, 100 * share,
+                 done.reembedded, done.seconds);
+    return done;
+}
+
+Status SemanticMatcher::end_canary(bool promote) {
+    std::lock_guard one_at_a_time(reload_mutex_);
+    std::shared_ptr<Model> retired;
+    {
+        std::lock_guard lock(learners_mutex_);
+        if (!canary_) return Status(Errc::not_found, "no model is on canary");
+        if (promote) {
+            retired = std::move(model_);
+            model_ = std::move(canary_);
+        } else {
+            retired = std::move(canary_);
+        }
+        canary_.reset();
+    }
+    // What the canary wrote to the durable index is under its tag: a model that serves on finds
+    // those rows stale at its next start and embeds them again.
+    if (Status saved = save_threshold_state(*retired); !saved) spdlog::warn("threshold state of {} not kept: {}", retired->tag, saved.message());
+    spdlog::info("semantic matching: canary {} ({})", promote ? "promoted" : "dropped", promote ? model() : retired->tag);
+    return Status::ok();
+}
+
+std::optional<ModelCanaryCounts> SemanticMatcher::canary_counts() const {
+    std::lock_guard lock(learners_mutex_);
+    if (!canary_) return std::nullopt;
+    return ModelCanaryCounts{model_->tag, canary_->tag, serving_counts_, canary_counts_};
+}
+
+std::vector<std::shared_ptr<SemanticMatcher::Model>> SemanticMatcher::models_locked() const {
+    std::vector<std::shared_ptr<Model>> out{model_};
+    if (canary_) out.push_back(canary_);
+    return out;
+}
+
+std::pair<SemanticMatcher::Model *, bool> SemanticMatcher::model_for_locked(const std::string &question) const {
+    // By the text, not at random: a question asked again meets the same model, as a user would.
+    if (canary_ && hash64(question, 0x63616e617279) % 10000 < canary_share_) return {canary_.get(), true};
+    return {model_.get(), false};
 }
 
 Status SemanticMatcher::save_threshold_state(Model &model) {
@@ -154,24 +233,31 @@ std::string SemanticMatcher::model() const {
 }
 
 Status SemanticMatcher::remember(uint64_t scope, uint64_t key_hash, const std::string &canonical_key, const std::string &question) {
-    std::shared_ptr<Model> model;
-    std::vector<float> vector;
+    std::vector<std::shared_ptr<Model>> models;
+    std::vector<std::vector<float>> vectors;
     {
         std::lock_guard lock(learners_mutex_);
-        model = model_;
-        size_t dim = 0;
-        auto embedded = model->encoder.embed({question}, dim);
-        if (!embedded) return embedded.error();
-        vector = std::move(*embedded);
+        models = models_locked();
+        for (const auto &model : models) {
+            size_t dim = 0;
+            auto embedded = model->encoder.embed({question}, dim);
+            if (!embedded) return embedded.error();
+            vectors.push_back(std::move(*embedded));
+        }
     }
     // If a reload swapped models meanwhile, the row lands under the old model's tag: the next start
     // embeds it again, so the question is missing from the new index only until then.
-    return model->index->add(scope, key_hash, vector, question, canonical_key);
+    for (size_t i = 0; i < models.size(); ++i)
+        if (Status added = models[i]->index->add(scope, key_hash, vectors[i], question, canonical_key); !added) return added;
+    return Status::ok();
 }
 
 Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope, const std::string &question) {
     std::lock_guard lock(learners_mutex_);
-    Model &m = *model_;
+    auto [chosen, on_canary] = model_for_locked(question);
+    Model &m = *chosen;
+    MatchCounts &counts = on_canary ? canary_counts_ : serving_counts_;
+    ++counts.lookups;
     size_t dim = 0;
     auto vector = m.encoder.embed({question}, dim);
     if (!vector) return vector.error();
@@ -220,6 +306,8 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
         return Status(Errc::plugin, m.threshold.library().facts().name + ": decide answered " + decided->substr(0, 200));
     best.serve = decision["exploit"].get<bool>();
     best.why = decision.value("why", std::string());
+    best.canary = on_canary;
+    if (best.serve) ++counts.served;
     return std::optional<SemanticCandidate>(std::move(best));
 }
 
@@ -233,7 +321,11 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
     Status told = Status::ok();
     {
         std::lock_guard lock(learners_mutex_);
-        told = model_->threshold.observe(example);
+        // The side that found the candidate learns of it and counts it; a canary that has ended since counts nothing.
+        const bool canary_side = candidate.canary && canary_;
+        if (candidate.canary == canary_side) ++(right ? (canary_side ? canary_counts_ : serving_counts_).right
+                                                       : (canary_side ? canary_counts_ : serving_counts_).wrong);
+        told = (canary_side ? canary_ : model_)->threshold.observe(example);
     }
     if (!learned_pairs_.empty() && !candidate.question.empty()) {
         std::string line = nlohmann::json{{"a", candidate.cached_question}, {"b", candidate.question}, {"label", right ? 1 : 0}}.dump() + "\n";
@@ -247,35 +339,41 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
 }
 
 Expected<bool> SemanticMatcher::teach(uint64_t scope, uint64_t key_hash, const std::string &question) {
-    std::shared_ptr<Model> model;
-    std::vector<float> vector;
+    std::vector<std::shared_ptr<Model>> models;
+    std::vector<std::vector<float>> vectors;
     store::SemanticVectors::Entry alias;
     {
         std::lock_guard lock(learners_mutex_);
-        model = model_;
-        auto entry = model->index->entry(key_hash);
+        models = models_locked();
+        const Model &serving = *models.front(); // decides; a canary indexes what the serving model does
+        auto entry = serving.index->entry(key_hash);
         if (!entry || entry->scope != scope || entry->alias_of != 0) return false;
         // An alias's key follows from its text and its entry: teaching it twice indexes it once.
         alias = {scope, hash64(question, key_hash), question, entry->canonical_key, key_hash};
-        if (question == entry->question || model->index->entry(alias.key) || model->index->alias_count(key_hash) >= options_.max_aliases)
+        if (question == entry->question || serving.index->entry(alias.key) || serving.index->alias_count(key_hash) >= options_.max_aliases)
             return false;
-        size_t dim = 0;
-        auto embedded = model->encoder.embed({question}, dim);
-        if (!embedded) return embedded.error();
-        vector = std::move(*embedded);
+        for (const auto &model : models) {
+            size_t dim = 0;
+            auto embedded = model->encoder.embed({question}, dim);
+            if (!embedded) return embedded.error();
+            vectors.push_back(std::move(*embedded));
+        }
     }
-    if (Status added = model->index->add(alias.scope, alias.key, vector, alias.question, alias.canonical_key, alias.alias_of); !added)
-        return added;
+    for (size_t i = 0; i < models.size(); ++i)
+        if (Status added = models[i]->index->add(alias.scope, alias.key, vectors[i], alias.question, alias.canonical_key, alias.alias_of); !added)
+            return added;
     return true;
 }
 
 Status SemanticMatcher::forget(uint64_t scope, uint64_t key_hash) {
-    std::shared_ptr<Model> model;
+    std::vector<std::shared_ptr<Model>> models;
     {
         std::lock_guard lock(learners_mutex_);
-        model = model_;
+        models = models_locked();
     }
-    return model->index->remove(scope, key_hash);
+    for (const auto &model : models)
+        if (Status removed = model->index->remove(scope, key_hash); !removed) return removed;
+    return Status::ok();
 }
 
 namespace {

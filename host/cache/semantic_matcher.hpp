@@ -29,6 +29,18 @@ struct SemanticCandidate {
     size_t members = 1;   // how many of the k neighbours were the entry or its aliases
     bool serve = false;
     std::string why;      // the threshold learner's reason
+    bool canary = false;  // found by a model on canary (see SemanticMatcher::start_canary)
+};
+
+// What one side of a model canary did: questions matched, answers served from the cache, and
+// judged outcomes (explorations compared with the fresh answer, users' feedback).
+struct MatchCounts {
+    uint64_t lookups = 0, served = 0, right = 0, wrong = 0;
+    MatchCounts operator-(const MatchCounts &o) const { return {lookups - o.lookups, served - o.served, right - o.right, wrong - o.wrong}; }
+};
+struct ModelCanaryCounts {
+    std::string serving, canary; // the two models' tags
+    MatchCounts serving_counts, canary_counts;
 };
 
 struct SemanticMatcherOptions {
@@ -79,6 +91,14 @@ public:
         double seconds = 0;
     };
     Expected<Reloaded> reload(const std::optional<std::string> &encoder_checkpoint);
+    // A canary of another checkpoint: it embeds every cached question as reload does, then
+    // matches `share` of the questions (by a hash of the text, so a question always meets the same
+    // model) while the serving model matches the rest; both index what is cached from then on.
+    // One canary at a time (Errc::busy). end_canary promotes it (it matches every question, as
+    // after reload) or drops it; what each side did is counted from the start.
+    Expected<Reloaded> start_canary(const std::optional<std::string> &encoder_checkpoint, double share);
+    Status end_canary(bool promote);
+    [[nodiscard]] std::optional<ModelCanaryCounts> canary_counts() const;
     [[nodiscard]] size_t size() const;
     [[nodiscard]] std::string model() const;
     [[nodiscard]] const loader::PluginLibrary &encoder_library() const { return *encoder_library_; }
@@ -100,7 +120,16 @@ private:
     // Shared so a writer to the index (remember, forget) can leave the lock before its SQLite
     // write: learner calls stay serialized, disk writes do not hold up lookups.
     std::shared_ptr<Model> model_;
+    // A model on canary, the share of questions it matches (per ten thousand), and both sides' counts.
+    std::shared_ptr<Model> canary_;
+    uint64_t canary_share_ = 0;
+    MatchCounts serving_counts_, canary_counts_;
     std::mutex reload_mutex_; // one reload at a time
+    // The models a write goes to (under learners_mutex_): the serving one and any on canary.
+    [[nodiscard]] std::vector<std::shared_ptr<Model>> models_locked() const;
+    // The model that matches `question`, and whether it is the canary.
+    [[nodiscard]] std::pair<Model *, bool> model_for_locked(const std::string &question) const;
+    Expected<std::unique_ptr<Model>> loaded_and_embedded(const std::optional<std::string> &encoder_checkpoint, size_t &reembedded);
 };
 
 // Whether two OpenAI-style answers say the same: the assistant texts, lower-cased and split into

@@ -31,6 +31,10 @@ struct LearnerArgs {
     int64_t to = 0;
     size_t keep = 3;
     bool scratch = false, json = false;
+    // learner canary
+    double share = 0.5, margin = 2.0;
+    uint64_t window = 200, probation = 1;
+    bool status = false, stop = false;
 };
 
 // The knowledge repository as these commands use it: checkpoints, and the audit log every change goes to.
@@ -88,9 +92,20 @@ std::string tell_running_host(const LearnerArgs &args, const std::string &learne
     return "the running host did not load it (" + why + ")";
 }
 
+// Asks the host serving this data directory to put checkpoint `id` on canary (model.canary).
+Expected<nlohmann::json> canary_on_running_host(const LearnerArgs &args, int64_t id) {
+    auto answer = server::control_request(data_dir(args.data) / "control.sock",
+                                          {{"op", "model.canary"}, {"checkpoint", id}, {"share", args.share}, {"window", args.window},
+                                           {"margin", args.margin}, {"probation", args.probation}, {"who", current_user()}});
+    if (!answer) return answer.error();
+    nlohmann::json reply = nlohmann::json::parse(*answer, nullptr, false);
+    if (!reply.is_object()) return Status(Errc::internal, "the host answered " + answer->substr(0, 200));
+    return reply;
+}
+
 int train(const LearnerArgs &args) {
-    if (args.activate != "if-better" && args.activate != "always" && args.activate != "never")
-        return fail(Status(Errc::invalid_argument, "--activate must be if-better, always or never, not " + args.activate));
+    if (args.activate != "if-better" && args.activate != "always" && args.activate != "never" && args.activate != "canary")
+        return fail(Status(Errc::invalid_argument, "--activate must be if-better, always, never or canary, not " + args.activate));
     auto pairs = learning::read_pairs(args.pairs, args.limit);
     if (!pairs) return fail(pairs.error());
     // The split depends only on the texts and the seed: every training run on this file holds out
@@ -162,10 +177,18 @@ int train(const LearnerArgs &args) {
         !logged)
         return fail(logged.error());
 
-    const std::string host_says = activate ? tell_running_host(args, facts.name) : std::string();
+    std::string host_says = activate ? tell_running_host(args, facts.name) : std::string();
+    if (args.activate == "canary") {
+        // The running host judges it on live questions and makes it active only if it holds up.
+        auto canary = canary_on_running_host(args, saved->id);
+        host_says = canary ? fmt::format("on canary on the running host for {:.0f}% of questions (aicache learner canary {} --status)",
+                                         100 * args.share, facts.name)
+                           : "not on canary (" + canary.error().message() + "): activate it with aicache learner rollback --to " +
+                                 std::to_string(saved->id);
+    }
     if (args.json) {
         nlohmann::json out = nlohmann::json::parse(record.metrics);
-        if (activate) out["host"] = host_says;
+        if (!host_says.empty()) out["host"] = host_says;
         out["checkpoint"] = saved->id;
         out["sha256"] = saved->sha256;
         out["active"] = activate;
@@ -240,6 +263,28 @@ int rollback(const LearnerArgs &args) {
     return 0;
 }
 
+// `learner canary NAME --to ID | --status | --rollback`: a checkpoint judged on a running host's
+// live questions before it becomes active (patches/model_canary.hpp).
+int canary(const LearnerArgs &args) {
+    nlohmann::json request;
+    if (args.status) request = {{"op", "model.status"}};
+    else if (args.stop) request = {{"op", "model.rollback"}, {"who", current_user()}};
+    else if (args.to > 0) request = nullptr;
+    else return fail(Status(Errc::invalid_argument, "say --to CHECKPOINT, --status or --rollback"));
+    Expected<nlohmann::json> reply = Status(Errc::internal, "");
+    if (request.is_null()) {
+        reply = canary_on_running_host(args, args.to);
+    } else {
+        auto answer = server::control_request(data_dir(args.data) / "control.sock", request);
+        if (!answer) return fail(answer.error().code() == Errc::not_found ? Status(Errc::not_found, "no host is serving " + data_dir(args.data).string())
+                                                                       : answer.error());
+        reply = nlohmann::json::parse(*answer, nullptr, false);
+    }
+    if (!reply) return fail(reply.error());
+    std::printf("%s\n", reply->dump(2).c_str());
+    return 0;
+}
+
 int gc(const LearnerArgs &args) {
     auto knowledge = open_knowledge(args.data);
     if (!knowledge) return fail(knowledge.error());
@@ -271,7 +316,10 @@ void register_learner(CLI::App &app) {
     train_cmd->add_option("--pairs", args->pairs, "JSONL pairs: {\"a\": ..., \"b\": ..., \"label\": 0|1} per line")->required();
     train_cmd->add_option("--budget-seconds", args->budget_seconds, "Training time")->capture_default_str();
     train_cmd->add_flag("--scratch", args->scratch, "Start from an untrained model, not the active checkpoint");
-    train_cmd->add_option("--activate", args->activate, "if-better (not worse on held-out questions), always, never")->capture_default_str();
+    train_cmd->add_option("--activate", args->activate,
+                          "if-better (not worse on held-out questions), always, never, or canary (the running host judges it on a share of its "
+                          "live questions and makes it active if it holds up; --share, --window, --margin, --probation as for learner canary)")
+        ->capture_default_str();
     train_cmd->add_option("--target-error", args->target, "False-hit rate at which held-out hits are measured")->capture_default_str();
     train_cmd->add_option("--confidence-z", args->confidence_z, "Thresholds where the validation false-hit rate's Wilson bound meets the target")
         ->capture_default_str();
@@ -292,6 +340,19 @@ void register_learner(CLI::App &app) {
     gc_cmd->add_option("learner", args->learner, "Only this learner's");
     gc_cmd->add_option("--keep", args->keep, "Newest checkpoints to keep per learner, besides the active one")->capture_default_str();
     on_callback(gc_cmd, [args] { return gc(*args); });
+
+    CLI::App *canary_cmd = learner->add_subcommand("canary", "On the running host: judge a checkpoint on a share of live questions, then promote or drop it");
+    canary_cmd->add_option("learner", args->learner, "Learner name")->required();
+    canary_cmd->add_option("--to", args->to, "Checkpoint id to put on canary (aicache learner list)");
+    canary_cmd->add_flag("--status", args->status, "Show the running canary's counts");
+    canary_cmd->add_flag("--rollback", args->stop, "End the running canary; the serving model goes on alone");
+    for (CLI::App *cmd : {canary_cmd, train_cmd}) {
+        cmd->add_option("--share", args->share, "Share of the questions the canary matches")->check(CLI::Range(0.01, 0.99))->capture_default_str();
+        cmd->add_option("--window", args->window, "Questions the canary matches before each verdict")->capture_default_str();
+        cmd->add_option("--margin", args->margin, "Points of questions served from the cache the canary may trail by")->capture_default_str();
+        cmd->add_option("--probation", args->probation, "Windows the canary must pass before it is promoted")->capture_default_str();
+    }
+    on_callback(canary_cmd, [args] { return canary(*args); });
 
     CLI::App *rollback_cmd = learner->add_subcommand("rollback", "Make an earlier (or any recorded) checkpoint the active one");
     rollback_cmd->add_option("learner", args->learner, "Learner name")->required();

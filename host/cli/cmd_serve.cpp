@@ -13,6 +13,7 @@
 #include "learning/request_log.hpp"
 #include "loader/plugin_watcher.hpp"
 #include "patches/installer.hpp"
+#include "patches/model_canary.hpp"
 #include "patches/parameter_canary.hpp"
 #include "patches/shard_history.hpp"
 #include "replay/replay.hpp"
@@ -24,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <csignal>
 #include <thread>
 #include <cstdio>
@@ -136,12 +138,16 @@ int run(const ServeArgs &args) {
     patches::ShardHistory shard_history(memory);
     if (installer) installer->baseline_from(&shard_history);
     parameters.baseline_from(&shard_history);
+    // New encoder checkpoints go on a canary share of the questions (set once the matcher is open).
+    std::unique_ptr<patches::ModelCanary> models;
+    std::atomic<patches::ModelCanary *> model_canary{nullptr};
     std::jthread canary_judge([&](std::stop_token stop) {
         while (!stop.stop_requested()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
             shard_history.sample();
             if (installer) installer->tick();
             parameters.tick();
+            if (patches::ModelCanary *m = model_canary.load()) m->tick();
         }
     });
 
@@ -185,11 +191,21 @@ int run(const ServeArgs &args) {
     if (coordinator) coordinator->start();
     http.monitor_with(&monitor);
     std::unique_ptr<cache::SemanticMatcher> matcher;
+    // The judge ticks the model canary, which uses the matcher: on every way out it stops first.
+    struct StopJudge {
+        std::jthread &judge;
+        ~StopJudge() {
+            if (judge.joinable()) judge.request_stop(), judge.join();
+        }
+    } stop_judge{canary_judge};
     if (!args.semantic.encoder.empty()) {
         auto opened_matcher = open_matcher(args.semantic, plane);
         if (!opened_matcher) return fail(opened_matcher.error().with_context("semantic matching"));
         matcher = std::move(*opened_matcher);
         http.match_semantically_with(matcher.get());
+        models = std::make_unique<patches::ModelCanary>(*matcher, pipeline.audit(), *plane.db, plane.data / "checkpoints");
+        models->share_slot(&canary_slot);
+        model_canary.store(models.get());
     }
     if (Status s = http.start(); !s) return fail(s);
 
@@ -206,6 +222,20 @@ int run(const ServeArgs &args) {
             auto closed = monitor.close_now();
             if (request_log) request_log->flush(); // the window's requests are readable by replays now
             return (closed ? nlohmann::json{{"closed", true}, {"window", store::to_json(*closed)}} : nlohmann::json{{"closed", false}}).dump() + "\n";
+        }
+        if (op.rfind("model.", 0) == 0) {
+            if (!models) return Status(Errc::invalid_argument, "this host does no semantic matching (serve --encoder): no model to canary");
+            Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
+            const std::string who = request.value("who", "operator");
+            if (op == "model.canary") {
+                answer = models->apply(request.value("checkpoint", int64_t(0)), who, canary_options(request, args.learning.canary));
+            } else if (op == "model.rollback") {
+                answer = models->rollback(who);
+            } else if (op == "model.status") {
+                answer = models->status();
+            }
+            if (!answer) return answer.error();
+            return answer->dump() + "\n";
         }
         if (op.rfind("parameters.", 0) == 0) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
@@ -273,6 +303,7 @@ int run(const ServeArgs &args) {
     control.stop();
     canary_judge.request_stop();
     canary_judge.join();
+    model_canary.store(nullptr);
     return 0;
 }
 

@@ -100,3 +100,40 @@ TEST_CASE("training for a time budget stops when a learner budgeted in steps has
     CHECK(nlohmann::json::parse(*metrics)["train_steps_left"] == 0);
     CHECK(calls <= 3); // not ten minutes of calls that train nothing
 }
+
+TEST_CASE("a model on canary matches its share of the questions, indexes what is cached meanwhile, and serves alone once promoted") {
+    test::TempDir dir;
+    auto db = store::Database::open(dir.path() / "aicache.db");
+    REQUIRE(db);
+    auto matcher = open_matcher(**db, dir);
+    REQUIRE(matcher->remember(1, 100, "ck-router", "how do I reset my router password"));
+    const std::string serving = matcher->model();
+    auto other = loader::LearnerInstance::create(plugin("encoder"), R"({"seed": 2})");
+    REQUIRE(other);
+    auto checkpoint = other->save_state();
+    REQUIRE(checkpoint);
+    CHECK_FALSE(matcher->canary_counts().has_value());
+    auto started = matcher->start_canary(*checkpoint, 0.5);
+    REQUIRE_MESSAGE(started, started.error().message());
+    CHECK(started->reembedded == 1);
+    CHECK(matcher->start_canary(*checkpoint, 0.5).error().code() == Errc::busy);
+    CHECK(matcher->reload(std::nullopt).error().code() == Errc::busy);
+    REQUIRE(matcher->remember(1, 200, "ck-bread", "how do I bake sourdough bread")); // into both models' indexes
+    size_t on_canary = 0;
+    for (int i = 0; i < 40; ++i) on_canary += find(*matcher, 1, "question number " + std::to_string(i)).canary;
+    auto counts = matcher->canary_counts();
+    REQUIRE(counts);
+    CHECK(counts->canary_counts.lookups == on_canary);
+    CHECK(counts->serving_counts.lookups == 40 - on_canary);
+    CHECK_MESSAGE((on_canary > 8 && on_canary < 32), "about half the questions meet the canary: ", on_canary);
+    CHECK(find(*matcher, 1, "question number 3").canary == find(*matcher, 1, "question number 3").canary); // by the text: always the same side
+
+    REQUIRE(matcher->end_canary(true));
+    CHECK(matcher->model() == started->model);
+    CHECK(matcher->model() != serving);
+    CHECK_FALSE(matcher->canary_counts().has_value());
+    cache::SemanticCandidate bread = find(*matcher, 1, "how do I bake sourdough bread");
+    CHECK_MESSAGE(bread.key_hash == 200, "what was cached during the canary is in the promoted model's index");
+    CHECK_FALSE(bread.canary);
+    CHECK(matcher->end_canary(false).code() == Errc::not_found);
+}

@@ -1,0 +1,83 @@
+// A new encoder checkpoint reaches a running host the safe way: on a canary share of the
+// questions (the new model embeds every cached question and matches its share while the serving
+// model matches the rest), judged on live traffic against the serving model, then promoted (and
+// made the active checkpoint) or dropped; every step is in the audit log.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { aicacheExe, startUpstream, startHost, tempDir, post, chat } from './harness.mjs';
+
+const semanticArgs = ['--encoder', 'encoder', '--threshold', 'threshold', '--semantic-score', 'cosine',
+  '--threshold-config', JSON.stringify({ delta: 0.2, explore_rate: 0 })];
+const cli = (dir, ...args) => execFileSync(aicacheExe, [...args, '--data', dir], { encoding: 'utf8' });
+
+// Labelled pairs to train a checkpoint on: each task asked two ways, and a neighbouring task.
+function writePairs(file) {
+  const lines = [];
+  for (let t = 0; t < 60; ++t) {
+    lines.push(JSON.stringify({ a: `how do I finish task ${t} quickly`, b: `what is the fastest way to finish task ${t}`, label: 1 }));
+    lines.push(JSON.stringify({ a: `how do I finish task ${t} quickly`, b: `how do I start task ${t + 1} slowly`, label: 0 }));
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+function trainCheckpoint(dir, pairs, seed) {
+  const out = JSON.parse(cli(dir, 'learner', 'train', 'encoder', '--pairs', pairs, '--budget-seconds', '1', '--activate', 'never', '--scratch',
+    '--config', JSON.stringify({ seed }), '--target-error', '0.5', '--json'));
+  return out.checkpoint;
+}
+
+async function until(check, what) {
+  for (let i = 0; i < 150; ++i) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('a checkpoint on canary matches a share of the questions and is promoted, or rolled back when it falls behind', async () => {
+  const data = tempDir();
+  const pairs = path.join(data.dir, 'pairs.jsonl');
+  writePairs(pairs);
+  const good = trainCheckpoint(data.dir, pairs, 2), bad = trainCheckpoint(data.dir, pairs, 3);
+  const upstream = await startUpstream();
+  const host = await startHost({ data: data.dir, upstream: upstream.base, args: semanticArgs });
+  const status = () => JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--status'));
+  try {
+    for (let q = 0; q < 5; ++q) assert.equal((await post(host, 'chat/completions', chat(`cached question number ${q}`))).status, 200);
+    // A margin of 100 points: whatever it serves, the canary passes its window and is promoted.
+    const started = JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--to', String(good), '--share', '0.5', '--window', '10', '--margin', '100'));
+    assert.equal(started.checkpoint, good);
+    assert.equal(started.reembedded, 5, 'the canary model embedded every cached question');
+    let q = 0;
+    const ask = async (n) => {
+      for (let i = 0; i < n; ++i) assert.equal((await post(host, 'chat/completions', chat(`a new question about subject ${q++}`))).status, 200);
+    };
+    await ask(8);
+    const during = status();
+    assert.ok(during.canary, JSON.stringify(during));
+    assert.ok(during.canary.canary_counts.lookups > 0 && during.canary.serving_counts.lookups > 0, 'both models matched some questions');
+    assert.equal(during.canary.canary_counts.lookups + during.canary.serving_counts.lookups, 8 + 0, 'every exact miss was matched by one side');
+    await ask(40);
+    await until(() => /promoted/.test(status().last_event), 'the promotion');
+    const listed = JSON.parse(cli(data.dir, 'learner', 'list', 'encoder', '--json'));
+    assert.ok(listed.find((c) => c.id === good).active, 'the promoted checkpoint is the active one');
+
+    // A canary held to serving 101 points more than the serving model cannot: it is rolled back.
+    cli(data.dir, 'learner', 'canary', 'encoder', '--to', String(bad), '--share', '0.5', '--window', '10', '--margin', '-101');
+    await ask(40);
+    await until(() => /rolled back|promoted/.test(status().last_event) && !status().canary, 'the verdict');
+    assert.match(status().last_event, /serves .* points less/);
+    const after = JSON.parse(cli(data.dir, 'learner', 'list', 'encoder', '--json'));
+    assert.ok(after.find((c) => c.id === good).active, 'the promoted checkpoint stays active');
+    assert.ok(!after.find((c) => c.id === bad).active);
+
+    const audit = cli(data.dir, 'audit', 'log');
+    for (const action of ['model-canary', 'model-promote', 'model-rollback']) assert.match(audit, new RegExp(action));
+  } finally {
+    await host.stop();
+    await upstream.stop();
+  }
+});
