@@ -102,6 +102,7 @@ public:
     [[nodiscard]] size_t size() const;
     [[nodiscard]] std::string model() const;
     [[nodiscard]] const loader::PluginLibrary &encoder_library() const { return *encoder_library_; }
+    [[nodiscard]] std::shared_ptr<const loader::PluginLibrary> encoder_plugin() const { return encoder_library_; }
 
 private:
     struct Model; // what changes with the encoder's checkpoint: the learner instances, the index

@@ -3,7 +3,6 @@
 // many non-paraphrases it would wrongly answer, beside the static baselines, in the same run.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "cli/eval_json.hpp"
 #include "cli/gnuplot.hpp"
 #include "core/files.hpp"
 #include "learning/semantic_eval.hpp"
@@ -68,7 +67,7 @@ int semantic(const EvalArgs &args) {
             // Enough of the curve to draw it, not every distinct score.
             size_t step = std::max<size_t>(1, m.curve.size() / 200);
             for (size_t i = 0; i < m.curve.size(); i += step) curve.push_back({m.curve[i].threshold, m.curve[i].false_hit_rate, m.curve[i].hit_rate});
-            out["methods"].push_back({{"name", m.name}, {"chosen", operating_point_json(m.chosen)}, {"oracle", operating_point_json(m.oracle)}, {"curve", curve}});
+            out["methods"].push_back({{"name", m.name}, {"chosen", learning::operating_point_json(m.chosen)}, {"oracle", learning::operating_point_json(m.oracle)}, {"curve", curve}});
         }
         std::printf("%s\n", out.dump(2).c_str());
     } else {

@@ -4,7 +4,7 @@
 // measured on questions held out from every training run (learning/continual_eval.hpp).
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "cli/eval_json.hpp"
+#include "learning/semantic_eval.hpp"
 #include "cli/gnuplot.hpp"
 #include "learning/continual_eval.hpp"
 
@@ -158,16 +158,16 @@ int drift(const ContinualArgs &args) {
             const double base_a = report.after_a.a.hit_rate;
             nlohmann::json run = {{"seed", seeds[r]},
                                   {"after_a",
-                                   {{"a", operating_point_json(report.after_a.a)},
-                                    {"b", operating_point_json(report.after_a.b)},
+                                   {{"a", learning::operating_point_json(report.after_a.a)},
+                                    {"b", learning::operating_point_json(report.after_a.b)},
                                     {"auc_a", report.after_a.auc_a},
                                     {"auc_b", report.after_a.auc_b},
                                     {"train_metrics", nlohmann::json::parse(report.after_a_metrics, nullptr, false)}}},
                                   {"modes", nlohmann::json::array()}};
             for (const auto &row : report.rows)
                 run["modes"].push_back({{"mode", row.mode},
-                                        {"a", operating_point_json(row.after_b.a)},
-                                        {"b", operating_point_json(row.after_b.b)},
+                                        {"a", learning::operating_point_json(row.after_b.a)},
+                                        {"b", learning::operating_point_json(row.after_b.b)},
                                         {"auc_a", row.after_b.auc_a},
                                         {"auc_b", row.after_b.auc_b},
                                         {"forgetting_points", 100 * (base_a - row.after_b.a.hit_rate)},
@@ -241,10 +241,10 @@ int transfer(const ContinualArgs &args) {
                               {"target", args.second},
                               {"method", report->method},
                               {"target_false_hit_rate", args.target},
-                              {"pretrained_only", operating_point_json(report->pretrained_only)},
+                              {"pretrained_only", learning::operating_point_json(report->pretrained_only)},
                               {"curve", nlohmann::json::array()}};
         for (const auto &p : report->curve)
-            out["curve"].push_back({{"labels", p.labels}, {"fine_tuned", operating_point_json(p.fine_tuned)}, {"scratch", operating_point_json(p.scratch)}});
+            out["curve"].push_back({{"labels", p.labels}, {"fine_tuned", learning::operating_point_json(p.fine_tuned)}, {"scratch", learning::operating_point_json(p.scratch)}});
         std::printf("%s\n", out.dump(2).c_str());
     } else {
         std::printf("pretrained on %s (%zu pairs, %.0f s); target %s: %zu train / %zu test pairs (questions held out)\n", args.first.c_str(),

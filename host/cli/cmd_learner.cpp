@@ -5,11 +5,11 @@
 // serve and exec load the active checkpoint at their start.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "cli/eval_json.hpp"
 #include "cli/replay_table.hpp"
 #include "core/hash.hpp"
 #include "core/files.hpp"
 #include "learning/pairs.hpp"
+#include "learning/checkpoint_training.hpp"
 #include "learning/semantic_eval.hpp"
 #include "loader/learner_instance.hpp"
 #include "patches/audit.hpp"
@@ -55,21 +55,6 @@ Expected<Knowledge> open_knowledge(const std::string &data_flag) {
     return k;
 }
 
-// A fresh instance, with `checkpoint` loaded when given.
-Expected<loader::LearnerInstance> instance_from(const std::shared_ptr<loader::PluginLibrary> &library, const std::string &config,
-                                                store::LearnerCheckpoints &checkpoints, const std::optional<store::CheckpointRecord> &checkpoint) {
-    auto instance = loader::LearnerInstance::create(library, config);
-    if (!instance) return instance.error();
-    if (!checkpoint) return instance;
-    auto bytes = checkpoints.read(*checkpoint);
-    if (!bytes) return bytes.error();
-    if (Status loaded = instance->load_state(*bytes); !loaded)
-        return loaded.with_context(fmt::format("checkpoint #{} (state {}) does not load into {} {} (state {}); --scratch trains anew", checkpoint->id,
-                                               checkpoint->state_format, library->facts().name, library->facts().version, library->facts().state_format));
-    return instance;
-}
-
-nlohmann::json measured_json(const learning::MethodResult &m) { return {{"method", m.name}, {"held_out", operating_point_json(m.chosen)}}; }
 
 std::string percent(const learning::OperatingPoint &p) {
     return fmt::format("{:.1f}% hits at {:.2f}% false", 100 * p.hit_rate, 100 * p.false_hit_rate);
@@ -118,57 +103,31 @@ int train(const LearnerArgs &args) {
     auto library = open_learner(args.learner, plugin_dir(args.plugins));
     if (!library) return fail(library.error());
     const loader::PluginFacts &facts = (*library)->facts();
-    auto active = knowledge->checkpoints->active(facts.name);
-    if (!active) return fail(active.error());
-
-    // The incumbent is what serving uses now: the active checkpoint, else the untrained learner.
-    auto incumbent = instance_from(*library, args.config, *knowledge->checkpoints, *active);
-    if (!incumbent) return fail(incumbent.error());
-    auto before = learning::measure_held_out(*incumbent, split.validation, split.test, args.target, args.confidence_z);
-    if (!before) return fail(before.error());
-
-    std::optional<store::CheckpointRecord> parent = args.scratch ? std::nullopt : *active;
-    auto trainee = parent ? std::move(incumbent) : instance_from(*library, args.config, *knowledge->checkpoints, std::nullopt);
-    if (!trainee) return fail(trainee.error());
-    for (const auto &p : split.train)
-        if (Status s = trainee->observe_pair(p.a, p.b, p.label); !s) return fail(s);
+    learning::CheckpointTrainingOptions training;
+    training.config = args.config;
+    training.budget_ms = static_cast<uint64_t>(args.budget_seconds * 1000);
+    training.target_false_hit_rate = args.target;
+    training.confidence_z = args.confidence_z;
+    training.scratch = args.scratch;
+    training.created_by = current_user();
+    auto file_bytes = read_file(args.pairs);
+    training.trained_on = {{"pairs", std::filesystem::absolute(args.pairs).string()},
+                           {"pairs_sha256", file_bytes ? sha256_hex(*file_bytes) : std::string()},
+                           {"limit", args.limit},
+                           {"split_seed", args.seed}};
     Progress progress("training " + facts.name);
-    auto metrics = learning::train_for(*trainee, static_cast<uint64_t>(args.budget_seconds * 1000),
-                                       [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+    training.on_progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
+    auto trained = learning::train_checkpoint(*knowledge->checkpoints, *library, split, training);
     progress.suspend();
-    if (!metrics) return fail(metrics.error());
-    auto after = learning::measure_held_out(*trainee, split.validation, split.test, args.target, args.confidence_z);
-    if (!after) return fail(after.error());
-    auto state = trainee->save_state();
-    if (!state) return fail(state.error().with_context("checkpoint"));
+    if (!trained) return fail(trained.error());
+    const learning::MethodResult *before = &trained->before, *after = &trained->after;
+    const store::CheckpointRecord &record = trained->record;
+    const store::CheckpointRecord *saved = &record;
+    const std::string *metrics = &trained->metrics;
+    const std::optional<int64_t> parent = record.parent_id;
 
     const bool not_worse = after->chosen.hit_rate >= before->chosen.hit_rate;
     const bool activate = args.activate == "always" || (args.activate == "if-better" && not_worse);
-    auto file_bytes = read_file(args.pairs);
-    store::CheckpointRecord record;
-    record.learner = facts.name;
-    record.plugin_version = facts.version;
-    record.plugin_sha256 = facts.content_hash;
-    record.state_format = facts.state_format;
-    record.parent_id = parent ? std::optional<int64_t>(parent->id) : std::nullopt;
-    record.created_by = current_user();
-    record.trained_on = nlohmann::json{{"pairs", std::filesystem::absolute(args.pairs).string()},
-                                       {"pairs_sha256", file_bytes ? sha256_hex(*file_bytes) : std::string()},
-                                       {"limit", args.limit},
-                                       {"split_seed", args.seed},
-                                       {"train_pairs", split.train.size()},
-                                       {"validation_pairs", split.validation.size()},
-                                       {"test_pairs", split.test.size()},
-                                       {"budget_seconds", args.budget_seconds},
-                                       {"config", nlohmann::json::parse(args.config, nullptr, false)}}
-                            .dump();
-    record.metrics = nlohmann::json{{"target_false_hit_rate", args.target},
-                                    {"before", measured_json(*before)},
-                                    {"after", measured_json(*after)},
-                                    {"learner", nlohmann::json::parse(*metrics, nullptr, false)}}
-                         .dump();
-    auto saved = knowledge->checkpoints->add(record, *state);
-    if (!saved) return fail(saved.error());
     if (activate)
         if (Status s = knowledge->checkpoints->activate(facts.name, saved->id); !s) return fail(s);
     if (auto logged = knowledge->audit->append(current_user(), "learner-checkpoint", facts.name,
@@ -200,7 +159,7 @@ int train(const LearnerArgs &args) {
     std::printf("%s: %zu train / %zu validation / %zu test pairs (questions held out, seed %llu)\n", args.pairs.c_str(), split.train.size(),
                 split.validation.size(), split.test.size(), static_cast<unsigned long long>(args.seed));
     std::printf("trained %s %s from %s for %.0f s: %s\n", facts.name.c_str(), facts.version.c_str(),
-                parent ? fmt::format("checkpoint #{}", parent->id).c_str() : "scratch", args.budget_seconds, metrics->c_str());
+                parent ? fmt::format("checkpoint #{}", *parent).c_str() : "scratch", args.budget_seconds, metrics->c_str());
     std::printf("held-out (%s, false hits <= %.1f%%): before %s, after %s\n", after->name.c_str(), 100 * args.target,
                 percent(before->chosen).c_str(), percent(after->chosen).c_str());
     std::printf("checkpoint #%lld (sha256 %s, %s) %s\n", static_cast<long long>(saved->id), saved->sha256.substr(0, 12).c_str(),

@@ -206,6 +206,7 @@ int run(const ServeArgs &args) {
         models = std::make_unique<patches::ModelCanary>(*matcher, pipeline.audit(), *plane.db, plane.data / "checkpoints");
         models->share_slot(&canary_slot);
         model_canary.store(models.get());
+        if (coordinator) coordinator->train_models_with(models.get(), matcher->encoder_plugin());
     }
     if (Status s = http.start(); !s) return fail(s);
 
@@ -336,6 +337,12 @@ void register_serve(CLI::App &app) {
     cmd->add_flag("--learn-on-drift", args->learning.on_drift,
                   "Run a learning cycle when the monitor's last window did significantly worse than the ones before");
     cmd->add_option("--learn-trials", args->learning.trials, "Trials of each cycle's search")->capture_default_str();
+    cmd->add_option("--learn-encoder-seconds", args->learning.encoder_seconds,
+                    "With --encoder: seconds a cycle may train the encoder on the host's judged matches (0: never)")
+        ->capture_default_str();
+    cmd->add_option("--learn-encoder-min-pairs", args->learning.encoder_min_pairs,
+                    "With --encoder: judged matches a cycle needs beyond the last encoder cycle's before it trains")
+        ->capture_default_str();
     add_objective_option(*cmd, "--learn-objective", args->learning.objective, "What learning cycles improve: tokens (saved by hits) or hits (hit ratio)");
     cmd->add_option("--learn-cpu-seconds", args->learning.cpu_seconds, "CPU seconds each cycle's search may use (0: --learn-trials bounds it)")
         ->check(CLI::NonNegativeNumber)

@@ -2,9 +2,14 @@
 
 #include "core/log.hpp"
 #include "learning/coordinator.hpp"
+#include "learning/checkpoint_training.hpp"
 #include "learning/drift_test.hpp"
+#include "learning/pairs.hpp"
 #include "replay/trace.hpp"
+#include "store/learning_cycles.hpp"
 #include "store/monitor_windows.hpp"
+
+#include <fmt/format.h>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -77,7 +82,87 @@ void ServeCoordinator::run() {
     }
 }
 
+void ServeCoordinator::train_models_with(patches::ModelCanary *models, std::shared_ptr<const loader::PluginLibrary> encoder) {
+    std::lock_guard lock(models_mutex_);
+    models_ = models;
+    encoder_ = std::move(encoder);
+}
+
 bool ServeCoordinator::cycle(const std::string &trigger) {
+    const bool policy_changed = policy_cycle(trigger);
+    const bool encoder_changed = encoder_cycle(trigger);
+    return policy_changed || encoder_changed;
+}
+
+bool ServeCoordinator::encoder_cycle(const std::string &trigger) {
+    patches::ModelCanary *models = nullptr;
+    std::shared_ptr<const loader::PluginLibrary> encoder;
+    {
+        std::lock_guard lock(models_mutex_);
+        models = models_;
+        encoder = encoder_;
+    }
+    if (models == nullptr || options_.encoder_seconds == 0) return false;
+    const std::filesystem::path judged_file = plane_.data / "learned-pairs.jsonl";
+    if (!std::filesystem::exists(judged_file)) return false;
+    auto judged = learning::read_pairs(judged_file);
+    if (!judged) {
+        spdlog::error("learning: the judged matches cannot be read: {}", judged.error().message());
+        return false;
+    }
+    if (judged->size() < judged_at_last_encoder_cycle_ + options_.encoder_min_pairs) return false; // not enough new to learn from
+    judged_at_last_encoder_cycle_ = judged->size();
+    const std::string name = encoder->facts().name;
+    store::LearningCycles cycles(*plane_.db);
+    auto id = cycles.begin(trigger, fmt::format("train {} on {} judged matches", name, judged->size()));
+    if (!id) {
+        spdlog::error("learning: {}", id.error().message());
+        return false;
+    }
+    auto finish = [&](const std::string &decision, const std::string &why, const nlohmann::json &detail) {
+        if (Status kept = cycles.finish(*id, decision, why, detail.dump()); !kept) spdlog::error("learning: cycle {} not recorded: {}", *id, kept.message());
+        spdlog::warn("learning: cycle {} {}: {}", *id, decision, why);
+    };
+    // Questions held out by connected component, so no held-out question was trained on.
+    const learning::PairSplit split = learning::split_by_question(*judged, 0.2, 0.2, 1);
+    learning::CheckpointTrainingOptions training;
+    training.budget_ms = options_.encoder_seconds * 1000;
+    training.target_false_hit_rate = options_.encoder_false_hits;
+    training.created_by = fmt::format("coordinator (cycle {})", *id);
+    training.trained_on = {{"pairs", judged_file.string()}, {"judged_matches", judged->size()}, {"split_seed", 1}};
+    store::LearnerCheckpoints checkpoints(*plane_.db, plane_.data / "checkpoints");
+    auto trained = learning::train_checkpoint(checkpoints, encoder, split, training);
+    if (!trained) {
+        finish("failed", trained.error().message(), nlohmann::json::object());
+        return false;
+    }
+    const learning::OperatingPoint &before = trained->before.chosen, &after = trained->after.chosen;
+    const double gain = 100 * (after.hit_rate - before.hit_rate);
+    nlohmann::json detail = {{"checkpoint", trained->record.id}, {"before", learning::operating_point_json(before)},
+                             {"after", learning::operating_point_json(after)}, {"gain_points", gain}, {"train", split.train.size()},
+                             {"test", split.test.size()}};
+    const std::string figures = fmt::format("held-out hits at <= {:.0f}% false hits {:.1f}% -> {:.1f}% ({:+.1f} points, {} paraphrases held out)",
+                                            100 * options_.encoder_false_hits, 100 * before.hit_rate, 100 * after.hit_rate, gain, after.positives);
+    if (after.positives < 20) {
+        finish("kept", figures + ": too few held-out paraphrases to tell", detail);
+        return false;
+    }
+    if (gain < options_.encoder_min_gain_points) {
+        finish("kept", figures + fmt::format(": less than the {:.1f} points a change must bring", options_.encoder_min_gain_points), detail);
+        return false;
+    }
+    auto applied = models->apply(trained->record.id, fmt::format("coordinator (cycle {})", *id), options_.model_canary);
+    if (!applied) {
+        // Another change on canary: the checkpoint is recorded, and the next cycle trains again with more pairs.
+        if (applied.error().code() == Errc::busy) judged_at_last_encoder_cycle_ = 0;
+        finish("kept", figures + ": not put on canary: " + applied.error().message(), detail);
+        return false;
+    }
+    finish("applied", figures + fmt::format(": checkpoint #{} on canary", trained->record.id), detail);
+    return true;
+}
+
+bool ServeCoordinator::policy_cycle(const std::string &trigger) {
     const std::string space = options_.space.empty() ? learning::known_tune_space(policy_name_) : options_.space;
     if (space.empty()) {
         spdlog::warn("learning: no known parameters to tune for {}: no cycle ({})", policy_name_, trigger);

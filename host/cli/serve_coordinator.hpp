@@ -3,10 +3,13 @@
 // (--learn-on-drift, learning/drift_test.hpp), on a thread of its own at low CPU priority (nice
 // 10, so the data plane's threads come first), with at most one cycle at a time; a
 // recommendation goes to the parameter canary, which promotes or rolls it back on live traffic.
+// With semantic matching on, a cycle also picks the encoder opportunity: enough newly judged
+// matches to train on; a checkpoint that holds up on held-out pairs goes to the model canary.
 #pragma once
 
 #include "cli/data_plane.hpp"
 #include "learning/request_log.hpp"
+#include "patches/model_canary.hpp"
 #include "patches/parameter_canary.hpp"
 #include "replay/replay.hpp"
 
@@ -31,6 +34,19 @@ struct ServeCoordinatorOptions {
     double cpu_seconds = 0; // each cycle's search: CPU seconds on its thread (0: the trials bound it)
     replay::Objective objective = replay::Objective::tokens;
     std::string space;    // empty: the policy's known space
+    // The encoder opportunity: with semantic matching on, a cycle also trains the encoder on the
+    // matches the host has judged (<data>/learned-pairs.jsonl) once this many more were judged, for
+    // this long, and puts a checkpoint that holds up on held-out pairs on a model canary.
+    uint64_t encoder_seconds = 30; // 0: never
+    uint64_t encoder_min_pairs = 200;
+    double encoder_min_gain_points = 1.0; // held-out hit rate at encoder_false_hits, over the serving model's
+    double encoder_false_hits = 0.05;
+    patches::CanaryOptions model_canary = [] {
+        patches::CanaryOptions o;
+        o.share = 0.5;
+        o.window_lookups = 200; // questions matched: fewer than lookups, only exact misses are matched
+        return o;
+    }();
     patches::CanaryOptions canary = [] { // how a recommendation (or, by default, an operator's change) is tried on live traffic
         patches::CanaryOptions o;
         o.objective = replay::Objective::tokens; // what the host is for
@@ -47,11 +63,15 @@ public:
     void stop();
     // From the monitor's sink: a window was closed and stored.
     void window_closed();
+    // Once semantic matching is open: cycles may train `encoder` and canary it through `models`.
+    void train_models_with(patches::ModelCanary *models, std::shared_ptr<const loader::PluginLibrary> encoder);
 
 private:
     void run();
     // True when it put a recommendation on canary.
     bool cycle(const std::string &trigger);
+    bool policy_cycle(const std::string &trigger);
+    bool encoder_cycle(const std::string &trigger);
 
     ServeCoordinatorOptions options_;
     DataPlane &plane_;
@@ -65,6 +85,10 @@ private:
     uint64_t windows_closed_ = 0;
     uint64_t last_window_end_us_ = 0, reference_from_us_ = 0; // the drift test's reference starts after the last cycle
     std::thread thread_;
+    std::mutex models_mutex_;
+    patches::ModelCanary *models_ = nullptr;
+    std::shared_ptr<const loader::PluginLibrary> encoder_;
+    size_t judged_at_last_encoder_cycle_ = 0;
 };
 
 } // namespace aicache::cli

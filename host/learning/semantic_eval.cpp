@@ -26,6 +26,18 @@ OperatingPoint operate_at(const std::vector<ScoredPair> &pairs, double threshold
     return p;
 }
 
+nlohmann::json operating_point_json(const OperatingPoint &p) {
+    // No threshold meets the target: +inf, which JSON cannot spell.
+    return {{"threshold", std::isfinite(p.threshold) ? nlohmann::json(p.threshold) : nlohmann::json()},
+            {"hit_rate", p.hit_rate},
+            {"false_hit_rate", p.false_hit_rate},
+            {"precision", p.precision},
+            {"true_hits", p.true_hits},
+            {"false_hits", p.false_hits},
+            {"positives", p.positives},
+            {"negatives", p.negatives}};
+}
+
 std::vector<OperatingPoint> hit_curve(std::vector<ScoredPair> pairs) {
     std::sort(pairs.begin(), pairs.end(), [](const ScoredPair &x, const ScoredPair &y) { return x.score > y.score; });
     uint64_t positives = 0, negatives = 0;

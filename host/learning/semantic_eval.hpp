@@ -10,6 +10,8 @@
 #include "loader/learner_instance.hpp"
 #include "loader/plugin_library.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +31,9 @@ struct OperatingPoint {
     double precision = 0;      // share of answers from the cache that were right
     uint64_t true_hits = 0, false_hits = 0, positives = 0, negatives = 0;
 };
+
+// Its JSON form (an unreachable threshold, +inf, as null), shared by reports and checkpoint records.
+nlohmann::json operating_point_json(const OperatingPoint &p);
 
 OperatingPoint operate_at(const std::vector<ScoredPair> &pairs, double threshold);
 // One point per distinct score, from the highest threshold down.

@@ -11,12 +11,12 @@ import { aicacheExe, startUpstream, startHost, tempDir, post, chat } from './har
 
 const semanticArgs = ['--encoder', 'encoder', '--threshold', 'threshold', '--semantic-score', 'cosine',
   '--threshold-config', JSON.stringify({ delta: 0.2, explore_rate: 0 })];
-const cli = (dir, ...args) => execFileSync(aicacheExe, [...args, '--data', dir], { encoding: 'utf8' });
+const cli = (dir, command, ...args) => execFileSync(aicacheExe, [command, '--data', dir, ...args], { encoding: 'utf8' });
 
 // Labelled pairs to train a checkpoint on: each task asked two ways, and a neighbouring task.
-function writePairs(file) {
+function writePairs(file, tasks = 60) {
   const lines = [];
-  for (let t = 0; t < 60; ++t) {
+  for (let t = 0; t < tasks; ++t) {
     lines.push(JSON.stringify({ a: `how do I finish task ${t} quickly`, b: `what is the fastest way to finish task ${t}`, label: 1 }));
     lines.push(JSON.stringify({ a: `how do I finish task ${t} quickly`, b: `how do I start task ${t + 1} slowly`, label: 0 }));
   }
@@ -43,9 +43,10 @@ test('a checkpoint on canary matches a share of the questions and is promoted, o
   writePairs(pairs);
   const good = trainCheckpoint(data.dir, pairs, 2), bad = trainCheckpoint(data.dir, pairs, 3);
   const upstream = await startUpstream();
-  const host = await startHost({ data: data.dir, upstream: upstream.base, args: semanticArgs });
+  let host;
   const status = () => JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--status'));
   try {
+    host = await startHost({ data: data.dir, upstream: upstream.base, args: semanticArgs });
     for (let q = 0; q < 5; ++q) assert.equal((await post(host, 'chat/completions', chat(`cached question number ${q}`))).status, 200);
     // A margin of 100 points: whatever it serves, the canary passes its window and is promoted.
     const started = JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--to', String(good), '--share', '0.5', '--window', '10', '--margin', '100'));
@@ -77,7 +78,35 @@ test('a checkpoint on canary matches a share of the questions and is promoted, o
     const audit = cli(data.dir, 'audit', 'log');
     for (const action of ['model-canary', 'model-promote', 'model-rollback']) assert.match(audit, new RegExp(action));
   } finally {
-    await host.stop();
+    await host?.stop();
+    await upstream.stop();
+  }
+});
+
+test('a learning cycle trains the encoder on the matches the host judged and puts a checkpoint that holds up on canary', async () => {
+  const data = tempDir();
+  // What explorations and users' feedback left behind: the host appends every judged match here.
+  writePairs(path.join(data.dir, 'learned-pairs.jsonl'), 400);
+  const upstream = await startUpstream();
+  let host;
+  try {
+    host = await startHost({ data: data.dir, upstream: upstream.base,
+      args: [...semanticArgs, '--learn-every', '1', '--learn-encoder-seconds', '4', '--learn-encoder-min-pairs', '100'] });
+    let cycle;
+    await until(() => {
+      const history = JSON.parse(cli(data.dir, 'learn', 'history', '--json'));
+      cycle = history.find((c) => /judged matches/.test(c.opportunity) && c.decision !== 'running');
+      return cycle !== undefined;
+    }, 'an encoder cycle');
+    assert.equal(cycle.decision, 'applied', JSON.stringify(cycle));
+    assert.match(cycle.why, /held-out hits .* -> .* on canary/);
+    const status = JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--status'));
+    assert.ok(status.canary || /promoted|rolled back/.test(status.last_event), JSON.stringify(status));
+    const audit = cli(data.dir, 'audit', 'log');
+    assert.match(audit, /model-canary/);
+    assert.match(audit, /coordinator \(cycle/);
+  } finally {
+    await host?.stop();
     await upstream.stop();
   }
 });

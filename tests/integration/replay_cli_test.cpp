@@ -44,7 +44,7 @@ TEST_CASE("replay_reads_a_trace_file_and_explains_bad_input") {
 
     sandbox::Result unknown = test::run_aicache({"replay", "--policy", "nosuch", "--requests", "100"});
     CHECK(unknown.outcome == sandbox::Outcome::failed);
-    CHECK(unknown.err.find("plugins there: arc, canon, encoder, evolve, fifo, gdsf, lecar, lfu, lirs, lru, s3fifo, sieve, threshold, tune, wtinylfu") != std::string::npos);
+    CHECK(unknown.err.find("plugins there: arc, canon, encoder, evolve, fifo, gdsf, lecar, lfu, lirs, lru, nas, s3fifo, sieve, threshold, tune, wtinylfu") != std::string::npos);
 }
 
 TEST_CASE("every_flag_can_come_from_the_toml_configuration_file") {
