@@ -179,6 +179,14 @@ int explain(const LearnArgs &args) {
     if (detail.contains("best_parameters"))
         std::printf("  best on the earlier half: %s (%+.2f points over the defaults; current %+.2f)\n", detail["best_parameters"].dump().c_str(),
                     detail.value("best_score_points", 0.0), detail.value("current_score_points", 0.0));
+    if (detail.contains("checkpoint") && detail.contains("before") && detail.contains("after")) { // an encoder cycle
+        auto point = [](const nlohmann::json &p) {
+            return fmt::format("{:.1f}% hits, {:.1f}% false hits", 100 * p.value("hit_rate", 0.0), 100 * p.value("false_hit_rate", 0.0));
+        };
+        std::printf("  checkpoint #%lld trained on %llu judged pairs, measured on %llu held out: serving model %s, new %s (`aicache learner list`)\n",
+                    detail["checkpoint"].get<long long>(), detail.value("train", 0ull), detail.value("test", 0ull), point(detail["before"]).c_str(),
+                    point(detail["after"]).c_str());
+    }
     if (detail.contains("later_chunks")) {
         std::printf("  later half, chunk by chunk (current -> tuned hit ratio):\n");
         for (const auto &ch : detail["later_chunks"])

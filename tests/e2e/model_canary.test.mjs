@@ -100,6 +100,8 @@ test('a learning cycle trains the encoder on the matches the host judged and put
     }, 'an encoder cycle');
     assert.equal(cycle.decision, 'applied', JSON.stringify(cycle));
     assert.match(cycle.why, /held-out hits .* -> .* on canary/);
+    const explained = cli(data.dir, 'learn', 'explain', String(cycle.cycle));
+    assert.match(explained, /checkpoint #\d+ trained on \d+ judged pairs, measured on \d+ held out/);
     const status = JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--status'));
     assert.ok(status.canary || /promoted|rolled back/.test(status.last_event), JSON.stringify(status));
     const audit = cli(data.dir, 'audit', 'log');
