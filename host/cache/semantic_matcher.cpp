@@ -204,6 +204,17 @@ std::vector<std::shared_ptr<SemanticMatcher::Model>> SemanticMatcher::models_loc
     return out;
 }
 
+Expected<std::vector<std::vector<float>>> SemanticMatcher::embed_with_each(const std::vector<std::shared_ptr<Model>> &models, const std::string &question) {
+    std::vector<std::vector<float>> vectors;
+    for (const auto &model : models) {
+        size_t dim = 0;
+        auto embedded = model->encoder.embed({question}, dim);
+        if (!embedded) return embedded.error();
+        vectors.push_back(std::move(*embedded));
+    }
+    return vectors;
+}
+
 std::pair<SemanticMatcher::Model *, bool> SemanticMatcher::model_for_locked(const std::string &question) const {
     // By the text, not at random: a question asked again meets the same model, as a user would.
     if (canary_ && hash64(question, 0x63616e617279) % 10000 < canary_share_) return {canary_.get(), true};
@@ -238,12 +249,9 @@ Status SemanticMatcher::remember(uint64_t scope, uint64_t key_hash, const std::s
     {
         std::lock_guard lock(learners_mutex_);
         models = models_locked();
-        for (const auto &model : models) {
-            size_t dim = 0;
-            auto embedded = model->encoder.embed({question}, dim);
-            if (!embedded) return embedded.error();
-            vectors.push_back(std::move(*embedded));
-        }
+        auto embedded = embed_with_each(models, question);
+        if (!embedded) return embedded.error();
+        vectors = std::move(*embedded);
     }
     // If a reload swapped models meanwhile, the row lands under the old model's tag: the next start
     // embeds it again, so the question is missing from the new index only until then.
@@ -352,12 +360,9 @@ Expected<bool> SemanticMatcher::teach(uint64_t scope, uint64_t key_hash, const s
         alias = {scope, hash64(question, key_hash), question, entry->canonical_key, key_hash};
         if (question == entry->question || serving.index->entry(alias.key) || serving.index->alias_count(key_hash) >= options_.max_aliases)
             return false;
-        for (const auto &model : models) {
-            size_t dim = 0;
-            auto embedded = model->encoder.embed({question}, dim);
-            if (!embedded) return embedded.error();
-            vectors.push_back(std::move(*embedded));
-        }
+        auto embedded = embed_with_each(models, question);
+        if (!embedded) return embedded.error();
+        vectors = std::move(*embedded);
     }
     for (size_t i = 0; i < models.size(); ++i)
         if (Status added = models[i]->index->add(alias.scope, alias.key, vectors[i], alias.question, alias.canonical_key, alias.alias_of); !added)

@@ -128,6 +128,8 @@ private:
     std::mutex reload_mutex_; // one reload at a time
     // The models a write goes to (under learners_mutex_): the serving one and any on canary.
     [[nodiscard]] std::vector<std::shared_ptr<Model>> models_locked() const;
+    // `question` embedded by each of `models` (under learners_mutex_: learner calls are serialized).
+    static Expected<std::vector<std::vector<float>>> embed_with_each(const std::vector<std::shared_ptr<Model>> &models, const std::string &question);
     // The model that matches `question`, and whether it is the canary.
     [[nodiscard]] std::pair<Model *, bool> model_for_locked(const std::string &question) const;
     Expected<std::unique_ptr<Model>> loaded_and_embedded(const std::optional<std::string> &encoder_checkpoint, size_t &reembedded);
