@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -33,6 +34,8 @@ struct LearnArgs {
     double cpu_seconds = 0;
     std::vector<std::string> sizes = {"10%"};
     bool apply = false;
+    std::string opportunity = "tune";      // tune | policy
+    std::vector<std::string> policies;     // the policy choice's candidates (default: every policy plugin)
     // learn explain
     int64_t cycle = 0;
     // learn apply | canary
@@ -88,7 +91,43 @@ int status(const LearnArgs &args) {
     return 0;
 }
 
+// `learn now --opportunity policy`: every policy plugin (or --policies) against the serving one.
+int choose(const LearnArgs &args) {
+    const std::filesystem::path data = data_dir(args.data);
+    auto traffic = args.trace.empty() ? replay::read_request_logs(learning::request_log_files(data)) : replay::read_trace(args.trace);
+    if (!traffic) return fail(traffic.error().with_context(args.trace.empty() ? "the recorded traffic" : "--trace"));
+    auto db = store::Database::open(data / "aicache.db");
+    if (!db) return fail(db.error());
+    learning::PolicyChoiceOptions options;
+    options.current_name = args.policy;
+    options.current_parameters = args.parameters;
+    std::vector<std::string> names = args.policies.empty() ? plugin_names(plugin_dir(args.plugins)) : args.policies;
+    if (std::find(names.begin(), names.end(), args.policy) == names.end()) names.push_back(args.policy);
+    for (const auto &name : names) {
+        // Like every library the host maps, each is checked in a child first; what is not a policy is passed over.
+        auto library = open_qualified_plugin("policy", name, plugin_dir(args.plugins), std::chrono::seconds(10));
+        if (library) options.policies.emplace_back(name, *library);
+        else if (!args.policies.empty() || name == args.policy) return fail(library.error().with_context(name));
+    }
+    options.sizes = args.sizes;
+    options.min_requests = args.min_requests;
+    options.history_requests = args.history;
+    options.objective = args.objective;
+    auto report = learning::choose_policy(**db, *traffic, options);
+    if (!report) return fail(report.error());
+    if (args.json) {
+        nlohmann::json out = {{"cycle", report->id}, {"decision", report->decision}, {"why", report->why}, {"detail", report->detail}};
+        if (report->policy) out["policy"] = *report->policy;
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("cycle %lld: %s: %s\n", static_cast<long long>(report->id), report->decision.c_str(), report->why.c_str());
+    return 0;
+}
+
 int now(const LearnArgs &args) {
+    if (args.opportunity == "policy") return choose(args);
+    if (args.opportunity != "tune") return fail(Status(Errc::invalid_argument, "--opportunity must be tune or policy, not " + args.opportunity));
     const std::string space = args.space.empty() ? learning::known_tune_space(args.policy) : args.space;
     if (space.empty()) return fail(Status(Errc::invalid_argument, "no known parameters to tune for " + args.policy + ": give --space"));
     const std::filesystem::path data = data_dir(args.data);
@@ -187,8 +226,13 @@ int explain(const LearnArgs &args) {
                     detail["checkpoint"].get<long long>(), detail.value("train", 0ull), detail.value("test", 0ull), point(detail["before"]).c_str(),
                     point(detail["after"]).c_str());
     }
+    if (detail.contains("earlier_half_percent")) { // a policy choice
+        std::printf("  on the earlier half (%s):", detail.value("objective", std::string("hits")).c_str());
+        for (const auto &[name, percent] : detail["earlier_half_percent"].items()) std::printf(" %s %.2f%%", name.c_str(), percent.get<double>());
+        std::printf("\n");
+    }
     if (detail.contains("later_chunks")) {
-        std::printf("  later half, chunk by chunk (current -> tuned hit ratio):\n");
+        std::printf("  later half, chunk by chunk (current -> %s):\n", detail.contains("candidate") ? detail["candidate"].get<std::string>().c_str() : "tuned");
         for (const auto &ch : detail["later_chunks"])
             std::printf("    %2d  %7llu requests  %6.2f%% -> %6.2f%%  %+.2f\n", ch["chunk"].get<int>(), ch["requests"].get<unsigned long long>(),
                         ch["current_percent"].get<double>(), ch["tuned_percent"].get<double>(), ch["gain_points"].get<double>());
@@ -221,7 +265,11 @@ void register_learn(CLI::App &app) {
     on_callback(status_cmd, [args] { return status(*args); });
 
     CLI::App *now_cmd = learn->add_subcommand("now", "Run a learning cycle on the recorded traffic: tune, judge on later traffic, decide");
-    now_cmd->add_option("--policy", args->policy, "The serving policy whose parameters are tuned")->capture_default_str();
+    now_cmd->add_option("--opportunity", args->opportunity,
+                        "tune: the serving policy's parameters; policy: whether another policy plugin would serve the traffic better")
+        ->capture_default_str();
+    now_cmd->add_option("--policies", args->policies, "With --opportunity policy: the candidates (default: every policy plugin)")->delimiter(',');
+    now_cmd->add_option("--policy", args->policy, "The serving policy (whose parameters are tuned)")->capture_default_str();
     now_cmd->add_option("--policy-parameters", args->parameters, "What it serves with now (JSON object)")->capture_default_str();
     now_cmd->add_option("--space", args->space, "The tune optimizer's search space (known for s3fifo and wtinylfu)");
     now_cmd->add_option("--trials", args->trials, "Trials of the search")->capture_default_str();

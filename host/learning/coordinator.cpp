@@ -33,7 +33,9 @@ namespace {
 // cache runs on from the earlier half into each chunk (only the chunk's requests are counted): a
 // chunk replayed from a cold cache would show nothing of an eviction policy when the cache holds
 // more than the chunk asks for.
-Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std::string &current, const std::string &candidate, size_t chunks) {
+// The two sides may run different policies (a policy choice), each setup with its own library.
+Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std::string &current, const ParameterReplay &candidate_setup,
+                                         const std::string &candidate, size_t chunks) {
     replay::Trace whole;
     whole.name = setup.trace_name;
     whole.requests = setup.tuning.requests;
@@ -50,7 +52,7 @@ Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std
         const size_t from = start + later * c / chunks, to = start + later * (c + 1) / chunks;
         auto before = replay_at_sizes(setup, whole, current, from, to);
         if (!before) return before.error();
-        auto after = replay_at_sizes(setup, whole, candidate, from, to);
+        auto after = replay_at_sizes(candidate_setup, whole, candidate, from, to);
         if (!after) return after.error();
         const double current_percent = mean_percent(*before), tuned_percent = mean_percent(*after);
         out.push_back({{"chunk", c + 1}, {"requests", to - from}, {"current_percent", current_percent}, {"tuned_percent", tuned_percent},
@@ -59,16 +61,45 @@ Expected<nlohmann::json> judge_in_chunks(const ParameterReplay &setup, const std
     return out;
 }
 
+struct ChunkVerdict {
+    bool recommend = false;
+    std::string why;
+};
+
+// A change judged over the later chunks: it must win significantly many of them (a one-sided sign
+// test) and gain at least the margin on average. Writes the test into `detail`.
+ChunkVerdict chunk_verdict(const nlohmann::json &chunks, double alpha, double min_gain_points, nlohmann::json &detail) {
+    size_t wins = 0, decided = 0;
+    double mean = 0;
+    for (const auto &c : chunks) {
+        const double gain = c["gain_points"].get<double>();
+        mean += gain / double(chunks.size());
+        if (gain != 0) ++decided, wins += gain > 0;
+    }
+    const double p = sign_test_p(wins, decided);
+    detail["later_chunks"] = chunks;
+    detail["sign_test"] = {{"wins", wins}, {"decided", decided}, {"p", p}, {"alpha", alpha}};
+    detail["later_mean_gain_points"] = mean;
+    const std::string measured = fmt::format("on the later half it won {} of {} chunks (sign test p = {:.3f}), {:+.2f} points on average", wins, decided, p, mean);
+    if (p >= alpha) return {false, measured + fmt::format(": not significant at {}", alpha)};
+    if (mean < min_gain_points) return {false, measured + fmt::format(": below the {:.2f}-point margin", min_gain_points)};
+    return {true, measured + ": better, and significantly"};
+}
+
+// The latest `count` requests of the recorded traffic (0: all).
+replay::Trace latest_requests(const replay::Trace &recorded, uint64_t count) {
+    if (count == 0 || recorded.requests.size() <= count) return recorded;
+    replay::Trace latest;
+    latest.name = recorded.name;
+    latest.requests.assign(recorded.requests.end() - long(count), recorded.requests.end());
+    replay::summarize(latest);
+    return latest;
+}
+
 } // namespace
 
 Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &recorded, const CycleOptions &options) {
-    replay::Trace latest;
-    if (options.history_requests > 0 && recorded.requests.size() > options.history_requests) {
-        latest.name = recorded.name;
-        latest.requests.assign(recorded.requests.end() - long(options.history_requests), recorded.requests.end());
-        replay::summarize(latest);
-    }
-    const replay::Trace &traffic = latest.requests.empty() ? recorded : latest;
+    const replay::Trace traffic = latest_requests(recorded, options.history_requests);
     store::LearningCycles cycles(db);
     const std::string opportunity = "tune " + options.policy_name + " parameters by replaying recorded traffic";
     auto id = cycles.begin(options.trigger, opportunity);
@@ -136,24 +167,68 @@ Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &record
 
     // Judge on the later half, chunk by chunk.
     if (options.on_progress) options.on_progress("judging on later traffic", 0, 1);
-    auto chunks = judge_in_chunks(*setup, options.current_parameters, best.dump(), std::max<size_t>(1, options.chunks));
+    auto chunks = judge_in_chunks(*setup, options.current_parameters, *setup, best.dump(), std::max<size_t>(1, options.chunks));
     if (!chunks) return failed(chunks.error());
-    size_t wins = 0, decided = 0;
-    double mean = 0;
-    for (const auto &c : *chunks) {
-        const double gain = c["gain_points"].get<double>();
-        mean += gain / double(chunks->size());
-        if (gain != 0) ++decided, wins += gain > 0;
-    }
-    const double p = sign_test_p(wins, decided);
-    report.detail["later_chunks"] = *chunks;
-    report.detail["sign_test"] = {{"wins", wins}, {"decided", decided}, {"p", p}, {"alpha", options.alpha}};
-    report.detail["later_mean_gain_points"] = mean;
-    const std::string measured = fmt::format("on the later half it won {} of {} chunks (sign test p = {:.3f}), {:+.2f} points on average", wins, decided, p, mean);
-    if (p >= options.alpha) return finish("keep", measured + fmt::format(": not significant at {}", options.alpha));
-    if (mean < options.min_gain_points) return finish("keep", measured + fmt::format(": below the {:.2f}-point margin", options.min_gain_points));
+    const ChunkVerdict verdict = chunk_verdict(*chunks, options.alpha, options.min_gain_points, report.detail);
+    if (!verdict.recommend) return finish("keep", verdict.why);
     report.parameters = best.dump();
-    return finish("recommend", measured + ": better, and significantly");
+    return finish("recommend", verdict.why);
+}
+
+Expected<CycleReport> choose_policy(store::Database &db, const replay::Trace &recorded, const PolicyChoiceOptions &options) {
+    const replay::Trace traffic = latest_requests(recorded, options.history_requests);
+    store::LearningCycles cycles(db);
+    auto id = cycles.begin(options.trigger, "choose the policy (now " + options.current_name + ") by replaying recorded traffic");
+    if (!id) return id.error();
+    CycleReport report;
+    report.id = *id;
+    report.detail = {{"requests", traffic.requests.size()}, {"objective", replay::to_string(options.objective)}, {"current", options.current_name},
+                     {"sizes", options.sizes}};
+    auto finish = [&](std::string decision, std::string why) -> Expected<CycleReport> {
+        report.decision = std::move(decision);
+        report.why = std::move(why);
+        if (Status done = cycles.finish(report.id, report.decision, report.why, report.detail.dump()); !done) return done;
+        return report;
+    };
+    auto failed = [&](const Status &status) -> Expected<CycleReport> {
+        (void)cycles.finish(report.id, "failed", status.message(), report.detail.dump());
+        return status;
+    };
+    if (traffic.requests.size() < options.min_requests)
+        return finish("skip", fmt::format("{} recorded requests, fewer than the {} a cycle needs to choose on one half and judge on the other",
+                                          traffic.requests.size(), options.min_requests));
+    // Each policy with its defaults (the current one as it serves) on the earlier half: the best is the candidate.
+    std::optional<ParameterReplay> current;
+    std::vector<std::pair<std::string, ParameterReplay>> setups;
+    nlohmann::json earlier = nlohmann::json::object();
+    std::string best_name;
+    double best_percent = -1, current_percent = -1;
+    for (const auto &[name, library] : options.policies) {
+        auto setup = prepare_parameter_replay(traffic, "recorded traffic", 0.5, options.sizes, library);
+        if (!setup) return failed(setup.error());
+        setup->objective = options.objective;
+        const bool is_current = name == options.current_name;
+        auto measured = replay_parameters(*setup, setup->tuning, is_current ? options.current_parameters : "{}");
+        if (!measured) return failed(measured.error().with_context(name));
+        earlier[name] = measured->mean();
+        if (is_current) current = *setup, current_percent = measured->mean();
+        else if (measured->mean() > best_percent) best_percent = measured->mean(), best_name = name;
+        setups.emplace_back(name, std::move(*setup));
+    }
+    report.detail["earlier_half_percent"] = earlier;
+    if (!current) return failed(Status(Errc::invalid_argument, "the current policy " + options.current_name + " is not among the policies compared"));
+    if (best_name.empty() || best_percent <= current_percent)
+        return finish("keep", fmt::format("on the earlier half no other policy beat {} ({:.2f}%)", options.current_name, current_percent));
+    report.detail["candidate"] = best_name;
+    const ParameterReplay &candidate = std::find_if(setups.begin(), setups.end(), [&](const auto &s) { return s.first == best_name; })->second;
+    if (options.on_progress) options.on_progress("judging on later traffic", 0, 1);
+    auto chunks = judge_in_chunks(*current, options.current_parameters, candidate, "{}", std::max<size_t>(1, options.chunks));
+    if (!chunks) return failed(chunks.error());
+    const ChunkVerdict verdict = chunk_verdict(*chunks, options.alpha, options.min_gain_points, report.detail);
+    const std::string which = fmt::format("{} ({:.2f}% on the earlier half, {} {:.2f}%): ", best_name, best_percent, options.current_name, current_percent);
+    if (!verdict.recommend) return finish("keep", which + verdict.why);
+    report.policy = best_name;
+    return finish("recommend", which + verdict.why);
 }
 
 } // namespace aicache::learning

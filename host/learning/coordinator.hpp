@@ -40,15 +40,32 @@ struct CycleOptions {
     std::function<void(const std::string &step, uint64_t done, uint64_t total)> on_progress;
 };
 
+// The policy-choice opportunity: every given policy (the current one with its parameters, the
+// others with their defaults) replays the earlier half of the recorded traffic; the best other one
+// is judged against the current one on the later half, in chunks, by the same sign test.
+struct PolicyChoiceOptions {
+    std::string trigger = "manual";
+    std::string current_name, current_parameters = "{}";
+    std::vector<std::pair<std::string, std::shared_ptr<const loader::PluginLibrary>>> policies; // the current one among them
+    std::vector<std::string> sizes = {"10%"};
+    replay::Objective objective = replay::Objective::tokens;
+    uint64_t history_requests = 0, min_requests = 2000;
+    size_t chunks = 8;
+    double min_gain_points = 0.5, alpha = 0.05;
+    std::function<void(const std::string &step, uint64_t done, uint64_t total)> on_progress;
+};
+
 struct CycleReport {
     int64_t id = 0;
     std::string decision; // recommend, keep, skip
     std::string why;
     nlohmann::json detail = nlohmann::json::object();
     std::optional<std::string> parameters; // recommended, when the decision is recommend
+    std::optional<std::string> policy;     // a policy choice's recommendation
 };
 
 Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &traffic, const CycleOptions &options);
+Expected<CycleReport> choose_policy(store::Database &db, const replay::Trace &traffic, const PolicyChoiceOptions &options);
 
 // The tune optimizer's search space for a policy whose parameters the host knows (s3fifo,
 // wtinylfu), from the policy's defaults; empty for any other.

@@ -288,6 +288,41 @@ TEST_CASE("nas trains each architecture it asks for, then the best by population
     CHECK(missing.err.find("--measure encoder needs --pairs") != std::string::npos);
 }
 
+TEST_CASE("a policy-choice cycle finds the policy plugin that serves a loop better, judged on later traffic, and keeps the best one") {
+    Lab lab;
+    // A loop over 300 keys, 40 times: larger than the cache, it defeats recency and frequency;
+    // LIRS keeps a fixed part of it resident.
+    auto trace = lab.dir.path() / "loop.txt";
+    {
+        std::ofstream out(trace);
+        for (int round = 0; round < 40; ++round)
+            for (int k = 0; k < 300; ++k) out << "key" << k << "\n";
+    }
+    auto learn = [&](std::vector<std::string> args) {
+        std::vector<std::string> all = {"learn", "--data", lab.data(), "now", "--opportunity", "policy", "--trace", trace.string(), "--size", "150",
+                                        "--policies", "lru,s3fifo,arc,lirs", "--json"};
+        all.insert(all.end(), args.begin(), args.end());
+        auto run = test::run_aicache(all, std::chrono::seconds(240));
+        REQUIRE_MESSAGE(run.exit_code == 0, run.out << run.err);
+        return parse(run);
+    };
+    nlohmann::json out = learn({"--policy", "s3fifo"});
+    CHECK(out["decision"] == "recommend");
+    CHECK(out["policy"] == "lirs");
+    const auto &detail = out["detail"];
+    CHECK(detail["earlier_half_percent"]["lirs"].get<double>() > detail["earlier_half_percent"]["s3fifo"].get<double>() + 20);
+    CHECK(detail["later_chunks"].size() == 8);
+    CHECK(detail["sign_test"]["p"].get<double>() < 0.05);
+    // Serving the best one already: nothing beats it, and the cycle says so.
+    nlohmann::json kept = learn({"--policy", "lirs"});
+    CHECK(kept["decision"] == "keep");
+    CHECK(kept["why"].get<std::string>().find("no other policy beat lirs") != std::string::npos);
+    auto unknown = test::run_aicache({"learn", "--data", lab.data(), "now", "--opportunity", "policy", "--trace", trace.string(), "--policies", "nosuch"},
+                                     std::chrono::seconds(60));
+    CHECK(unknown.exit_code != 0);
+    CHECK(unknown.err.find("nosuch") != std::string::npos);
+}
+
 TEST_CASE("a learning cycle tunes on the earlier half of the traffic, judges on the later half, and records why it decided") {
     Lab lab;
     auto trace = write_scan_trace(lab.dir.path() / "scan.txt").string();
