@@ -58,29 +58,53 @@ void say(const std::string &text) {
 
 std::string percent(double ratio) { return fmt::format("{:.1f}%", 100 * ratio); }
 
-// The s3fifo parameters that did best on the first half of window 1, if they also beat the
-// defaults on its second half; "{}" (the defaults) otherwise. What an operator tuning offline gets.
-Expected<std::string> tune_offline(const replay::Trace &first_window, uint64_t capacity, const DemoArgs &args, const std::filesystem::path &data,
-                                   const std::filesystem::path &plugins) {
+// What an operator configuring offline on window 1 gets: the policy plugin that serves its first
+// half best, if it also wins on the second half (the learning cycle's policy choice), then that
+// policy's parameters tuned the same way when the host knows them.
+struct StaticConfiguration {
+    std::string policy = "s3fifo", parameters = "{}";
+};
+
+Expected<StaticConfiguration> configure_offline(const replay::Trace &first_window, uint64_t capacity, const DemoArgs &args,
+                                                const std::filesystem::path &data, const std::filesystem::path &plugins) {
     auto db = store::Database::open(data / "aicache.db");
     if (!db) return db.error();
+    StaticConfiguration chosen;
+    learning::PolicyChoiceOptions choice;
+    choice.trigger = "offline: window 1";
+    choice.current_name = chosen.policy;
+    for (const auto &name : plugin_names(plugins))
+        if (auto library = open_qualified_plugin("policy", name, plugins, std::chrono::seconds(10))) choice.policies.emplace_back(name, *library);
+    choice.sizes = {std::to_string(capacity)};
+    choice.objective = replay::Objective::tokens; // what both hosts are compared by
+    choice.min_requests = 0;
+    auto chose = learning::choose_policy(**db, first_window, choice);
+    if (!chose) return chose.error();
+    if (chose->policy) chosen.policy = *chose->policy;
+    say(fmt::format("  policy choice ({} policies on the first half of window 1, the best judged on the second half): {}\n    -> the static host serves {}\n",
+                    choice.policies.size(), chose->why, chosen.policy));
+    const std::string space = learning::known_tune_space(chosen.policy);
+    if (space.empty()) {
+        say("  (the host knows no parameters of " + chosen.policy + " to tune: its defaults)\n");
+        return chosen;
+    }
     auto tuner = open_qualified_plugin("optimizer", "tune", plugins, std::chrono::seconds(10));
     if (!tuner) return tuner.error();
-    auto policy = open_qualified_plugin("policy", "s3fifo", plugins, std::chrono::seconds(10));
+    auto policy = open_qualified_plugin("policy", chosen.policy, plugins, std::chrono::seconds(10));
     if (!policy) return policy.error();
     auto setup = learning::prepare_parameter_replay(first_window, "window 1", 0.5, {std::to_string(capacity)}, *policy);
     if (!setup) return setup.error();
-    setup->objective = replay::Objective::tokens; // what both hosts are compared by
+    setup->objective = replay::Objective::tokens;
     auto evaluator = learning::parameter_evaluator(*setup);
     if (!evaluator) return evaluator.error();
     learning::SearchOptions search;
     search.name = "offline: window 1";
     search.trials = args.trials;
-    search.space = learning::known_tune_space("s3fifo");
-    search.evaluation = {{"kind", "replay"}, {"target", "s3fifo"}, {"trace", "window 1, first half"}, {"sizes", {std::to_string(capacity)}}, {"objective", "tokens"}};
+    search.space = space;
+    search.evaluation = {{"kind", "replay"}, {"target", chosen.policy}, {"trace", "window 1, first half"}, {"sizes", {std::to_string(capacity)}}, {"objective", "tokens"}};
     auto summary = learning::run_search(**db, *tuner, search, *evaluator);
     if (!summary) return summary.error();
-    if (!summary->best) return std::string("{}");
+    if (!summary->best) return chosen;
     const nlohmann::json params = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object());
     auto judged = learning::judge_on_held_out(*setup, params.dump());
     if (!judged) return judged.error();
@@ -88,7 +112,16 @@ Expected<std::string> tune_offline(const replay::Trace &first_window, uint64_t c
     say(fmt::format("  tune ({} trials on the first half of window 1, the second half held out): tokens saved with the defaults {:.1f}%, tuned {:.1f}% -> {}\n",
                     args.trials, judged->defaults.mean(), judged->tuned.mean(),
                     better ? "the static host serves the tuned parameters " + params.dump() : std::string("the static host keeps the defaults")));
-    return better ? params.dump() : std::string("{}");
+    if (better) chosen.parameters = params.dump();
+    return chosen;
+}
+
+// A parameter set that should hurt the policy the host serves, and what it does in words; none
+// for a policy whose parameters the demo does not know.
+std::optional<std::pair<nlohmann::json, std::string>> bad_parameters_for(const std::string &policy) {
+    if (policy == "s3fifo") return std::pair{nlohmann::json{{"ghost_ratio", 0.0}, {"small_ratio", 0.95}}, std::string("a small queue of 95%, no ghost")};
+    if (policy == "lirs") return std::pair{nlohmann::json{{"hir_ratio", 0.95}}, std::string("95% of the cache for HIR entries, a FIFO in effect")};
+    return std::nullopt;
 }
 
 // What changed on the learning host since the last look: its cycles, and its canaries' verdicts.
@@ -143,6 +176,9 @@ public:
             if (e.action == "parameters-canary") say(fmt::format("  parameters {} on canary ({})\n", parameters, e.actor));
             else if (e.action == "parameters-promote") say(fmt::format("  parameters {} promoted: {}\n", parameters, details.value("why", "")));
             else if (e.action == "parameters-rollback") say(fmt::format("  parameters {} rolled back: {}\n", parameters, details.value("why", "")));
+            else if (e.action == "policy-canary") say(fmt::format("  policy {} on canary ({})\n", details.value("swap_to", ""), e.actor));
+            else if (e.action == "policy-promote") say(fmt::format("  policy {} promoted: {}\n", details.value("swap_to", ""), details.value("why", "")));
+            else if (e.action == "policy-rollback") say(fmt::format("  policy {} rolled back: {}\n", details.value("swap_to", ""), details.value("why", "")));
             else if (e.action == "canary") say(fmt::format("  {} on canary ({})\n", e.subject, e.actor));
             else if (e.action == "promote") say(fmt::format("  {} promoted: {}\n", e.subject, details.value("why", "")));
             else if (e.action == "canary-rollback") say(fmt::format("  {} rolled back: {}\n", e.subject, details.value("why", "")));
@@ -197,20 +233,21 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
         return 0;
     }
     patches::PatchPipeline pipeline(db, host.data());
+    const std::string serving = served->value("serving", std::string("s3fifo"));
     patches::SubmitOptions submit;
-    submit.target = "s3fifo";
+    submit.target = "s3fifo"; // the host's policy slot, whatever runs in it now
     submit.who = "optimizer:evolve (demo)";
     submit.note = "demo: evolved on the host's recent traffic";
     submit.trial.trace = recent.string();
-    submit.trial.incumbent = "s3fifo";
+    submit.trial.incumbent = serving;
     submit.trial.incumbent_parameters = (*served)["parameters"].dump();
     submit.trial.sizes = {std::to_string(capacity)};
     submit.trial.objective = replay::Objective::tokens;
-    submit.trial.warm_share = 0.25; // the first window on s3fifo as served, then the swap, as on the host
+    submit.trial.warm_share = 0.25; // the first window on the policy as served, then the swap, as on the host
     learning::SearchOptions options;
     options.name = "demo";
     options.trials = args.evolve_trials;
-    options.evaluation = {{"kind", "patch"}, {"target", "s3fifo"}, {"against", "s3fifo " + submit.trial.incumbent_parameters},
+    options.evaluation = {{"kind", "patch"}, {"target", "s3fifo"}, {"against", serving + " " + submit.trial.incumbent_parameters},
                           {"trace", "the learning host's last four windows"}, {"sizes", submit.trial.sizes}, {"objective", "tokens"}, {"warm_share", 0.25}};
     options.on_trial = [](const store::TrialRecord &t) { say(trial_line(t)); };
     auto summary = learning::run_search(db, *evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
@@ -225,8 +262,8 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
                         summary->best->score, approved ? "it does not win by 1 point" : approved.error().message()));
         return 0;
     }
-    say(fmt::format("  the best, patch #{} ({:+.2f} points of tokens saved over s3fifo as served), is approved by rule (it wins by at least 1 point)\n",
-                    *summary->best->patch_id, summary->best->score));
+    say(fmt::format("  the best, patch #{} ({:+.2f} points of tokens saved over {} as served), is approved by rule (it wins by at least 1 point)\n",
+                    *summary->best->patch_id, summary->best->score, serving));
     return *summary->best->patch_id;
 }
 
@@ -235,6 +272,8 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
 // anyway. That operator's mistake is what the canary is for.
 int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_t capacity) {
     patches::PatchPipeline pipeline(db, host.data());
+    auto served = host.control({{"op", "parameters.status"}});
+    const std::string serving = served ? served->value("serving", std::string("s3fifo")) : std::string("s3fifo");
     auto tmpl = patches::PatchTemplate::load(patches::templates_dir() / "priority.cpp.in");
     auto source = tmpl ? tmpl->instantiate({{"priority", "0 - frequency"}, {"sample", "32"}}) : Expected<std::string>(tmpl.error());
     if (!source) return say("  (no bad patch: " + source.error().message() + ")\n"), 0;
@@ -243,7 +282,8 @@ int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_
     submit.who = "demo";
     submit.note = "demo: a bad patch (evicts the most used)";
     submit.trial.trace = (host.data() / "recent-traffic.csv").string();
-    submit.trial.incumbent = "s3fifo";
+    submit.trial.incumbent = serving;
+    if (served) submit.trial.incumbent_parameters = (*served)["parameters"].dump();
     submit.trial.sizes = {std::to_string(capacity)};
     submit.trial.objective = replay::Objective::tokens;
     submit.trial.warm_share = 0.25;
@@ -251,8 +291,9 @@ int64_t careless_approval(store::Database &db, const ServeProcess &host, uint64_
     if (!patch) return say("  (no bad patch: " + patch.error().message() + ")\n"), 0;
     nlohmann::json report = nlohmann::json::parse(patch->report, nullptr, false);
     for (const auto &c : report["trial"].value("comparisons", nlohmann::json::array()))
-        say(fmt::format("  patch #{} (priority = 0 - frequency: evicts what is used most) is {}: in its trial it saves {:.1f}% of the tokens, s3fifo {:.1f}%\n",
-                        patch->id, store::to_string(patch->state), 100 * c.value("candidate_cost_hit_ratio", 0.0), 100 * c.value("incumbent_cost_hit_ratio", 0.0)));
+        say(fmt::format("  patch #{} (priority = 0 - frequency: evicts what is used most) is {}: in its trial it saves {:.1f}% of the tokens, {} {:.1f}%\n",
+                        patch->id, store::to_string(patch->state), 100 * c.value("candidate_cost_hit_ratio", 0.0), serving,
+                        100 * c.value("incumbent_cost_hit_ratio", 0.0)));
     auto key = patches::OperatorKey::generate("demo-operator");
     if (Status saved = key.save(host.data() / "demo-keys"); !saved) return say("  (" + saved.message() + ")\n"), 0;
     if (Status trusted = pipeline.trust(host.data() / "demo-keys" / "demo-operator.pub", "demo"); !trusted) return say("  (" + trusted.message() + ")\n"), 0;
@@ -282,9 +323,9 @@ int run(const DemoArgs &args) {
                     w.bot_questions, 100 * w.bot_share, 100 * w.one_off_share, workload.trace.distinct_objects,
                     human_bytes(workload.trace.footprint_bytes), human_bytes(capacity), 100 * args.capacity_share));
 
-    say("\nthe static host: s3fifo with its parameters tuned offline on window 1, the best an operator could fix in advance\n");
-    auto fixed_parameters = tune_offline(workload.window_trace(0), capacity, args, root / "static", plugins);
-    if (!fixed_parameters) return fail(fixed_parameters.error().with_context("offline tuning"));
+    say("\nthe static host: the policy and parameters that did best on window 1, the best an operator could fix in advance\n");
+    auto fixed_configuration = configure_offline(workload.window_trace(0), capacity, args, root / "static", plugins);
+    if (!fixed_configuration) return fail(fixed_configuration.error().with_context("offline configuration"));
 
     server::TestUpstream upstream_fixed, upstream_learning;
     if (Status s = upstream_fixed.start(); !s) return fail(s);
@@ -296,7 +337,8 @@ int run(const DemoArgs &args) {
     // A canary runs on one shard of four, so it sees a quarter of the lookups: judged within the window it went on in.
     const uint64_t canary_window = std::min<uint64_t>(1000, w.requests_per_window / 5);
     auto flags = common;
-    flags.insert(flags.end(), {"--upstream", fmt::format("http://127.0.0.1:{}/v1", upstream_fixed.port()), "--policy-parameters", *fixed_parameters});
+    flags.insert(flags.end(), {"--upstream", fmt::format("http://127.0.0.1:{}/v1", upstream_fixed.port()), "--policy", fixed_configuration->policy,
+                            "--policy-parameters", fixed_configuration->parameters});
     if (Status s = fixed.start(root / "static", flags); !s) return fail(s);
     flags = common;
     flags.insert(flags.end(), {"--upstream", fmt::format("http://127.0.0.1:{}/v1", upstream_learning.port()), "--learn-on-drift", "--learn-every-windows", "3",
@@ -304,6 +346,7 @@ int run(const DemoArgs &args) {
                                "--canary-probation", "2"});
     if (Status s = learning_host.start(root / "learning", flags); !s) return fail(s);
     say(fmt::format("the learning host: s3fifo with its defaults, learning on its own from its last 3 windows, on drift and every 3 windows\n"
+                    "  (each cycle: would another policy plugin serve the recorded traffic better? if not, tune the parameters)\n"
                     "  (serve --learn-on-drift --learn-every-windows 3 --learn-history {}); a canary must pass 2 windows of {} lookups to be promoted\n"
                     "both hosts started (aicache serve on {} and {})\n\n",
                     3 * w.requests_per_window, canary_window, (root / "static").string(), (root / "learning").string()));
@@ -314,7 +357,6 @@ int run(const DemoArgs &args) {
     HostTotals fixed_totals, learning_totals;
     int64_t evolved_patch = 0;
     int64_t bad_patch = 0;
-    const nlohmann::json kBadParameters = {{"ghost_ratio", 0.0}, {"small_ratio", 0.95}};
     const uint64_t d = w.drift_window;
     // Changes made between windows, each judged by a canary during the next ones. The host runs
     // one canary at a time: a change that finds another on canary waits for the next window.
@@ -329,10 +371,16 @@ int run(const DemoArgs &args) {
     };
     std::vector<Change> changes;
     if (args.inject)
-        changes.push_back({d + 5, "injected: a bad parameter set for s3fifo (a small queue of 95%, no ghost)", true, [&]() -> Expected<std::string> {
-                               auto applied = learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", kBadParameters}});
+        changes.push_back({d + 5, "injected: a bad parameter set for the policy the learning host serves", true, [&]() -> Expected<std::string> {
+                               auto served = learning_host.control({{"op", "parameters.status"}});
+                               if (!served) return served.error();
+                               const std::string serving = served->value("serving", std::string());
+                               auto bad = bad_parameters_for(serving);
+                               if (!bad) return say("  (no bad parameters known for " + serving + ")\n"), std::string();
+                               auto applied = learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", bad->first}});
                                if (!applied) return applied.error();
-                               return kBadParameters.dump();
+                               say(fmt::format("  {} {}: {}\n", serving, bad->first.dump(), bad->second));
+                               return bad->first.dump();
                            }});
     if (args.patch)
         changes.push_back({d + 7, "the evolved patch, approved by rule", false, [&]() -> Expected<std::string> {
@@ -385,8 +433,8 @@ int run(const DemoArgs &args) {
                 if (!change.subject.empty() && !change.gone && gone == change.subject) change.gone = window;
         if (window == d + 5 && args.patch) {
             say("the evolve optimizer proposes eviction priority functions, each rendered to a patch, validated (libclang), compiled in the\n"
-                "sandboxed worker and replayed in a locked-down trial on the learning host's last four windows: s3fifo as it serves now for the\n"
-                "first, then swapped to the patch the way the host would install it, measured on the other three against s3fifo all along:\n");
+                "sandboxed worker and replayed in a locked-down trial on the learning host's last four windows: the policy as it serves now\n"
+                "for the first, then swapped to the patch the way the host would install it, measured on the other three against it all along:\n");
             evolved_patch = evolve_patch(**learning_db, learning_host, plugins, capacity, args);
         }
     }
@@ -400,7 +448,7 @@ int run(const DemoArgs &args) {
     say(fmt::format("\n{:<34} {:>9} {:>9} {:>14} {:>14} {:>15}\n", "host", "hits 1-" + std::to_string(d), "hits " + std::to_string(d + 1) + "-",
                     "tokens saved", "tokens saved", "upstream calls"));
     say(fmt::format("{:<34} {:>9} {:>9} {:>14} {:>14} {:>15}\n", "", "", "", "1-" + std::to_string(d), std::to_string(d + 1) + "-", ""));
-    say(row("static (tuned offline on window 1)", fixed_totals, upstream_fixed.calls()));
+    say(row("static (chosen offline on window 1)", fixed_totals, upstream_fixed.calls()));
     say(row("learning (on its own)", learning_totals, upstream_learning.calls()));
     const double gain = fixed_totals.after.tokens_saved ? 100.0 * (double(learning_totals.after.tokens_saved) / double(fixed_totals.after.tokens_saved) - 1) : 0;
     say(fmt::format("after the drift the learning host answered {:+.1f} points more of the questions from its cache and saved {:+.1f}% tokens\n"

@@ -46,6 +46,7 @@ struct ServeArgs {
     std::string canon = "none";            // prompt canonicalization steps
     double monitor_window_seconds = 60;    // the performance monitor's window
     ServeCoordinatorOptions learning;      // when the coordinator runs cycles on its own
+    std::vector<std::string> learn_policies = {"all"}; // the policy choice's candidates; "none": no choice
     SemanticArgs semantic; // off unless an encoder is named
     server::ProxyConfig proxy;
 };
@@ -179,7 +180,16 @@ int run(const ServeArgs &args) {
     if (args.learning.every.count() > 0 || args.learning.every_windows > 0 || args.learning.on_drift) {
         auto tuner = open_qualified_plugin("optimizer", "tune", plane.plugins, std::chrono::seconds(10));
         if (!tuner) return fail(tuner.error().with_context("--learn-every / --learn-on-drift"));
-        coordinator = std::make_unique<ServeCoordinator>(args.learning, plane, args.plane.policy, request_log.get(), parameters, *tuner);
+        // The policy choice's candidates, each checked in a child like every library the host maps.
+        ServeCoordinatorOptions learning = args.learning;
+        const bool all = args.learn_policies.size() == 1 && args.learn_policies.front() == "all";
+        if (!(args.learn_policies.size() == 1 && args.learn_policies.front() == "none"))
+            for (const auto &name : all ? plugin_names(plane.plugins) : args.learn_policies) {
+                auto library = open_qualified_plugin("policy", name, plane.plugins, std::chrono::seconds(10));
+                if (library) learning.policies.emplace_back(name, *library);
+                else if (!all) return fail(library.error().with_context("--learn-policies"));
+            }
+        coordinator = std::make_unique<ServeCoordinator>(learning, plane, args.plane.policy, request_log.get(), parameters, *tuner);
     }
     // Windows of figures for `aicache learn status` and the learning coordinator.
     learning::PerformanceMonitor monitor(std::chrono::milliseconds(static_cast<int64_t>(args.monitor_window_seconds * 1000)));
@@ -337,6 +347,10 @@ void register_serve(CLI::App &app) {
     cmd->add_flag("--learn-on-drift", args->learning.on_drift,
                   "Run a learning cycle when the monitor's last window did significantly worse than the ones before");
     cmd->add_option("--learn-trials", args->learning.trials, "Trials of each cycle's search")->capture_default_str();
+    cmd->add_option("--learn-policies", args->learn_policies,
+                    "Policy plugins a cycle compares with the serving one by replaying the recorded traffic (all, none, or names)")
+        ->delimiter(',')
+        ->capture_default_str();
     cmd->add_option("--learn-encoder-seconds", args->learning.encoder_seconds,
                     "With --encoder: seconds a cycle may train the encoder on the host's judged matches (0: never)")
         ->capture_default_str();

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -89,9 +91,48 @@ void ServeCoordinator::train_models_with(patches::ModelCanary *models, std::shar
 }
 
 bool ServeCoordinator::cycle(const std::string &trigger) {
-    const bool policy_changed = policy_cycle(trigger);
+    // Tuning the parameters of a policy about to be replaced would be wasted, and the canary is taken.
+    const bool policy_changed = choice_cycle(trigger) || policy_cycle(trigger);
     const bool encoder_changed = encoder_cycle(trigger);
     return policy_changed || encoder_changed;
+}
+
+bool ServeCoordinator::choice_cycle(const std::string &trigger) {
+    if (options_.policies.size() < 2) return false;
+    if (log_ != nullptr) log_->flush();
+    auto traffic = replay::read_request_logs(learning::request_log_files(plane_.data));
+    if (!traffic) {
+        spdlog::error("learning: the recorded traffic cannot be read: {}", traffic.error().message());
+        return false;
+    }
+    // The last shard is never a canary shard (canary_split): it runs what the host serves with.
+    cache::Cache &memory = plane_.cache->memory();
+    const uint32_t last = memory.shard_count() - 1;
+    learning::PolicyChoiceOptions options;
+    options.trigger = trigger;
+    options.current_name = memory.shard_policy(last)->facts().name;
+    const std::string current = memory.shard_parameters(last);
+    options.current_parameters = current.empty() ? "{}" : current;
+    options.policies = options_.policies;
+    if (std::none_of(options.policies.begin(), options.policies.end(), [&](const auto &p) { return p.first == options.current_name; }))
+        options.policies.emplace_back(options.current_name, memory.shard_policy(last));
+    options.sizes = {std::to_string(plane_.capacity_bytes)};
+    options.objective = options_.objective;
+    options.history_requests = options_.history;
+    auto report = learning::choose_policy(*plane_.db, *traffic, options);
+    if (!report) {
+        spdlog::error("learning: policy choice failed: {}", report.error().message());
+        return false;
+    }
+    spdlog::warn("learning: cycle {} {}: {}", report->id, report->decision, report->why);
+    if (!report->policy) return false;
+    auto library = std::find_if(options.policies.begin(), options.policies.end(), [&](const auto &p) { return p.first == *report->policy; })->second;
+    auto applied = canary_.apply(nlohmann::json::object(), "coordinator (cycle " + std::to_string(report->id) + ")", options_.canary, library);
+    if (!applied && applied.error().code() == Errc::busy)
+        spdlog::warn("learning: cycle {}'s policy waits for the next cycle: {}", report->id, applied.error().message());
+    else if (!applied)
+        spdlog::error("learning: cycle {}'s policy not applied: {}", report->id, applied.error().message());
+    return bool(applied);
 }
 
 bool ServeCoordinator::encoder_cycle(const std::string &trigger) {
@@ -163,9 +204,10 @@ bool ServeCoordinator::encoder_cycle(const std::string &trigger) {
 }
 
 bool ServeCoordinator::policy_cycle(const std::string &trigger) {
-    const std::string space = options_.space.empty() ? learning::known_tune_space(policy_name_) : options_.space;
+    const std::string serving = plane_.cache->memory().shard_policy(plane_.cache->memory().shard_count() - 1)->facts().name;
+    const std::string space = !options_.space.empty() && serving == policy_name_ ? options_.space : learning::known_tune_space(serving);
     if (space.empty()) {
-        spdlog::warn("learning: no known parameters to tune for {}: no cycle ({})", policy_name_, trigger);
+        spdlog::info("learning: no known parameters to tune for {}: no tuning ({})", serving, trigger);
         return false;
     }
     if (log_ != nullptr) log_->flush();
@@ -176,8 +218,8 @@ bool ServeCoordinator::policy_cycle(const std::string &trigger) {
     }
     learning::CycleOptions options;
     options.trigger = trigger;
-    options.policy_name = policy_name_;
-    options.policy = plane_.cache->memory().policy();
+    options.policy_name = serving;
+    options.policy = plane_.cache->memory().shard_policy(plane_.cache->memory().shard_count() - 1);
     options.tuner = tuner_;
     options.space = space;
     // The last shard is never a canary shard (patches/canary_split): it runs what the host serves with.

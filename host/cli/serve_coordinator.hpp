@@ -3,7 +3,9 @@
 // (--learn-on-drift, learning/drift_test.hpp), on a thread of its own at low CPU priority (nice
 // 10, so the data plane's threads come first), with at most one cycle at a time; a
 // recommendation goes to the parameter canary, which promotes or rolls it back on live traffic.
-// With semantic matching on, a cycle also picks the encoder opportunity: enough newly judged
+// A cycle first asks whether another policy plugin would serve the recorded traffic better (a
+// recommended swap goes to the parameter canary with the other library); if not, it tunes the
+// serving policy's parameters. With semantic matching on, a cycle also picks the encoder opportunity: enough newly judged
 // matches to train on; a checkpoint that holds up on held-out pairs goes to the model canary.
 #pragma once
 
@@ -41,6 +43,9 @@ struct ServeCoordinatorOptions {
     uint64_t encoder_min_pairs = 200;
     double encoder_min_gain_points = 1.0; // held-out hit rate at encoder_false_hits, over the serving model's
     double encoder_false_hits = 0.05;
+    // The policy-choice opportunity: the policy plugins a cycle compares with the serving one
+    // (learning::choose_policy); none: it is not tried.
+    std::vector<std::pair<std::string, std::shared_ptr<const loader::PluginLibrary>>> policies;
     patches::CanaryOptions model_canary = [] {
         patches::CanaryOptions o;
         o.share = 0.5;
@@ -71,6 +76,7 @@ private:
     // True when it put a recommendation on canary.
     bool cycle(const std::string &trigger);
     bool policy_cycle(const std::string &trigger);
+    bool choice_cycle(const std::string &trigger);
     bool encoder_cycle(const std::string &trigger);
 
     ServeCoordinatorOptions options_;

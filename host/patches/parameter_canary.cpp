@@ -17,27 +17,31 @@ nlohmann::json object_of(const std::string &text) {
 ParameterCanary::ParameterCanary(cache::Cache &cache, AuditLog &audit, store::Database &db, std::string policy)
     : cache_(cache), audit_(audit), db_(db), policy_(std::move(policy)) {}
 
-Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters, const std::string &who, const CanaryOptions &options) {
+Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters, const std::string &who, const CanaryOptions &options,
+                                                std::shared_ptr<const loader::PluginLibrary> library) {
     if (!parameters.is_object()) return Status(Errc::invalid_argument, "parameters must be a JSON object");
     std::lock_guard lock(mutex_);
     if (canary_) return Status(Errc::busy, "parameters " + canary_->parameters_json.dump() + " are on canary; wait for the verdict or roll them back");
     std::vector<uint32_t> shards = CanarySplit::choose(cache_.shard_count(), options.share);
     if (shards.empty()) return Status(Errc::invalid_argument, "a canary needs at least 2 shards (serve --shards)");
     const std::string text = parameters.dump(), previous = cache_.shard_parameters(shards.front());
+    const auto previous_library = cache_.shard_policy(shards.front());
+    const std::string what = library ? "policy " + library->facts().name + " " + text : "parameters " + text;
     if (slot_ != nullptr)
-        if (Status taken = slot_->take("parameters " + text); !taken) return taken;
+        if (Status taken = slot_->take(what); !taken) return taken;
     // The policy checks its parameters when an instance is created: bad ones are refused here,
     // before any shard changed.
-    if (Status swapped = cache_.swap_policy_on(shards, cache_.shard_policy(shards.front()), text); !swapped) {
+    if (Status swapped = cache_.swap_policy_on(shards, library ? library : previous_library, text); !swapped) {
         if (slot_ != nullptr) slot_->release();
-        return swapped.with_context("parameters " + parameters.dump());
+        return swapped.with_context(what);
     }
-    canary_.emplace(Canary{text, previous, parameters, options, CanarySplit(cache_, shards, history_, options), who});
+    canary_.emplace(Canary{text, previous, library, previous_library, parameters, options, CanarySplit(cache_, shards, history_, options), who});
     nlohmann::json details = {{"policy", policy_}, {"parameters", parameters}, {"previous", object_of(previous)}, {"shards", shards},
                               {"of", cache_.shard_count()}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points}};
-    if (auto logged = audit_.append(who, "parameters-canary", policy_, details); !logged) return logged.error();
-    last_event_ = "parameters " + parameters.dump() + " on canary";
-    spdlog::warn("{} parameters {} on canary: shards {} of {}", policy_, parameters.dump(), shards.size(), cache_.shard_count());
+    if (library) details["swap_to"] = library->facts().name + " " + library->facts().version, details["swap_from"] = previous_library->facts().name;
+    if (auto logged = audit_.append(who, library ? "policy-canary" : "parameters-canary", policy_, details); !logged) return logged.error();
+    last_event_ = what + " on canary";
+    spdlog::warn("{}: {} on canary: shards {} of {}", policy_, what, shards.size(), cache_.shard_count());
     return details;
 }
 
@@ -46,18 +50,26 @@ Status ParameterCanary::finish_locked(bool promote, const std::string &who, cons
     canary_.reset();
     if (slot_ != nullptr) slot_->release();
     if (history_ != nullptr) history_->restart();
+    const std::string what = canary.library ? "policy " + canary.library->facts().name + " " + canary.parameters_json.dump()
+                                            : "parameters " + canary.parameters_json.dump();
     if (promote) {
         std::vector<uint32_t> all(cache_.shard_count());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-        if (Status swapped = cache_.swap_policy_on(all, cache_.shard_policy(0), canary.parameters); !swapped) return swapped;
-        if (Status kept = store::PolicyParameters(db_).promote(policy_, canary.parameters, canary.who, why); !kept)
-            spdlog::error("promoted parameters not kept for the next start: {}", kept.message());
-    } else if (Status swapped = cache_.swap_policy_on(canary.split.shards(), cache_.shard_policy(canary.split.shards().front()), canary.previous); !swapped) {
+        if (Status swapped = cache_.swap_policy_on(all, canary.library ? canary.library : canary.previous_library, canary.parameters); !swapped)
+            return swapped;
+        // A promoted policy swap lasts until the next start (serve --policy names what it starts
+        // with); promoted parameters of the serving policy are kept for it.
+        if (!canary.library)
+            if (Status kept = store::PolicyParameters(db_).promote(policy_, canary.parameters, canary.who, why); !kept)
+                spdlog::error("promoted parameters not kept for the next start: {}", kept.message());
+    } else if (Status swapped = cache_.swap_policy_on(canary.split.shards(), canary.previous_library, canary.previous); !swapped) {
         return swapped;
     }
-    auto logged = audit_.append(who, promote ? "parameters-promote" : "parameters-rollback", policy_,
-                                {{"parameters", canary.parameters_json}, {"restored", promote ? nlohmann::json() : object_of(canary.previous)}, {"why", why}});
-    last_event_ = "parameters " + canary.parameters_json.dump() + (promote ? " promoted: " : " rolled back: ") + why;
+    const char *action = canary.library ? (promote ? "policy-promote" : "policy-rollback") : (promote ? "parameters-promote" : "parameters-rollback");
+    nlohmann::json details = {{"parameters", canary.parameters_json}, {"restored", promote ? nlohmann::json() : object_of(canary.previous)}, {"why", why}};
+    if (canary.library) details["swap_to"] = canary.library->facts().name + " " + canary.library->facts().version, details["swap_from"] = canary.previous_library->facts().name;
+    auto logged = audit_.append(who, action, policy_, details);
+    last_event_ = what + (promote ? " promoted: " : " rolled back: ") + why;
     spdlog::warn("{}: {}", policy_, last_event_);
     return logged ? Status::ok() : logged.error();
 }
@@ -80,7 +92,8 @@ Expected<nlohmann::json> ParameterCanary::rollback(const std::string &who) {
 nlohmann::json ParameterCanary::status() {
     std::lock_guard lock(mutex_);
     // The last shard is never a canary shard (canary_split): it runs what the host serves with.
-    nlohmann::json out = {{"policy", policy_}, {"parameters", object_of(cache_.shard_parameters(cache_.shard_count() - 1))}, {"last_event", last_event_}};
+    nlohmann::json out = {{"policy", policy_}, {"serving", cache_.shard_policy(cache_.shard_count() - 1)->facts().name},
+                          {"parameters", object_of(cache_.shard_parameters(cache_.shard_count() - 1))}, {"last_event", last_event_}};
     if (canary_) {
         SplitCounts s = canary_->split.sides();
         out["canary"] = {{"parameters", canary_->parameters_json}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary.lookups},

@@ -23,8 +23,10 @@ class ParameterCanary {
 public:
     ParameterCanary(cache::Cache &cache, AuditLog &audit, store::Database &db, std::string policy);
 
-    // Starts a canary of `parameters` (a JSON object) on a share of the shards.
-    Expected<nlohmann::json> apply(const nlohmann::json &parameters, const std::string &who, const CanaryOptions &options);
+    // Starts a canary of `parameters` (a JSON object) on a share of the shards; with `library`, the
+    // canary shards also swap to that policy (a policy choice), which every shard runs if promoted.
+    Expected<nlohmann::json> apply(const nlohmann::json &parameters, const std::string &who, const CanaryOptions &options,
+                                   std::shared_ptr<const loader::PluginLibrary> library = nullptr);
     // Ends a running canary as the operator says: the canary shards go back to what they ran.
     Expected<nlohmann::json> rollback(const std::string &who);
     // Judges a running canary once both sides have seen a window of lookups. Call periodically.
@@ -40,6 +42,7 @@ private:
     struct Canary {
         std::string parameters;          // the object's text, as the cache keeps it
         std::string previous;            // what the canary shards ran before
+        std::shared_ptr<const loader::PluginLibrary> library, previous_library; // the policy on canary, and the one before
         nlohmann::json parameters_json;
         CanaryOptions options;
         CanarySplit split;

@@ -18,9 +18,12 @@ TEST_CASE("the demo drives two hosts through a drift; the learning host's inject
     // The learning host noticed the drift on its own and ran a cycle.
     CHECK(demo.out.find("trigger \"drift: hit ratio fell") != std::string::npos);
     // Both injected changes: caught by their canaries, not by the test's timing.
-    CHECK(demo.out.find("parameters {\"ghost_ratio\":0.0,\"small_ratio\":0.95} rolled back: ") != std::string::npos);
+    // The bad parameters are for whichever policy the learning host serves by then (it may have chosen another).
+    const bool bad_for_s3fifo = demo.out.find("parameters {\"ghost_ratio\":0.0,\"small_ratio\":0.95} rolled back: ") != std::string::npos;
+    const bool bad_for_lirs = demo.out.find("parameters {\"hir_ratio\":0.95} rolled back: ") != std::string::npos;
+    CHECK((bad_for_s3fifo || bad_for_lirs));
     CHECK(demo.out.find("evicts what is used most) is evaluated") != std::string::npos);
-    CHECK(demo.out.find("a bad parameter set for s3fifo (a small queue of 95%, no ghost): went on in window") != std::string::npos);
+    CHECK(demo.out.find("a bad parameter set for the policy the learning host serves: went on in window") != std::string::npos);
     CHECK(demo.out.find("a patch approved by mistake: went on in window") != std::string::npos);
     CHECK(demo.out.find("NOT rolled back") == std::string::npos);
     CHECK(demo.out.find("never went on") == std::string::npos);
