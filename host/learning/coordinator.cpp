@@ -96,6 +96,23 @@ replay::Trace latest_requests(const replay::Trace &recorded, uint64_t count) {
     return latest;
 }
 
+// A cycle's record in the knowledge repository, finished once: with its decision, or as failed.
+struct CycleRecorder {
+    CycleRecorder(store::LearningCycles &cycles, int64_t id) : cycles(cycles) { report.id = id; }
+    Expected<CycleReport> finish(std::string decision, std::string why) {
+        report.decision = std::move(decision);
+        report.why = std::move(why);
+        if (Status done = cycles.finish(report.id, report.decision, report.why, report.detail.dump()); !done) return done;
+        return report;
+    }
+    Expected<CycleReport> failed(const Status &status) {
+        (void)cycles.finish(report.id, "failed", status.message(), report.detail.dump());
+        return status;
+    }
+    store::LearningCycles &cycles;
+    CycleReport report;
+};
+
 } // namespace
 
 Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &recorded, const CycleOptions &options) {
@@ -104,20 +121,12 @@ Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &record
     const std::string opportunity = "tune " + options.policy_name + " parameters by replaying recorded traffic";
     auto id = cycles.begin(options.trigger, opportunity);
     if (!id) return id.error();
-    CycleReport report;
-    report.id = *id;
+    CycleRecorder record(cycles, *id);
+    CycleReport &report = record.report;
     report.detail = {{"requests", traffic.requests.size()}, {"recorded_requests", recorded.requests.size()}, {"objective", replay::to_string(options.objective)}, {"policy", options.policy_name}, {"current_parameters", nlohmann::json::parse(options.current_parameters, nullptr, false)},
                      {"sizes", options.sizes}, {"trials", options.trials}};
-    auto finish = [&](std::string decision, std::string why) -> Expected<CycleReport> {
-        report.decision = std::move(decision);
-        report.why = std::move(why);
-        if (Status done = cycles.finish(report.id, report.decision, report.why, report.detail.dump()); !done) return done;
-        return report;
-    };
-    auto failed = [&](const Status &status) -> Expected<CycleReport> {
-        (void)cycles.finish(report.id, "failed", status.message(), report.detail.dump());
-        return status;
-    };
+    auto finish = [&](std::string decision, std::string why) { return record.finish(std::move(decision), std::move(why)); };
+    auto failed = [&](const Status &status) { return record.failed(status); };
 
     if (traffic.requests.size() < options.min_requests)
         return finish("skip", fmt::format("{} recorded requests, fewer than the {} a cycle needs to train on one half and judge on the other",
@@ -180,20 +189,12 @@ Expected<CycleReport> choose_policy(store::Database &db, const replay::Trace &re
     store::LearningCycles cycles(db);
     auto id = cycles.begin(options.trigger, "choose the policy (now " + options.current_name + ") by replaying recorded traffic");
     if (!id) return id.error();
-    CycleReport report;
-    report.id = *id;
+    CycleRecorder record(cycles, *id);
+    CycleReport &report = record.report;
     report.detail = {{"requests", traffic.requests.size()}, {"objective", replay::to_string(options.objective)}, {"current", options.current_name},
                      {"sizes", options.sizes}};
-    auto finish = [&](std::string decision, std::string why) -> Expected<CycleReport> {
-        report.decision = std::move(decision);
-        report.why = std::move(why);
-        if (Status done = cycles.finish(report.id, report.decision, report.why, report.detail.dump()); !done) return done;
-        return report;
-    };
-    auto failed = [&](const Status &status) -> Expected<CycleReport> {
-        (void)cycles.finish(report.id, "failed", status.message(), report.detail.dump());
-        return status;
-    };
+    auto finish = [&](std::string decision, std::string why) { return record.finish(std::move(decision), std::move(why)); };
+    auto failed = [&](const Status &status) { return record.failed(status); };
     if (traffic.requests.size() < options.min_requests)
         return finish("skip", fmt::format("{} recorded requests, fewer than the {} a cycle needs to choose on one half and judge on the other",
                                           traffic.requests.size(), options.min_requests));
