@@ -376,7 +376,8 @@ int run(const DemoArgs &args) {
                                if (!served) return served.error();
                                const std::string serving = served->value("serving", std::string());
                                auto bad = bad_parameters_for(serving);
-                               if (!bad) return say("  (no bad parameters known for " + serving + ")\n"), std::string();
+                               // Another policy is on canary or promoted in the meantime: try again at the next window.
+                               if (!bad) return Status(Errc::busy, "the demo knows no bad parameters for " + serving + ", the policy it serves now");
                                auto applied = learning_host.control({{"op", "parameters.apply"}, {"who", "demo (an injected bad change)"}, {"parameters", bad->first}});
                                if (!applied) return applied.error();
                                say(fmt::format("  {} {}: {}\n", serving, bad->first.dump(), bad->second));
