@@ -23,7 +23,9 @@ uint64_t now_us() {
 void add_data_plane_options(CLI::App &command, DataPlaneOptions &o) {
     command.add_option("--data", o.data, "Data directory (default: $AICACHE_DATA or ~/.local/share/aicache)");
     command.add_option("--plugins", o.plugins, "Plugin directory (default: next to the binary)");
-    command.add_option("--policy", o.policy, "Cache policy plugin name")->capture_default_str();
+    command.add_option("--policy", o.policy, "Cache policy plugin name (the slot; without it, a policy a canary promoted in it runs)")
+        ->each([&o](const std::string &) { o.policy_explicit = true; })
+        ->capture_default_str();
     command.add_option("--policy-parameters", o.policy_parameters, "The policy's parameters, a JSON object (e.g. {\"small_ratio\": 0.05})")
         ->capture_default_str();
     command.add_option("--capacity", o.capacity, "Cache capacity (bytes, KiB, MiB, GiB)")->capture_default_str();
@@ -85,6 +87,21 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
     auto policy = plane->host->active(options.policy);
     if (!policy) return policy.error();
     plane->policy = *policy;
+    // The slot runs the policy a canary promoted last (the learning coordinator's policy choice),
+    // unless the command line chose the slot's own explicitly.
+    std::shared_ptr<const loader::PluginLibrary> serving = policy->library;
+    if (!options.policy_explicit) {
+        auto chosen = store::PolicyParameters(*plane->db).latest_choice(options.policy);
+        if (chosen && *chosen && **chosen != options.policy) {
+            if (auto other = plane->host->active(**chosen)) {
+                serving = other->library;
+                spdlog::warn("{}: serving {} {} in it, promoted by a canary (serve --policy {} names it explicitly to start with it again)",
+                             options.policy, other->record.name, other->record.version, options.policy);
+            } else {
+                spdlog::error("{}: the promoted policy {} cannot be loaded, serving {}: {}", options.policy, **chosen, options.policy, other.error().message());
+            }
+        }
+    }
     auto capacity = replay::parse_capacity(options.capacity, 0);
     if (!capacity) return capacity.error().with_context("--capacity");
     plane->capacity_bytes = *capacity;
@@ -95,10 +112,11 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
         // Unless told otherwise, the parameters a canary promoted last (patches/parameter_canary).
         std::string given = options.policy_parameters;
         if (given == "{}") {
-            auto promoted = store::PolicyParameters(*plane->db).latest(options.policy);
+            const std::string name = serving->facts().name;
+            auto promoted = store::PolicyParameters(*plane->db).latest(name);
             if (promoted && *promoted) {
                 given = **promoted;
-                spdlog::info("{}: serving with the parameters promoted last: {}", options.policy, given);
+                spdlog::info("{}: serving with the parameters promoted last: {}", name, given);
             }
         }
         nlohmann::json parameters = nlohmann::json::parse(given, nullptr, false);
@@ -106,7 +124,7 @@ Expected<std::unique_ptr<DataPlane>> open_data_plane(const DataPlaneOptions &opt
             return Status(Errc::invalid_argument, "--policy-parameters must be a JSON object, not " + given);
         config.policy_parameters = parameters.dump();
     }
-    auto memory = cache::Cache::create(config, policy->library);
+    auto memory = cache::Cache::create(config, serving);
     if (!memory) return memory.error();
     plane->answers = std::make_unique<store::CacheStore>(*plane->db);
     plane->cache = std::make_unique<cache::DurableCache>(std::move(memory.value()), *plane->answers);

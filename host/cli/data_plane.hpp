@@ -26,6 +26,7 @@ struct DataPlaneOptions {
     std::string data;    // --data (resolved with data_dir())
     std::string plugins; // --plugins (resolved with plugin_dir())
     std::string policy = "s3fifo";
+    bool policy_explicit = false; // --policy was given: the slot runs it, not a policy a canary promoted
     std::string policy_parameters = "{}"; // a JSON object of the policy's parameters (aicache learn now recommends some)
     std::string capacity = "256MiB";
     uint32_t shards = 16;

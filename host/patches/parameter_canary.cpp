@@ -57,11 +57,12 @@ Status ParameterCanary::finish_locked(bool promote, const std::string &who, cons
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
         if (Status swapped = cache_.swap_policy_on(all, canary.library ? canary.library : canary.previous_library, canary.parameters); !swapped)
             return swapped;
-        // A promoted policy swap lasts until the next start (serve --policy names what it starts
-        // with); promoted parameters of the serving policy are kept for it.
-        if (!canary.library)
-            if (Status kept = store::PolicyParameters(db_).promote(policy_, canary.parameters, canary.who, why); !kept)
-                spdlog::error("promoted parameters not kept for the next start: {}", kept.message());
+        // Kept for the next start: a swap as the slot's policy (serve --policy names the slot),
+        // parameters as the serving policy's.
+        store::PolicyParameters kept(db_);
+        Status saved = canary.library ? kept.promote_choice(policy_, canary.library->facts().name, canary.who, why)
+                                      : kept.promote(cache_.shard_policy(0)->facts().name, canary.parameters, canary.who, why);
+        if (!saved) spdlog::error("what was promoted is not kept for the next start: {}", saved.message());
     } else if (Status swapped = cache_.swap_policy_on(canary.split.shards(), canary.previous_library, canary.previous); !swapped) {
         return swapped;
     }

@@ -209,6 +209,17 @@ const char *const kMigrations[] = {
         promoted_by TEXT NOT NULL,
         why TEXT NOT NULL);
     )sql",
+    R"sql(
+    -- Policy swaps promoted from a canary (the learning coordinator's policy choice): the last row
+    -- per slot (serve --policy) is the policy plugin serve runs in it at its next start.
+    CREATE TABLE policy_choices(
+        id INTEGER PRIMARY KEY,
+        slot TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        promoted_at TEXT NOT NULL,
+        promoted_by TEXT NOT NULL,
+        why TEXT NOT NULL);
+    )sql",
 };
 
 } // namespace

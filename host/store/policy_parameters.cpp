@@ -17,4 +17,17 @@ Expected<std::optional<std::string>> PolicyParameters::latest(const std::string 
     return std::optional<std::string>(as_text(rows->front()[0]));
 }
 
+Status PolicyParameters::promote_choice(const std::string &slot, const std::string &policy, const std::string &by, const std::string &why) {
+    auto kept = db_.query("INSERT INTO policy_choices(slot, policy, promoted_at, promoted_by, why) VALUES (?, ?, ?, ?, ?)",
+                          {slot, policy, utc_now_iso8601(), by, why});
+    return kept ? Status::ok() : kept.error().with_context("promoted policy");
+}
+
+Expected<std::optional<std::string>> PolicyParameters::latest_choice(const std::string &slot) {
+    auto rows = db_.query("SELECT policy FROM policy_choices WHERE slot = ? ORDER BY id DESC LIMIT 1", {slot});
+    if (!rows) return rows.error();
+    if (rows->empty()) return std::optional<std::string>{};
+    return std::optional<std::string>(as_text(rows->front()[0]));
+}
+
 } // namespace aicache::store

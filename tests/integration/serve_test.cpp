@@ -1,6 +1,8 @@
 // The real host: `aicache serve` with a real SQLite file, the control socket, and the watched
 // plugin directory.
 #include "server/control_socket.hpp"
+#include "store/database.hpp"
+#include "store/policy_parameters.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -127,4 +129,42 @@ TEST_CASE("operator_commands_reach_a_running_host_through_the_cli") {
     sandbox::Result list = test::run_aicache({"plugin", "--data", host.data.string(), "list"});
     REQUIRE(list.outcome == sandbox::Outcome::ok);
     CHECK(list.out.find("2.0.0") != std::string::npos);
+}
+
+TEST_CASE("a policy a canary promoted runs in its slot after a restart, unless --policy names the slot's own explicitly") {
+    test::TempDir dir;
+    const std::filesystem::path data = dir.path() / "data";
+    auto start = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv = {test::aicache_exe().string(), "--log=info", "serve", "--data", data.string(), "--no-watch", "--capacity", "1MiB",
+                                         "--shards", "4", "--listen", "127.0.0.1:0"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        auto process = std::make_unique<test::Background>(argv, dir.path() / "serve.log");
+        bool up = test::eventually([&] { return server::control_request(data / "control.sock", {{"op", "ping"}}).has_value(); },
+                                   std::chrono::seconds(60));
+        REQUIRE_MESSAGE(up, "host did not start");
+        return process;
+    };
+    auto serving = [&] {
+        auto status = server::control_request(data / "control.sock", {{"op", "parameters.status"}});
+        REQUIRE(status);
+        return nlohmann::json::parse(*status)["serving"].get<std::string>();
+    };
+    {
+        auto host = start({});
+        CHECK(serving() == "s3fifo");
+    }
+    {
+        // What the parameter canary writes when it promotes a policy swap.
+        auto db = store::Database::open(data / "aicache.db");
+        REQUIRE(db);
+        REQUIRE(store::PolicyParameters(**db).promote_choice("s3fifo", "lirs", "coordinator (cycle 1)", "won on canary"));
+    }
+    {
+        auto host = start({});
+        CHECK(serving() == "lirs");
+    }
+    {
+        auto host = start({"--policy", "s3fifo"});
+        CHECK(serving() == "s3fifo");
+    }
 }
