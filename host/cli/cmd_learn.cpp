@@ -35,6 +35,7 @@ struct LearnArgs {
     std::vector<std::string> sizes = {"10%"};
     bool apply = false;
     std::string opportunity = "tune";      // tune | policy
+    std::string swap_to;                   // learn apply --policy: another policy plugin, on canary
     std::vector<std::string> policies;     // the policy choice's candidates (default: every policy plugin)
     // learn explain
     int64_t cycle = 0;
@@ -122,6 +123,13 @@ int choose(const LearnArgs &args) {
         return 0;
     }
     std::printf("cycle %lld: %s: %s\n", static_cast<long long>(report->id), report->decision.c_str(), report->why.c_str());
+    if (report->policy && args.apply) {
+        std::printf("applying it to the running host, on canary first:\n");
+        nlohmann::json request = apply_request(args, nlohmann::json::object());
+        request["policy"] = *report->policy;
+        return ask_host(args, request, "coordinator (cycle " + std::to_string(report->id) + ")");
+    }
+    if (report->policy) std::printf("apply it: aicache learn apply --policy %s (to the running host, on canary first)\n", report->policy->c_str());
     return 0;
 }
 
@@ -244,7 +252,9 @@ int apply(const LearnArgs &args) {
     nlohmann::json parameters = nlohmann::json::parse(args.parameters, nullptr, false);
     if (parameters.is_discarded() || !parameters.is_object())
         return fail(Status(Errc::invalid_argument, "--policy-parameters must be a JSON object, not " + args.parameters));
-    return ask_host(args, apply_request(args, parameters), current_user());
+    nlohmann::json request = apply_request(args, parameters);
+    if (!args.swap_to.empty()) request["policy"] = args.swap_to;
+    return ask_host(args, request, current_user());
 }
 
 int canary(const LearnArgs &args) {
@@ -285,8 +295,9 @@ void register_learn(CLI::App &app) {
     now_cmd->add_flag("--json", args->json, "JSON");
     on_callback(now_cmd, [args] { return now(*args); });
 
-    CLI::App *apply_cmd = learn->add_subcommand("apply", "Give the running host new policy parameters: on a canary share of shards, promoted or rolled back by live traffic");
-    apply_cmd->add_option("--policy-parameters", args->parameters, "The parameters (JSON object)")->required();
+    CLI::App *apply_cmd = learn->add_subcommand("apply", "Give the running host new policy parameters, or another policy: on a canary share of shards, promoted or rolled back by live traffic");
+    apply_cmd->add_option("--policy-parameters", args->parameters, "The parameters (JSON object)")->capture_default_str();
+    apply_cmd->add_option("--policy", args->swap_to, "Swap to this policy plugin (with --policy-parameters, default its defaults), on canary first");
     for (CLI::App *cmd : {apply_cmd, now_cmd}) {
         cmd->add_option("--share", args->share, "Share of the shards the canary runs on")->capture_default_str();
         cmd->add_option("--window", args->window, "Lookups per side before the canary is judged")->capture_default_str();

@@ -252,7 +252,14 @@ int run(const ServeArgs &args) {
             Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
             const std::string who = request.value("who", "operator");
             if (op == "parameters.apply") {
-                answer = parameters.apply(request.value("parameters", nlohmann::json()), who, canary_options(request, args.learning.canary));
+                // With "policy": a swap to that plugin (checked in a child first), judged like parameters.
+                std::shared_ptr<const loader::PluginLibrary> library;
+                if (request.contains("policy")) {
+                    auto opened = open_qualified_plugin("policy", request.value("policy", ""), plane.plugins, std::chrono::seconds(10));
+                    if (!opened) return opened.error();
+                    library = *opened;
+                }
+                answer = parameters.apply(request.value("parameters", nlohmann::json::object()), who, canary_options(request, args.learning.canary), library);
             } else if (op == "parameters.rollback") {
                 answer = parameters.rollback(who);
             } else if (op == "parameters.status") {

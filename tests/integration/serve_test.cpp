@@ -168,3 +168,29 @@ TEST_CASE("a policy a canary promoted runs in its slot after a restart, unless -
         CHECK(serving() == "s3fifo");
     }
 }
+
+TEST_CASE("an operator puts another policy on canary through the control socket and rolls it back; an unknown one is refused") {
+    test::TempDir dir;
+    const std::filesystem::path data = dir.path() / "data";
+    test::Background host({test::aicache_exe().string(), "serve", "--data", data.string(), "--no-watch", "--capacity", "1MiB", "--shards", "4",
+                           "--listen", "127.0.0.1:0"},
+                          dir.path() / "serve.log");
+    auto control = [&](const nlohmann::json &request) { return server::control_request(data / "control.sock", request); };
+    REQUIRE(test::eventually([&] { return control({{"op", "ping"}}).has_value(); }, std::chrono::seconds(60)));
+    auto applied = control({{"op", "parameters.apply"}, {"policy", "lru"}, {"who", "an operator"}});
+    REQUIRE_MESSAGE(applied, applied.error().message());
+    CHECK(nlohmann::json::parse(*applied)["swap_to"].get<std::string>().rfind("lru ", 0) == 0);
+    nlohmann::json status = nlohmann::json::parse(*control({{"op", "parameters.status"}}));
+    CHECK(status["serving"] == "s3fifo"); // the last shard is never a canary shard
+    CHECK(status.contains("canary"));
+    REQUIRE(control({{"op", "parameters.rollback"}, {"who", "an operator"}}));
+    status = nlohmann::json::parse(*control({{"op", "parameters.status"}}));
+    CHECK_FALSE(status.contains("canary"));
+    CHECK(status["last_event"].get<std::string>().find("policy lru {} rolled back") == 0);
+    auto unknown = control({{"op", "parameters.apply"}, {"policy", "nosuch"}});
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().message().find("nosuch") != std::string::npos);
+    sandbox::Result audit = test::run_aicache({"audit", "log", "--data", data.string()});
+    CHECK(audit.out.find("policy-canary") != std::string::npos);
+    CHECK(audit.out.find("policy-rollback") != std::string::npos);
+}
