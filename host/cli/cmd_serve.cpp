@@ -135,6 +135,8 @@ int run(const ServeArgs &args) {
     patches::CanarySlot canary_slot;
     if (installer) installer->share_slot(&canary_slot);
     parameters.share_slot(&canary_slot);
+    // A promoted policy swap replaces an installed patch as a new plugin version does.
+    if (installer) parameters.on_policy_promoted([&installer](const std::string &by) { installer->superseded(by); });
     // Canaries are judged against their shards' own recent figures too (difference in differences).
     patches::ShardHistory shard_history(memory);
     if (installer) installer->baseline_from(&shard_history);

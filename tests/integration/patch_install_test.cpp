@@ -158,3 +158,23 @@ TEST_CASE("the host keeps serving while hostile patches are submitted and crash,
     }
     CHECK(host.process->running());
 }
+
+TEST_CASE("a policy swap promoted by its canary supersedes the installed patch") {
+    Host host;
+    REQUIRE(host.run({"patch", "submit", host.fixture("patches/good_fifo.cpp"), "--target", "fifo", "--auto-approve-margin", "0"}).outcome ==
+            sandbox::Outcome::ok);
+    host.start();
+    REQUIRE(host.run({"patch", "install", "1", "--window", "200", "--margin", "5"}).outcome == sandbox::Outcome::ok);
+    host.drive(3000, 11);
+    REQUIRE(test::eventually([&] { return host.state(1) == "active"; }, std::chrono::seconds(10)));
+    // An operator's swap to LRU, held to no margin: it is promoted after its window.
+    auto applied = host.request({{"op", "parameters.apply"}, {"policy", "lru"}, {"window", 200}, {"margin", 100}, {"who", "an operator"}});
+    REQUIRE_MESSAGE(applied, applied.error().message());
+    host.drive(3000, 12);
+    auto serving = [&] { return nlohmann::json::parse(*host.request({{"op", "parameters.status"}})).value("serving", std::string()); };
+    REQUIRE(test::eventually([&] { return serving() == "lru"; }, std::chrono::seconds(10)));
+    CHECK(host.state(1) == "retired");
+    CHECK(host.status().value("active_patch", -1) == 0);
+    CHECK(host.run({"audit", "log"}).out.find("superseded") != std::string::npos);
+    host.drive(100, 13);
+}
