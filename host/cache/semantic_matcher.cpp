@@ -330,10 +330,12 @@ Status SemanticMatcher::outcome(const SemanticCandidate &candidate, bool right) 
     {
         std::lock_guard lock(learners_mutex_);
         // The side that found the candidate learns of it and counts it; a canary that has ended since counts nothing.
-        const bool canary_side = candidate.canary && canary_;
-        if (candidate.canary == canary_side) ++(right ? (canary_side ? canary_counts_ : serving_counts_).right
-                                                       : (canary_side ? canary_counts_ : serving_counts_).wrong);
-        told = (canary_side ? canary_ : model_)->threshold.observe(example);
+        const bool from_canary = candidate.canary && canary_;
+        if (candidate.canary == from_canary) {
+            MatchCounts &counts = from_canary ? canary_counts_ : serving_counts_;
+            ++(right ? counts.right : counts.wrong);
+        }
+        told = (from_canary ? canary_ : model_)->threshold.observe(example);
     }
     if (!learned_pairs_.empty() && !candidate.question.empty()) {
         std::string line = nlohmann::json{{"a", candidate.cached_question}, {"b", candidate.question}, {"label", right ? 1 : 0}}.dump() + "\n";

@@ -120,36 +120,33 @@ int train(const LearnerArgs &args) {
     auto trained = learning::train_checkpoint(*knowledge->checkpoints, *library, split, training);
     progress.suspend();
     if (!trained) return fail(trained.error());
-    const learning::MethodResult *before = &trained->before, *after = &trained->after;
+    const learning::MethodResult &before = trained->before, &after = trained->after;
     const store::CheckpointRecord &record = trained->record;
-    const store::CheckpointRecord *saved = &record;
-    const std::string *metrics = &trained->metrics;
-    const std::optional<int64_t> parent = record.parent_id;
 
-    const bool not_worse = after->chosen.hit_rate >= before->chosen.hit_rate;
+    const bool not_worse = after.chosen.hit_rate >= before.chosen.hit_rate;
     const bool activate = args.activate == "always" || (args.activate == "if-better" && not_worse);
     if (activate)
-        if (Status s = knowledge->checkpoints->activate(facts.name, saved->id); !s) return fail(s);
+        if (Status s = knowledge->checkpoints->activate(facts.name, record.id); !s) return fail(s);
     if (auto logged = knowledge->audit->append(current_user(), "learner-checkpoint", facts.name,
-                                   {{"checkpoint", saved->id}, {"sha256", saved->sha256}, {"parent", record.parent_id ? nlohmann::json(*record.parent_id) : nlohmann::json()},
-                                    {"activated", activate}, {"before", before->chosen.hit_rate}, {"after", after->chosen.hit_rate}});
+                                   {{"checkpoint", record.id}, {"sha256", record.sha256}, {"parent", record.parent_id ? nlohmann::json(*record.parent_id) : nlohmann::json()},
+                                    {"activated", activate}, {"before", before.chosen.hit_rate}, {"after", after.chosen.hit_rate}});
         !logged)
         return fail(logged.error());
 
     std::string host_says = activate ? tell_running_host(args, facts.name) : std::string();
     if (args.activate == "canary") {
         // The running host judges it on live questions and makes it active only if it holds up.
-        auto canary = canary_on_running_host(args, saved->id);
+        auto canary = canary_on_running_host(args, record.id);
         host_says = canary ? fmt::format("on canary on the running host for {:.0f}% of questions (aicache learner canary {} --status)",
                                          100 * args.share, facts.name)
                            : "not on canary (" + canary.error().message() + "): activate it with aicache learner rollback --to " +
-                                 std::to_string(saved->id);
+                                 std::to_string(record.id);
     }
     if (args.json) {
         nlohmann::json out = nlohmann::json::parse(record.metrics);
         if (!host_says.empty()) out["host"] = host_says;
-        out["checkpoint"] = saved->id;
-        out["sha256"] = saved->sha256;
+        out["checkpoint"] = record.id;
+        out["sha256"] = record.sha256;
         out["active"] = activate;
         out["parent"] = record.parent_id ? nlohmann::json(*record.parent_id) : nlohmann::json();
         out["trained_on"] = nlohmann::json::parse(record.trained_on);
@@ -159,14 +156,15 @@ int train(const LearnerArgs &args) {
     std::printf("%s: %zu train / %zu validation / %zu test pairs (questions held out, seed %llu)\n", args.pairs.c_str(), split.train.size(),
                 split.validation.size(), split.test.size(), static_cast<unsigned long long>(args.seed));
     std::printf("trained %s %s from %s for %.0f s: %s\n", facts.name.c_str(), facts.version.c_str(),
-                parent ? fmt::format("checkpoint #{}", *parent).c_str() : "scratch", args.budget_seconds, metrics->c_str());
-    std::printf("held-out (%s, false hits <= %.1f%%): before %s, after %s\n", after->name.c_str(), 100 * args.target,
-                percent(before->chosen).c_str(), percent(after->chosen).c_str());
-    std::printf("checkpoint #%lld (sha256 %s, %s) %s\n", static_cast<long long>(saved->id), saved->sha256.substr(0, 12).c_str(),
-                human_bytes(uint64_t(saved->size_bytes)).c_str(),
-                activate ? ("is now active: " + host_says).c_str()
-                         : (args.activate == "never" ? "recorded, not activated (--activate never)"
-                                                     : "recorded, not activated: it does worse on held-out questions than the active model"));
+                record.parent_id ? fmt::format("checkpoint #{}", *record.parent_id).c_str() : "scratch", args.budget_seconds, trained->metrics.c_str());
+    std::printf("held-out (%s, false hits <= %.1f%%): before %s, after %s\n", after.name.c_str(), 100 * args.target,
+                percent(before.chosen).c_str(), percent(after.chosen).c_str());
+    std::printf("checkpoint #%lld (sha256 %s, %s) %s\n", static_cast<long long>(record.id), record.sha256.substr(0, 12).c_str(),
+                human_bytes(uint64_t(record.size_bytes)).c_str(),
+                activate                      ? ("is now active: " + host_says).c_str()
+                : args.activate == "canary" ? ("recorded, " + host_says).c_str()
+                : args.activate == "never"  ? "recorded, not activated (--activate never)"
+                                            : "recorded, not activated: it does worse on held-out questions than the active model");
     return 0;
 }
 

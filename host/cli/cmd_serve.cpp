@@ -223,67 +223,44 @@ int run(const ServeArgs &args) {
     if (Status s = http.start(); !s) return fail(s);
 
     server::ControlSocket control;
+    // A change's answer (cache, model, parameters, patch operations) as the control socket sends it.
+    auto reply = [](Expected<nlohmann::json> answer) -> Expected<std::string> {
+        if (!answer) return answer.error();
+        return answer->dump() + "\n";
+    };
     Status started = control.start(plane.data / "control.sock", [&](const nlohmann::json &request) -> Expected<std::string> {
         const std::string op = request.value("op", "");
-        if (op.rfind("cache.", 0) == 0) {
-            auto answer = server::handle_cache_request(*plane.cache, request, matcher.get());
-            if (!answer) return answer.error();
-            return answer->dump() + "\n";
-        }
+        const std::string who = request.value("who", "operator");
+        if (op.rfind("cache.", 0) == 0) return reply(server::handle_cache_request(*plane.cache, request, matcher.get()));
         if (op == "learner.reload") return reload_learner(request, matcher.get(), args.semantic, plane);
         if (op == "monitor.close") { // a window boundary now, e.g. where a driven workload's phase ends
             auto closed = monitor.close_now();
             if (request_log) request_log->flush(); // the window's requests are readable by replays now
             return (closed ? nlohmann::json{{"closed", true}, {"window", store::to_json(*closed)}} : nlohmann::json{{"closed", false}}).dump() + "\n";
         }
-        if (op.rfind("model.", 0) == 0) {
-            if (!models) return Status(Errc::invalid_argument, "this host does no semantic matching (serve --encoder): no model to canary");
-            Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
-            const std::string who = request.value("who", "operator");
-            if (op == "model.canary") {
-                answer = models->apply(request.value("checkpoint", int64_t(0)), who, canary_options(request, args.learning.canary));
-            } else if (op == "model.rollback") {
-                answer = models->rollback(who);
-            } else if (op == "model.status") {
-                answer = models->status();
+        if (op.rfind("model.", 0) == 0 && !models)
+            return Status(Errc::invalid_argument, "this host does no semantic matching (serve --encoder): no model to canary");
+        if (op == "model.canary") return reply(models->apply(request.value("checkpoint", int64_t(0)), who, canary_options(request, args.learning.canary)));
+        if (op == "model.rollback") return reply(models->rollback(who));
+        if (op == "model.status") return reply(models->status());
+        if (op == "parameters.apply") {
+            // With "policy": a swap to that plugin (checked in a child first), judged like parameters.
+            std::shared_ptr<const loader::PluginLibrary> library;
+            if (request.contains("policy")) {
+                auto opened = open_qualified_plugin("policy", request.value("policy", ""), plane.plugins, std::chrono::seconds(10));
+                if (!opened) return opened.error();
+                library = *opened;
             }
-            if (!answer) return answer.error();
-            return answer->dump() + "\n";
+            return reply(parameters.apply(request.value("parameters", nlohmann::json::object()), who, canary_options(request, args.learning.canary), library));
         }
-        if (op.rfind("parameters.", 0) == 0) {
-            Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
-            const std::string who = request.value("who", "operator");
-            if (op == "parameters.apply") {
-                // With "policy": a swap to that plugin (checked in a child first), judged like parameters.
-                std::shared_ptr<const loader::PluginLibrary> library;
-                if (request.contains("policy")) {
-                    auto opened = open_qualified_plugin("policy", request.value("policy", ""), plane.plugins, std::chrono::seconds(10));
-                    if (!opened) return opened.error();
-                    library = *opened;
-                }
-                answer = parameters.apply(request.value("parameters", nlohmann::json::object()), who, canary_options(request, args.learning.canary), library);
-            } else if (op == "parameters.rollback") {
-                answer = parameters.rollback(who);
-            } else if (op == "parameters.status") {
-                answer = parameters.status();
-            }
-            if (!answer) return answer.error();
-            return answer->dump() + "\n";
-        }
-        if (op.rfind("patch.", 0) == 0) {
-            if (!installer) return Status(Errc::internal, "this host cannot install patches (see its log)");
-            Expected<nlohmann::json> answer = Status(Errc::invalid_argument, "unknown operation " + op);
-            const std::string who = request.value("who", "operator");
-            if (op == "patch.install") {
-                answer = installer->install(request.value("id", int64_t(0)), who, canary_options(request, args.learning.canary));
-            } else if (op == "patch.rollback") {
-                answer = installer->rollback(request.value("id", int64_t(0)), who);
-            } else if (op == "patch.status") {
-                answer = installer->status();
-            }
-            if (!answer) return answer.error();
-            return answer->dump() + "\n";
-        }
+        if (op == "parameters.rollback") return reply(parameters.rollback(who));
+        if (op == "parameters.status") return reply(parameters.status());
+        if (op.rfind("patch.", 0) == 0 && !installer) return Status(Errc::internal, "this host cannot install patches (see its log)");
+        if (op == "patch.install") return reply(installer->install(request.value("id", int64_t(0)), who, canary_options(request, args.learning.canary)));
+        if (op == "patch.rollback") return reply(installer->rollback(request.value("id", int64_t(0)), who));
+        if (op == "patch.status") return reply(installer->status());
+        for (const char *family : {"model.", "parameters.", "patch."})
+            if (op.rfind(family, 0) == 0) return Status(Errc::invalid_argument, "unknown operation " + op);
         return server::handle_plugin_request(*plane.host, request, &pipeline.audit());
     });
     // Another host on this data directory is fatal; a directory we cannot write only costs the

@@ -144,6 +144,14 @@ bool ServeCoordinator::encoder_cycle(const std::string &trigger) {
         encoder = encoder_;
     }
     if (models == nullptr || options_.encoder_seconds == 0) return false;
+    if (waiting_checkpoint_) { // trained earlier, found the canary taken: it goes on now, not trained again
+        auto applied = models->apply(waiting_checkpoint_->second, fmt::format("coordinator (cycle {})", waiting_checkpoint_->first), options_.model_canary);
+        if (!applied && applied.error().code() == Errc::busy) return false;
+        if (!applied) spdlog::error("learning: checkpoint #{} not put on canary: {}", waiting_checkpoint_->second, applied.error().message());
+        else spdlog::warn("learning: checkpoint #{} of cycle {} on canary", waiting_checkpoint_->second, waiting_checkpoint_->first);
+        waiting_checkpoint_.reset();
+        return bool(applied);
+    }
     const std::filesystem::path judged_file = plane_.data / "learned-pairs.jsonl";
     if (!std::filesystem::exists(judged_file)) return false;
     auto judged = learning::read_pairs(judged_file);
@@ -193,9 +201,12 @@ bool ServeCoordinator::encoder_cycle(const std::string &trigger) {
         return false;
     }
     auto applied = models->apply(trained->record.id, fmt::format("coordinator (cycle {})", *id), options_.model_canary);
+    if (!applied && applied.error().code() == Errc::busy) { // another change is on canary: this one waits for the next cycle
+        waiting_checkpoint_ = {*id, trained->record.id};
+        finish("recommend", figures + fmt::format(": checkpoint #{} waits for the canary ({})", trained->record.id, applied.error().message()), detail);
+        return false;
+    }
     if (!applied) {
-        // Another change on canary: the checkpoint is recorded, and the next cycle trains again with more pairs.
-        if (applied.error().code() == Errc::busy) judged_at_last_encoder_cycle_ = 0;
         finish("kept", figures + ": not put on canary: " + applied.error().message(), detail);
         return false;
     }

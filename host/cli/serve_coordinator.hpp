@@ -95,6 +95,7 @@ private:
     patches::ModelCanary *models_ = nullptr;
     std::shared_ptr<const loader::PluginLibrary> encoder_;
     size_t judged_at_last_encoder_cycle_ = 0;
+    std::optional<std::pair<int64_t, int64_t>> waiting_checkpoint_; // (cycle, checkpoint) that found the canary busy
 };
 
 } // namespace aicache::cli

@@ -198,9 +198,9 @@ Expected<CycleReport> choose_policy(store::Database &db, const replay::Trace &re
     if (traffic.requests.size() < options.min_requests)
         return finish("skip", fmt::format("{} recorded requests, fewer than the {} a cycle needs to choose on one half and judge on the other",
                                           traffic.requests.size(), options.min_requests));
-    // Each policy with its defaults (the current one as it serves) on the earlier half: the best is the candidate.
-    std::optional<ParameterReplay> current;
-    std::vector<std::pair<std::string, ParameterReplay>> setups;
+    // Each policy with its defaults (the current one as it serves) on the earlier half: the best is
+    // the candidate. Only the current one's and the best's replays are kept (each holds the traffic).
+    std::optional<ParameterReplay> current, candidate;
     nlohmann::json earlier = nlohmann::json::object();
     std::string best_name;
     double best_percent = -1, current_percent = -1;
@@ -212,18 +212,16 @@ Expected<CycleReport> choose_policy(store::Database &db, const replay::Trace &re
         auto measured = replay_parameters(*setup, setup->tuning, is_current ? options.current_parameters : "{}");
         if (!measured) return failed(measured.error().with_context(name));
         earlier[name] = measured->mean();
-        if (is_current) current = *setup, current_percent = measured->mean();
-        else if (measured->mean() > best_percent) best_percent = measured->mean(), best_name = name;
-        setups.emplace_back(name, std::move(*setup));
+        if (is_current) current = std::move(*setup), current_percent = measured->mean();
+        else if (measured->mean() > best_percent) candidate = std::move(*setup), best_percent = measured->mean(), best_name = name;
     }
     report.detail["earlier_half_percent"] = earlier;
     if (!current) return failed(Status(Errc::invalid_argument, "the current policy " + options.current_name + " is not among the policies compared"));
-    if (best_name.empty() || best_percent <= current_percent)
+    if (!candidate || best_percent <= current_percent)
         return finish("keep", fmt::format("on the earlier half no other policy beat {} ({:.2f}%)", options.current_name, current_percent));
     report.detail["candidate"] = best_name;
-    const ParameterReplay &candidate = std::find_if(setups.begin(), setups.end(), [&](const auto &s) { return s.first == best_name; })->second;
     if (options.on_progress) options.on_progress("judging on later traffic", 0, 1);
-    auto chunks = judge_in_chunks(*current, options.current_parameters, candidate, "{}", std::max<size_t>(1, options.chunks));
+    auto chunks = judge_in_chunks(*current, options.current_parameters, *candidate, "{}", std::max<size_t>(1, options.chunks));
     if (!chunks) return failed(chunks.error());
     const ChunkVerdict verdict = chunk_verdict(*chunks, options.alpha, options.min_gain_points, report.detail);
     const std::string which = fmt::format("{} ({:.2f}% on the earlier half, {} {:.2f}%): ", best_name, best_percent, options.current_name, current_percent);

@@ -68,7 +68,7 @@ Expected<nlohmann::json> ModelCanary::apply(int64_t checkpoint_id, const std::st
         if (slot_ != nullptr) slot_->release();
         return started.error().with_context(fmt::format("checkpoint #{}", checkpoint_id));
     }
-    canary_.emplace(Canary{checkpoint_id, started->model, options, {}, 0});
+    canary_.emplace(Canary{checkpoint_id, options, {}, 0});
     nlohmann::json details = {{"learner", facts.name}, {"checkpoint", checkpoint_id}, {"model", started->model}, {"share", options.share},
                               {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points},
                               {"probation_windows", options.probation_windows}, {"reembedded", started->reembedded}};

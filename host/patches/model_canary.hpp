@@ -49,7 +49,6 @@ public:
 private:
     struct Canary {
         int64_t checkpoint = 0;
-        std::string model;
         CanaryOptions options;
         cache::ModelCanaryCounts judged; // at the end of the last window that passed
         uint64_t windows_passed = 0;

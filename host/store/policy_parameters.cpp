@@ -3,6 +3,16 @@
 #include "store/plugin_versions.hpp" // utc_now_iso8601
 
 namespace aicache::store {
+namespace {
+
+// The first column of the newest row, if any.
+Expected<std::optional<std::string>> newest(const Expected<std::vector<SqlRow>> &rows) {
+    if (!rows) return rows.error();
+    if (rows->empty()) return std::optional<std::string>{};
+    return std::optional<std::string>(as_text(rows->front()[0]));
+}
+
+} // namespace
 
 Status PolicyParameters::promote(const std::string &policy, const std::string &parameters, const std::string &by, const std::string &why) {
     auto kept = db_.query("INSERT INTO policy_parameters(policy, parameters, promoted_at, promoted_by, why) VALUES (?, ?, ?, ?, ?)",
@@ -11,10 +21,7 @@ Status PolicyParameters::promote(const std::string &policy, const std::string &p
 }
 
 Expected<std::optional<std::string>> PolicyParameters::latest(const std::string &policy) {
-    auto rows = db_.query("SELECT parameters FROM policy_parameters WHERE policy = ? ORDER BY id DESC LIMIT 1", {policy});
-    if (!rows) return rows.error();
-    if (rows->empty()) return std::optional<std::string>{};
-    return std::optional<std::string>(as_text(rows->front()[0]));
+    return newest(db_.query("SELECT parameters FROM policy_parameters WHERE policy = ? ORDER BY id DESC LIMIT 1", {policy}));
 }
 
 Status PolicyParameters::promote_choice(const std::string &slot, const std::string &policy, const std::string &by, const std::string &why) {
@@ -24,10 +31,7 @@ Status PolicyParameters::promote_choice(const std::string &slot, const std::stri
 }
 
 Expected<std::optional<std::string>> PolicyParameters::latest_choice(const std::string &slot) {
-    auto rows = db_.query("SELECT policy FROM policy_choices WHERE slot = ? ORDER BY id DESC LIMIT 1", {slot});
-    if (!rows) return rows.error();
-    if (rows->empty()) return std::optional<std::string>{};
-    return std::optional<std::string>(as_text(rows->front()[0]));
+    return newest(db_.query("SELECT policy FROM policy_choices WHERE slot = ? ORDER BY id DESC LIMIT 1", {slot}));
 }
 
 } // namespace aicache::store

@@ -94,3 +94,12 @@ export async function post(host, endpoint, body, headers = {}) {
 export function chat(content, extra = {}) {
   return { model: 'test-model', temperature: 0, messages: [{ role: 'user', content }], ...extra };
 }
+
+// Polls `check` every 100 ms until it holds; fails naming `what` after `seconds`.
+export async function until(check, what, seconds = 15) {
+  for (let i = 0; i < seconds * 10; ++i) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

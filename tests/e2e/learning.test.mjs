@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { aicacheExe, startUpstream, startHost, tempDir, post, chat } from './harness.mjs';
+import { aicacheExe, startUpstream, startHost, tempDir, post, chat, until } from './harness.mjs';
 
 const learn = (dir, ...args) => execFileSync(aicacheExe, ['learn', '--data', dir, ...args], { encoding: 'utf8' });
 const canary = (dir) => JSON.parse(learn(dir, 'canary'));
@@ -14,13 +14,6 @@ async function traffic(host, rounds) {
     for (let q = 0; q < 12; ++q) assert.equal((await post(host, 'chat/completions', chat(`canary question ${q}`))).status, 200);
 }
 
-async function until(check, what) {
-  for (let i = 0; i < 100; ++i) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 test('parameters go on canary, are promoted or rolled back by live traffic, and promoted ones are served after a restart', async () => {
   const data = tempDir();
@@ -34,14 +27,14 @@ test('parameters go on canary, are promoted or rolled back by live traffic, and 
     assert.equal(applied.shards.length, 1, 'a quarter of 4 shards');
     assert.ok(canary(data.dir).canary, 'on canary until judged');
     await traffic(host, 3);
-    await until(() => !canary(data.dir).canary, 'the verdict');
+    await until(() => !canary(data.dir).canary, 'the verdict', 10);
     assert.deepEqual(canary(data.dir).parameters, { small_ratio: 0.05 }, 'promoted to every shard');
     assert.match(canary(data.dir).last_event, /promoted/);
 
     // A margin no canary can meet stands in for a change that hurts: rolled back at once.
     learn(data.dir, 'apply', '--policy-parameters', '{"small_ratio": 0.3}', '--window', '5', '--margin', '-100');
     await traffic(host, 3);
-    await until(() => !canary(data.dir).canary, 'the rollback');
+    await until(() => !canary(data.dir).canary, 'the rollback', 10);
     assert.match(canary(data.dir).last_event, /rolled back/);
     assert.deepEqual(canary(data.dir).parameters, { small_ratio: 0.05 }, 'the other shards never changed');
 
@@ -71,7 +64,7 @@ test('serve --learn-every runs learning cycles on its own, recorded with their t
   const host = await startHost({ data: data.dir, upstream: upstream.base, args: ['--learn-every', '1', '--learn-on-drift', '--monitor-window', '1'] });
   try {
     await traffic(host, 2);
-    await until(() => JSON.parse(learn(data.dir, 'history', '--json')).length > 0, 'a scheduled cycle');
+    await until(() => JSON.parse(learn(data.dir, 'history', '--json')).length > 0, 'a scheduled cycle', 10);
   } finally {
     await host.stop();
     upstream.stop();
