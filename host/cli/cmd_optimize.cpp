@@ -34,6 +34,7 @@ struct OptimizeArgs {
     uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
     std::string memory = "3GiB";
     std::string measure = "patch";
+    std::string baseline = "incumbent";
     std::string pairs;
     uint64_t pairs_limit = 0, split_seed = 1;
     std::string learner = "encoder", learner_config = "{}";
@@ -280,6 +281,34 @@ int run_encoder_search(const OptimizeArgs &args, const std::shared_ptr<loader::P
     return 0;
 }
 
+// `--baseline best-classical`: every policy plugin replayed on every --trace at every --size,
+// printed, before the first candidate is measured against it.
+Expected<patches::ClassicalBaseline> measure_baseline(const OptimizeArgs &args) {
+    if (args.objective != replay::Objective::hits) return Status(Errc::invalid_argument, "--baseline best-classical scores hit ratio: use --objective hits");
+    std::vector<std::string> traces;
+    for (size_t from = 0; from <= args.trace.size();) {
+        size_t comma = std::min(args.trace.find(',', from), args.trace.size());
+        if (comma > from) traces.push_back(args.trace.substr(from, comma - from));
+        from = comma + 1;
+    }
+    if (traces.empty()) return Status(Errc::invalid_argument, "--baseline best-classical needs --trace FILE[,FILE...]");
+    auto classical = classical_policies(plugin_dir(args.plugins));
+    if (!classical) return classical.error();
+    Progress progress("best classical policies");
+    uint64_t step = 0;
+    const uint64_t steps = traces.size() * args.sizes.size() * classical->size();
+    auto baseline = patches::measure_classical_baseline(traces, args.sizes, *classical, [&](const std::string &) { progress.update(++step, steps); });
+    progress.suspend();
+    if (!baseline) return baseline.error();
+    if (!args.json) {
+        std::printf("best classical policy (of %zu) by trace and size:\n", classical->size());
+        for (const auto &cell : baseline->cells)
+            std::printf("  %-28s %6s  %-10s %6.2f%%\n", std::filesystem::path(cell.trace).filename().string().c_str(), cell.size.c_str(),
+                        cell.policy.c_str(), 100 * cell.hit_ratio);
+    }
+    return baseline;
+}
+
 int run(const OptimizeArgs &args) {
     if (args.measure != "patch" && args.measure != "replay" && args.measure != "pairs" && args.measure != "encoder")
         return fail(Status(Errc::invalid_argument, "--measure must be patch, replay, pairs or encoder, not " + args.measure));
@@ -309,6 +338,18 @@ int run(const OptimizeArgs &args) {
     options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
                           {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
     if (args.objective != replay::Objective::hits) options.evaluation["objective"] = replay::to_string(args.objective);
+    if (args.baseline != "incumbent" && args.baseline != "best-classical")
+        return fail(Status(Errc::invalid_argument, "--baseline must be incumbent or best-classical, not " + args.baseline));
+    std::optional<patches::ClassicalBaseline> baseline;
+    if (args.baseline == "best-classical") {
+        auto measured = measure_baseline(args);
+        if (!measured) return fail(measured.error());
+        baseline = std::move(*measured);
+        options.evaluation["baseline"] = "best-classical";
+        options.evaluation["traces"] = baseline->traces;
+    } else if (args.trace.find(',') != std::string::npos) {
+        return fail(Status(Errc::invalid_argument, "several --trace files need --baseline best-classical"));
+    }
 
     patches::SubmitOptions submit;
     submit.trial.objective = args.objective;
@@ -327,12 +368,17 @@ int run(const OptimizeArgs &args) {
     const std::filesystem::path templates = patches::templates_dir();
 
     Progress progress("search " + options.name);
-    if (!args.json)
+    if (!args.json && baseline)
+        std::printf("search %s: %s %s, %llu trials, each a patch scored against the best classical policy above\n", options.name.c_str(),
+                    facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials));
+    else if (!args.json)
         std::printf("search %s: %s %s, %llu trials, each a patch for %s trialled against %s on %s\n", options.name.c_str(), facts.name.c_str(),
                     facts.version.c_str(), static_cast<unsigned long long>(args.trials), args.target.c_str(),
                     options.evaluation["against"].get<std::string>().c_str(), options.evaluation["trace"].get<std::string>().c_str());
     options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(*repo->db, *library, options, patch_evaluator(*repo->pipeline, submit, templates));
+    learning::Evaluator evaluate = patch_evaluator(*repo->pipeline, submit, templates);
+    if (baseline) evaluate = baseline_evaluator(*repo->pipeline, submit, templates, *baseline);
+    auto summary = learning::run_search(*repo->db, *library, options, evaluate);
     progress.suspend();
     if (!summary) return fail(summary.error());
 
@@ -355,10 +401,15 @@ int run(const OptimizeArgs &args) {
     if (summary->trials.size() == summary->resumed_from)
         std::printf("search %s already has %zu trials: raise --trials to search further\n", options.name.c_str(), summary->trials.size());
     if (summary->best) {
-        std::printf("best: trial #%lld, %+.2f points of %s over %s (mean of %zu sizes) on %s\n  %s\n",
-                    static_cast<long long>(summary->best->number), summary->best->score, replay::figure_of(args.objective),
-                    options.evaluation["against"].get<std::string>().c_str(),
-                    args.sizes.size(), summary->best->split.c_str(), describe_candidate(summary->best->candidate).c_str());
+        if (baseline)
+            std::printf("best: trial #%lld, %+.2f points of hit ratio over the best classical policy (mean and worst gain averaged) on %s\n  %s\n",
+                        static_cast<long long>(summary->best->number), summary->best->score, summary->best->split.c_str(),
+                        describe_candidate(summary->best->candidate).c_str());
+        else
+            std::printf("best: trial #%lld, %+.2f points of %s over %s (mean of %zu sizes) on %s\n  %s\n",
+                        static_cast<long long>(summary->best->number), summary->best->score, replay::figure_of(args.objective),
+                        options.evaluation["against"].get<std::string>().c_str(), args.sizes.size(), summary->best->split.c_str(),
+                        describe_candidate(summary->best->candidate).c_str());
         if (summary->best->patch_id)
             std::printf("  patch #%lld is %s%s\n", static_cast<long long>(*summary->best->patch_id),
                         approved ? store::to_string(approved->state) : "evaluated",
@@ -437,6 +488,10 @@ void register_optimize(CLI::App &app) {
     run_cmd->add_option("--against", args->against, "The trials' incumbent, when not the target (policy name or .so)");
     run_cmd->add_option("--trace", args->trace, "Trial traffic: a trace file or data directory (default: generated)");
     run_cmd->add_option("--size", args->sizes, "Trial cache sizes")->delimiter(',')->capture_default_str();
+    run_cmd->add_option("--baseline", args->baseline,
+                        "With --measure patch: incumbent (score = gain over the trial's incumbent) or best-classical (score = gain over "
+                        "the best policy plugin at each --trace and --size, several traces allowed: FILE,FILE)")
+        ->capture_default_str();
     run_cmd->add_option("--auto-approve-margin", args->auto_approve_margin,
                         "Approve the search's best patch by rule when it beats the incumbent by this many points at every size");
     run_cmd->add_option("--measure", args->measure,

@@ -48,12 +48,12 @@ int judge(const JudgeArgs &args) {
     options.sizes = args.sizes;
     const nlohmann::json evaluation = nlohmann::json::parse((*found)->evaluation, nullptr, false);
     if (evaluation.is_object() && evaluation.contains("trace") && evaluation["trace"].is_string()) options.trained_on.push_back(evaluation["trace"]);
-    const auto dir = plugin_dir(*args.plugins);
-    for (const auto &name : plugin_names(dir)) {
-        auto library = open_policy(name, dir);
-        if (library && (*library)->policy() != nullptr) options.classical.push_back(*library);
-    }
-    if (options.classical.empty()) return fail(Status(Errc::not_found, "no policy plugins in " + dir.string() + ": pass --plugins DIR"));
+    if (evaluation.is_object() && evaluation.contains("traces") && evaluation["traces"].is_array())
+        for (const auto &t : evaluation["traces"])
+            if (t.is_string()) options.trained_on.push_back(t);
+    auto classical = classical_policies(plugin_dir(*args.plugins));
+    if (!classical) return fail(classical.error());
+    options.classical = std::move(*classical);
     Progress progress("judging patch #" + std::to_string(patch->id));
     uint64_t step = 0;
     const uint64_t steps = args.traces.size() * (1 + args.sizes.size() * options.classical.size());

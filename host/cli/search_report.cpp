@@ -1,5 +1,6 @@
 #include "cli/search_report.hpp"
 
+#include "cli/common.hpp"
 #include "patches/candidate.hpp"
 
 #include <fmt/format.h>
@@ -13,6 +14,24 @@ learning::Evaluator patch_evaluator(patches::PatchPipeline &pipeline, const patc
         patches::PatchScore scored = patches::submit_candidate(pipeline, candidate, submit, templates);
         return learning::CandidateScore{scored.score, scored.outcome, scored.patch_id, scored.split, {{"per_size", scored.per_size}}};
     };
+}
+
+learning::Evaluator baseline_evaluator(patches::PatchPipeline &pipeline, const patches::SubmitOptions &submit,
+                                       const std::filesystem::path &templates, const patches::ClassicalBaseline &baseline) {
+    return [&pipeline, &submit, &baseline, templates](const nlohmann::json &candidate) {
+        patches::PatchScore scored = patches::score_against_baseline(pipeline, candidate, submit, templates, baseline);
+        return learning::CandidateScore{scored.score, scored.outcome, scored.patch_id, scored.split, {{"per_size", scored.per_size}}};
+    };
+}
+
+Expected<std::vector<std::shared_ptr<const loader::PluginLibrary>>> classical_policies(const std::filesystem::path &dir) {
+    std::vector<std::shared_ptr<const loader::PluginLibrary>> out;
+    for (const auto &name : plugin_names(dir)) {
+        auto library = open_policy(name, dir);
+        if (library && (*library)->policy() != nullptr) out.push_back(*library);
+    }
+    if (out.empty()) return Status(Errc::not_found, "no policy plugins in " + dir.string() + ": pass --plugins DIR");
+    return out;
 }
 
 std::string describe_candidate(const std::string &candidate_json) {

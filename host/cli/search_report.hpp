@@ -3,6 +3,7 @@
 #pragma once
 
 #include "learning/search.hpp"
+#include "patches/classical_baseline.hpp"
 #include "patches/pipeline.hpp"
 #include "store/search_records.hpp"
 
@@ -15,6 +16,13 @@ namespace aicache::cli {
 // `submit` must outlive the evaluator.
 learning::Evaluator patch_evaluator(patches::PatchPipeline &pipeline, const patches::SubmitOptions &submit,
                                     const std::filesystem::path &templates);
+
+// Scores a candidate against the best classical policy at each trace and size
+// (patches/classical_baseline.hpp); everything passed must outlive the evaluator.
+learning::Evaluator baseline_evaluator(patches::PatchPipeline &pipeline, const patches::SubmitOptions &submit,
+                                       const std::filesystem::path &templates, const patches::ClassicalBaseline &baseline);
+// Every policy plugin in `dir`: what an evolved policy is measured against.
+Expected<std::vector<std::shared_ptr<const loader::PluginLibrary>>> classical_policies(const std::filesystem::path &dir);
 
 // "template: name=value ..." or "source (N bytes)".
 std::string describe_candidate(const std::string &candidate_json);

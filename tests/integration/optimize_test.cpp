@@ -152,6 +152,52 @@ TEST_CASE("optimize judge measures a search's best patch on traces beside every 
     CHECK(unknown.err.find("no search named \"nothing\"") != std::string::npos);
 }
 
+TEST_CASE("evolve on the history template is scored against the best classical policy at every trace and size; admission keeps a loop") {
+    Lab lab;
+    auto scan = write_scan_trace(lab.dir.path() / "scan.txt").string();
+    const auto loop = (lab.dir.path() / "loop.txt").string();
+    {
+        std::ofstream out(loop);
+        for (int round = 0; round < 30; ++round)
+            for (int i = 0; i < 120; ++i) out << i << "\n"; // twice the cache: LRU hits nothing
+    }
+    // With only recency and gap as features the seeds are LRU, then LIRS's inter-reference recency.
+    auto ran = lab.run({"optimize", "run", "evolve", "--search", "history", "--trials", "2", "--target", "lru", "--baseline", "best-classical",
+                        "--trace", loop + "," + scan, "--size", "50%", "--space", R"({"template": "history", "features": ["recency", "gap"]})",
+                        "--json"});
+    REQUIRE_MESSAGE(ran.exit_code == 0, ran.out << ran.err);
+    nlohmann::json out = parse(ran);
+    REQUIRE(out["trials"].size() == 2);
+    for (const auto &trial : out["trials"]) {
+        INFO(trial.dump());
+        REQUIRE(trial["outcome"] == "evaluated");
+        CHECK(trial["split"].get<std::string>().find("loop.txt,scan.txt @ 50% vs the best classical policy") != std::string::npos);
+        const auto &cells = trial["detail"]["per_size"];
+        REQUIRE(cells.size() == 2); // each trace at the one size
+        double total = 0, worst = 1e9;
+        for (const auto &cell : cells) {
+            CHECK_FALSE(cell["best_classical"].get<std::string>().empty());
+            const double gain = 100 * (cell["hit_ratio"].get<double>() - cell["best_classical_hit_ratio"].get<double>());
+            CHECK(cell["gain_points"].get<double>() == doctest::Approx(gain));
+            total += gain, worst = std::min(worst, gain);
+        }
+        CHECK(trial["score"].get<double>() == doctest::Approx((total / 2 + worst) / 2));
+    }
+    CHECK(out["trials"][0]["candidate"]["params"]["priority"] == "(0 - recency)");
+    CHECK(out["trials"][0]["detail"]["per_size"][0]["hit_ratio"] == 0.0); // LRU on the loop
+    // LIRS's ranking remembers the evicted keys' reuse distances and stops the loop flushing the cache.
+    CHECK(out["trials"][1]["candidate"]["params"]["priority"] == "(0 - pmax(recency, gap))");
+    CHECK(out["trials"][1]["detail"]["per_size"][0]["hit_ratio"].get<double>() > 0.3);
+
+    auto judged = lab.run({"optimize", "judge", "history", "--trace", loop + "," + scan, "--size", "50%", "--json"});
+    REQUIRE_MESSAGE(judged.exit_code == 0, judged.out << judged.err);
+    for (const auto &row : parse(judged)["rows"]) CHECK(row["trained_on"] == true);
+
+    auto several = lab.run({"optimize", "run", "evolve", "--search", "other", "--trace", loop + "," + scan});
+    CHECK(several.exit_code != 0);
+    CHECK(several.err.find("several --trace files need --baseline best-classical") != std::string::npos);
+}
+
 TEST_CASE("tune searches a policy's parameters by replay, judges the best on the later part of the trace, and resumes") {
     Lab lab;
     auto trace = write_scan_trace(lab.dir.path() / "scan.txt").string();

@@ -296,6 +296,12 @@ inline std::vector<Genome> classics(const Grammar &grammar) {
     if (frequency >= 0 && size >= 0) out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), f(size)}); // size-aware LFU
     if (frequency >= 0 && recency >= 0) // frequency discounted by time since last use
         out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), {Op::add, 0, 0}, f(recency), {Op::constant, 0, 1}});
+    if (int gap = grammar.feature_index("gap"); gap >= 0 && recency >= 0) {
+        // LIRS's inter-reference recency (Jiang & Zhang, 2002): the larger of the time since the
+        // last use and the last reuse distance; and uses per inter-reference recency.
+        out.emplace_back(std::vector<Node>{{Op::sub, 0, 0}, {Op::constant, 0, 0}, {Op::pmax, 0, 0}, f(recency), f(gap)});
+        if (frequency >= 0) out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), {Op::pmax, 0, 0}, f(recency), f(gap)});
+    }
     return out;
 }
 
