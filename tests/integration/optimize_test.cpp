@@ -152,7 +152,7 @@ TEST_CASE("optimize judge measures a search's best patch on traces beside every 
     CHECK(unknown.err.find("no search named \"nothing\"") != std::string::npos);
 }
 
-TEST_CASE("evolve on the history template is scored against the best classical policy at every trace and size; admission keeps a loop") {
+TEST_CASE("evolve on the history template is scored against the best classical policy at every trace and size, and admission keeps a loop") {
     Lab lab;
     auto scan = write_scan_trace(lab.dir.path() / "scan.txt").string();
     const auto loop = (lab.dir.path() / "loop.txt").string();
