@@ -4,11 +4,10 @@
 // every trial is recorded, and a search resumes by name after a restart.
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/optimize_search.hpp"
 #include "cli/repository.hpp"
 #include "cli/search_report.hpp"
 #include "core/files.hpp"
-#include "learning/canon_eval.hpp"
-#include "learning/encoder_search.hpp"
 #include "learning/parameter_replay.hpp"
 #include "learning/search.hpp"
 #include "loader/qualify.hpp"
@@ -23,56 +22,6 @@
 
 namespace aicache::cli {
 namespace {
-
-struct OptimizeArgs {
-    std::string data, plugins;
-    std::string optimizer, search, space;
-    uint64_t trials = 20;
-    std::string target = "s3fifo", against, trace;
-    std::vector<std::string> sizes = {"1%", "10%"};
-    std::optional<double> auto_approve_margin;
-    uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
-    std::string memory = "3GiB";
-    std::string measure = "patch";
-    std::string baseline = "incumbent";
-    std::string pairs;
-    uint64_t pairs_limit = 0, split_seed = 1;
-    std::string learner = "encoder", learner_config = "{}";
-    double latency_target_us = 20, latency_weight = -0.07, target_error = 0.1;
-    double tune_share = 0.5;
-    replay::Objective objective = replay::Objective::hits;
-    double trial_warm_share = 0;
-    bool json = false;
-};
-
-nlohmann::json trial_json(const store::TrialRecord &t) {
-    nlohmann::json out = {{"number", t.number}, {"candidate", nlohmann::json::parse(t.candidate, nullptr, false)}, {"outcome", t.outcome},
-                          {"score", t.score}, {"split", t.split}, {"seconds", t.seconds}, {"finished_at", t.finished_at},
-                          {"detail", nlohmann::json::parse(t.detail, nullptr, false)}};
-    out["patch_id"] = t.patch_id ? nlohmann::json(*t.patch_id) : nlohmann::json();
-    return out;
-}
-
-// Each recorded trial as a line (not with --json), and the progress bar.
-std::function<void(const store::TrialRecord &)> trial_printer(const OptimizeArgs &args, Progress &progress) {
-    return [&args, &progress](const store::TrialRecord &t) {
-        if (!args.json) {
-            progress.suspend();
-            std::fputs(trial_line(t).c_str(), stdout);
-            std::fflush(stdout);
-        }
-        progress.update(static_cast<uint64_t>(t.number), args.trials);
-    };
-}
-
-// What every --json answer of `optimize run` starts with.
-nlohmann::json search_json(const std::string &name, const loader::PluginFacts &facts, const learning::SearchSummary &summary) {
-    nlohmann::json out = {{"search", name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary.resumed_from}};
-    out["trials"] = nlohmann::json::array();
-    for (const auto &t : summary.trials) out["trials"].push_back(trial_json(t));
-    out["best"] = summary.best ? trial_json(*summary.best) : nlohmann::json();
-    return out;
-}
 
 Expected<std::string> read_space(const std::string &flag) {
     if (flag.empty() || flag[0] != '@') return flag;
@@ -137,152 +86,6 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
     return 0;
 }
 
-// `--measure pairs`: the candidates are prompt canonicalizations ({"params": {"steps": ...}}),
-// scored on the first half of the pairs' questions and judged on the other half
-// (learning/canon_eval.hpp).
-int run_pairs_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
-                     learning::SearchOptions options) {
-    if (args.pairs.empty()) return fail(Status(Errc::invalid_argument, "--measure pairs needs --pairs FILE (labelled question pairs, JSONL)"));
-    auto pairs = learning::read_pairs(args.pairs);
-    if (!pairs) return fail(pairs.error());
-    learning::PairSplit split = learning::split_by_question(*pairs, 0, 1 - args.tune_share, 1);
-    if (split.train.empty() || split.test.empty()) return fail(Status(Errc::invalid_argument, args.pairs + ": too few pairs to hold half out"));
-    options.evaluation = {{"kind", "pairs"}, {"pairs", args.pairs}, {"tune_share", args.tune_share}};
-    const std::string tuning_name = fmt::format("{} (tuning questions, {} pairs)", args.pairs, split.train.size());
-    const loader::PluginFacts &facts = library->facts();
-    Progress progress("search " + options.name);
-    if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each a canonicalization scored on %s (held out: %zu pairs)\n", options.name.c_str(),
-                    facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials), tuning_name.c_str(), split.test.size());
-    options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(db, library, options, learning::canon_evaluator(split.train, tuning_name));
-    progress.suspend();
-    if (!summary) return fail(summary.error());
-    std::optional<cache::PromptCanon> best;
-    if (summary->best && summary->best->score > learning::kFailedCanon) {
-        auto parsed = cache::PromptCanon::parse(
-            nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object()).value("steps", ""));
-        if (parsed) best = *parsed;
-    }
-    const learning::ExactMatches none = learning::exact_matches(split.test, {});
-    const learning::ExactMatches chosen = learning::exact_matches(split.test, best.value_or(cache::PromptCanon{}));
-    if (args.json) {
-        nlohmann::json out = search_json(options.name, facts, *summary);
-        auto rates = [](const learning::ExactMatches &m) {
-            return nlohmann::json{{"hits", m.hits}, {"false_hits", m.false_hits}, {"positives", m.positives}, {"negatives", m.negatives},
-                                  {"hit_rate", m.hit_rate()}, {"false_hit_rate", m.false_hit_rate()}};
-        };
-        out["held_out"] = {{"steps", best ? best->name() : "none"}, {"none", rates(none)}, {"chosen", rates(chosen)}};
-        std::printf("%s\n", out.dump(2).c_str());
-        return 0;
-    }
-    if (summary->resumed_from > 0) std::printf("resumed after %llu recorded trials\n", static_cast<unsigned long long>(summary->resumed_from));
-    std::printf("best: %s (%+.3f hit-rate points on the tuning questions, no false hit added)\n", best ? best->name().c_str() : "none",
-                summary->best ? std::max(0.0, summary->best->score) : 0.0);
-    std::printf("held out (%zu pairs): exact hits %llu -> %llu of %llu paraphrases (%.2f%% -> %.2f%%), false hits %llu -> %llu of %llu\n",
-                split.test.size(), (unsigned long long)none.hits, (unsigned long long)chosen.hits, (unsigned long long)none.positives,
-                100 * none.hit_rate(), 100 * chosen.hit_rate(), (unsigned long long)none.false_hits, (unsigned long long)chosen.false_hits,
-                (unsigned long long)none.negatives);
-    std::printf("serve with it: aicache serve --canon %s\n", best ? best->name().c_str() : "none");
-    return 0;
-}
-
-// `--measure encoder`: the candidates are learner configurations (nas: architectures, then
-// population-based training of the best), each trained on the pairs' training questions and
-// scored on the validation questions by accuracy and latency (learning/encoder_search.hpp); the
-// winner is judged on the test questions against the learner's defaults trained as long.
-int run_encoder_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
-                       learning::SearchOptions options) {
-    if (args.pairs.empty()) return fail(Status(Errc::invalid_argument, "--measure encoder needs --pairs FILE (labelled question pairs, JSONL)"));
-    auto pairs = learning::read_pairs(args.pairs, args.pairs_limit);
-    if (!pairs) return fail(pairs.error());
-    const learning::PairSplit split = learning::split_by_question(*pairs, 0.2, 0.2, args.split_seed);
-    if (split.train.empty() || split.validation.empty() || split.test.empty())
-        return fail(Status(Errc::invalid_argument, args.pairs + ": too few pairs to hold out validation and test questions"));
-    auto learner = open_learner(args.learner, plugin_dir(args.plugins));
-    if (!learner) return fail(learner.error());
-    if (nlohmann::json::parse(args.learner_config, nullptr, false).is_discarded())
-        return fail(Status(Errc::invalid_argument, "--learner-config is not JSON: " + args.learner_config));
-    options.evaluation = {{"kind", "encoder"}, {"learner", args.learner}, {"learner_config", nlohmann::json::parse(args.learner_config)},
-                          {"pairs", args.pairs}, {"limit", args.pairs_limit}, {"split_seed", args.split_seed},
-                          {"latency_target_us", args.latency_target_us}, {"latency_weight", args.latency_weight}};
-    learning::EncoderSearchOptions encoder;
-    encoder.latency_target_us = args.latency_target_us;
-    encoder.latency_weight = args.latency_weight;
-    encoder.base_config = args.learner_config;
-    encoder.checkpoints = data_dir(args.data) / "searches" / options.name;
-    const loader::PluginFacts &facts = library->facts();
-    Progress progress("search " + options.name);
-    encoder.on_progress = [&](const std::string &, uint64_t done, uint64_t total) { progress.update(done, total); };
-    if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each a %s configuration trained on %zu pairs and scored on %zu validation pairs "
-                    "(AUC, discounted above %.0f µs a question)\n",
-                    options.name.c_str(), facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials),
-                    args.learner.c_str(), split.train.size(), split.validation.size(), args.latency_target_us);
-    options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(db, library, options, learning::encoder_evaluator(*learner, split, encoder));
-    progress.suspend();
-    if (!summary) return fail(summary.error());
-    if (!summary->best || summary->best->score <= learning::kFailedEncoder) return fail(Status(Errc::internal, "no candidate could be trained"));
-
-    // The winner against the learner's defaults trained as many steps, on the test questions.
-    const nlohmann::json best = nlohmann::json::parse(summary->best->candidate);
-    const uint64_t lineage_steps = best.value("steps", uint64_t(0)) * (best.value("generation", uint64_t(0)) + 1);
-    struct Judged {
-        learning::MethodResult held_out;
-        double latency_us = 0;
-    };
-    auto judge = [&](const nlohmann::json &candidate) -> Expected<Judged> {
-        auto trained = learning::trained_encoder(*learner, split, candidate, encoder);
-        if (!trained) return trained.error();
-        auto held_out = learning::measure_held_out(*trained, split.validation, split.test, args.target_error, 1.645);
-        if (!held_out) return held_out.error();
-        auto latency = learning::embed_latency_us(*trained, learning::latency_questions(split.validation));
-        if (!latency) return latency.error();
-        return Judged{std::move(*held_out), *latency};
-    };
-    auto winner = judge(best);
-    if (!winner) return fail(winner.error().with_context("judging the best trial"));
-    // The defaults share what the space fixes for every candidate (the table's size, say).
-    const nlohmann::json space = nlohmann::json::parse(summary->search.space, nullptr, false);
-    const nlohmann::json fixed = space.is_object() ? space.value("fixed", nlohmann::json::object()) : nlohmann::json::object();
-    auto defaults = judge(nlohmann::json{{"params", fixed}, {"steps", lineage_steps}});
-    if (!defaults) return fail(defaults.error().with_context("judging the defaults"));
-    const std::vector<store::TrialRecord> front = learning::accuracy_latency_front(summary->trials);
-    auto judged_json = [](const Judged &j) {
-        return nlohmann::json{{"auc", learning::area_under(j.held_out.curve)}, {"hit_rate", j.held_out.chosen.hit_rate},
-                              {"false_hit_rate", j.held_out.chosen.false_hit_rate}, {"latency_us", j.latency_us}};
-    };
-    if (args.json) {
-        nlohmann::json out = search_json(options.name, facts, *summary);
-        out["front"] = nlohmann::json::array();
-        for (const auto &t : front) out["front"].push_back(trial_json(t));
-        out["held_out"] = {{"steps", lineage_steps}, {"test_pairs", split.test.size()}, {"best", judged_json(*winner)},
-                           {"defaults", judged_json(*defaults)}};
-        std::printf("%s\n", out.dump(2).c_str());
-        return 0;
-    }
-    if (summary->resumed_from > 0) std::printf("resumed after %llu recorded trials\n", static_cast<unsigned long long>(summary->resumed_from));
-    std::printf("best: trial #%lld, reward %.2f (%s) on %s\n  %s\n", static_cast<long long>(summary->best->number), summary->best->score,
-                summary->best->outcome.c_str(), summary->best->split.c_str(), best.value("params", nlohmann::json::object()).dump().c_str());
-    std::printf("accuracy/latency front (no trial has both a higher AUC and a lower latency):\n");
-    for (const auto &t : front)
-        std::printf("  #%-4lld %s  %s\n", static_cast<long long>(t.number), t.outcome.c_str(),
-                    nlohmann::json::parse(t.candidate).value("params", nlohmann::json::object()).dump().c_str());
-    std::printf("held out (%zu test pairs), both trained %llu steps; hits at <= %.0f%% false hits (threshold from validation):\n",
-                split.test.size(), static_cast<unsigned long long>(lineage_steps), 100 * args.target_error);
-    for (const auto &[name, j] : {std::pair<const char *, const Judged *>{"defaults", &*defaults}, {"nas best", &*winner}})
-        std::printf("  %-9s AUC %.2f, hits %.2f%% (false hits %.2f%%), %.1f µs a question\n", name, 100 * learning::area_under(j->held_out.curve),
-                    100 * j->held_out.chosen.hit_rate, 100 * j->held_out.chosen.false_hit_rate, j->latency_us);
-    nlohmann::json serving = nlohmann::json::parse(learning::encoder_config(args.learner_config, best));
-    serving.erase("train_steps"); // learner train trains by its own budget
-    std::printf("train it for serving: aicache learner train %s --pairs %s --config '%s'\n", args.learner.c_str(), args.pairs.c_str(),
-                serving.dump().c_str());
-    return 0;
-}
-
-// `--baseline best-classical`: every policy plugin replayed on every --trace at every --size,
-// printed, before the first candidate is measured against it.
 Expected<patches::ClassicalBaseline> measure_baseline(const OptimizeArgs &args) {
     if (args.objective != replay::Objective::hits) return Status(Errc::invalid_argument, "--baseline best-classical scores hit ratio: use --objective hits");
     std::vector<std::string> traces;
@@ -310,8 +113,8 @@ Expected<patches::ClassicalBaseline> measure_baseline(const OptimizeArgs &args) 
 }
 
 int run(const OptimizeArgs &args) {
-    if (args.measure != "patch" && args.measure != "replay" && args.measure != "pairs" && args.measure != "encoder")
-        return fail(Status(Errc::invalid_argument, "--measure must be patch, replay, pairs or encoder, not " + args.measure));
+    if (args.measure != "patch" && args.measure != "replay" && args.measure != "pairs" && args.measure != "encoder" && args.measure != "threshold")
+        return fail(Status(Errc::invalid_argument, "--measure must be patch, replay, pairs, encoder or threshold, not " + args.measure));
     // Like every library the host maps, the optimizer is first checked in a child process.
     auto library = open_qualified_plugin("optimizer", args.optimizer, plugin_dir(args.plugins), std::chrono::seconds(10));
     if (!library) return fail(library.error());
@@ -335,6 +138,7 @@ int run(const OptimizeArgs &args) {
     if (args.measure == "replay") return run_replay_search(args, *library, *repo->db, std::move(options));
     if (args.measure == "pairs") return run_pairs_search(args, *library, *repo->db, std::move(options));
     if (args.measure == "encoder") return run_encoder_search(args, *library, *repo->db, std::move(options));
+    if (args.measure == "threshold") return run_threshold_search(args, *library, *repo->db, std::move(options));
     options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
                           {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
     if (args.objective != replay::Objective::hits) options.evaluation["objective"] = replay::to_string(args.objective);
@@ -499,7 +303,8 @@ void register_optimize(CLI::App &app) {
                         "set of --target, scored by replaying the first --tune-share of --trace and judged on the rest; pairs: each "
                         "candidate is a prompt canonicalization, scored on --tune-share of --pairs' questions and judged on the rest; "
                         "encoder: each candidate is a --learner configuration (nas), trained on 60% of --pairs' questions, scored on "
-                        "20% by AUC and latency, and the best judged on the last 20%")
+                        "20% by AUC and latency, and the best judged on the last 20%; threshold: each candidate is a parameter set of "
+                        "the threshold learner (tune), run over --tune-share of the shuffled --pairs against --delta, the best judged on the rest")
         ->capture_default_str();
     add_objective_option(*run_cmd, "--objective", args->objective,
                          "What candidates are scored and approved by: hits (hit ratio) or tokens (hits weighted by their cost: tokens for "
@@ -511,12 +316,15 @@ void register_optimize(CLI::App &app) {
         ->capture_default_str();
     run_cmd->add_option("--tune-share", args->tune_share, "With --measure replay or pairs: the share of the data candidates are scored on")
         ->capture_default_str();
-    run_cmd->add_option("--pairs", args->pairs, "With --measure pairs or encoder: labelled question pairs (JSONL)");
-    run_cmd->add_option("--pairs-limit", args->pairs_limit, "With --measure encoder: use the first N pairs (0: all)")->capture_default_str();
-    run_cmd->add_option("--split-seed", args->split_seed, "With --measure encoder: seed of the question split")->capture_default_str();
-    run_cmd->add_option("--learner", args->learner, "With --measure encoder: the learner plugin trained")->capture_default_str();
-    run_cmd->add_option("--learner-config", args->learner_config, "With --measure encoder: configuration under every candidate's (JSON)")
+    run_cmd->add_option("--pairs", args->pairs, "With --measure pairs, encoder or threshold: labelled question pairs (JSONL)");
+    run_cmd->add_option("--pairs-limit", args->pairs_limit, "With --measure encoder or threshold: use the first N pairs (0: all)")->capture_default_str();
+    run_cmd->add_option("--split-seed", args->split_seed, "With --measure encoder or threshold: seed of the split (threshold: of the shuffle)")
         ->capture_default_str();
+    run_cmd->add_option("--learner", args->learner, "With --measure encoder: the learner plugin trained (threshold: default threshold)")
+        ->capture_default_str();
+    run_cmd->add_option("--learner-config", args->learner_config, "With --measure encoder or threshold: configuration under every candidate's (JSON)")
+        ->capture_default_str();
+    run_cmd->add_option("--delta", args->delta, "With --measure threshold: the false-hit rate the learner is held to")->capture_default_str();
     run_cmd->add_option("--latency-target-us", args->latency_target_us,
                         "With --measure encoder: µs to embed a question above which accuracy is discounted (MnasNet's soft constraint)")
         ->capture_default_str();

@@ -275,6 +275,54 @@ TEST_CASE("canon searches prompt canonicalizations on labelled pairs and judges 
     CHECK(missing.err.find("--measure pairs needs --pairs") != std::string::npos);
 }
 
+TEST_CASE("tune searches the threshold learner's parameters on a labelled stream, penalising false hits above delta, and judges the best on the rest") {
+    Lab lab;
+    auto pairs = lab.dir.path() / "pairs.jsonl";
+    {
+        std::ofstream out(pairs);
+        for (int round = 0; round < 100; ++round)
+            for (int i = 0; i < 40; ++i) {
+                const std::string topic = "service" + std::to_string(i);
+                const std::string a = "how do i configure " + topic + " on linux servers";
+                // The same cached questions asked again and again: paraphrases close in words, wrong matches further.
+                if (round % 3 != 0) out << nlohmann::json{{"a", a}, {"b", "how do i configure " + topic + " on linux servers please"}, {"label", 1}}.dump() << "\n";
+                else out << nlohmann::json{{"a", a}, {"b", "how do i remove " + topic + " from windows laptops"}, {"label", 0}}.dump() << "\n";
+            }
+    }
+    auto ran = lab.run({"optimize", "run", "tune", "--search", "thr", "--measure", "threshold", "--pairs", pairs.string(), "--learner-config",
+                        R"({"cold_explores": "false"})", "--delta", "0.1", "--trials", "6", "--json"});
+    REQUIRE_MESSAGE(ran.exit_code == 0, ran.out << ran.err);
+    nlohmann::json out = parse(ran);
+    REQUIRE(out["trials"].size() == 6);
+    for (const auto &trial : out["trials"]) {
+        INFO(trial.dump());
+        REQUIRE(trial["outcome"] == "measured");
+        const auto &d = trial["detail"];
+        const double expected = 100 * d["paraphrases_served"].get<double>() - 10 * 100 * std::max(0.0, d["false_hit_rate"].get<double>() - 0.1);
+        CHECK(trial["score"].get<double>() == doctest::Approx(expected));
+        CHECK(trial["candidate"]["params"].contains("explore_rate"));
+    }
+    CHECK(out["trials"][0]["candidate"]["params"]["explore_rate"] == doctest::Approx(0.05)); // starts from the learner's defaults
+    CHECK(out["best"]["score"].get<double>() >= out["trials"][0]["score"].get<double>());
+    const auto &held = out["held_out"];
+    CHECK(held["pairs"] == 2000);
+    for (const char *which : {"defaults", "tuned"}) {
+        INFO(which);
+        CHECK(held[which]["served"].get<int>() > 0); // paraphrases recur, so both learn to serve
+        CHECK(held[which]["false_hit_rate"].get<double>() <= 0.12); // the learner's bound holds (δ = 10%)
+    }
+    CHECK(held["params"] == out["best"]["candidate"]["params"]);
+
+    // Parameters the learner refuses are scored worst, and the search says nothing could be measured.
+    auto refused = lab.run({"optimize", "run", "tune", "--search", "bad", "--measure", "threshold", "--pairs", pairs.string(), "--trials", "2",
+                            "--space", R"({"parameters": {"explore_rate": {"min": 1.5, "max": 2}}})"});
+    REQUIRE_MESSAGE(refused.exit_code == 0, refused.out << refused.err);
+    CHECK(refused.out.find("no configuration could be measured: refused:") != std::string::npos);
+    auto missing = lab.run({"optimize", "run", "tune", "--search", "t3", "--measure", "threshold"});
+    CHECK(missing.exit_code != 0);
+    CHECK(missing.err.find("--measure threshold needs --pairs") != std::string::npos);
+}
+
 TEST_CASE("nas trains each architecture it asks for, then the best by population-based training, and judges the winner on test questions") {
     Lab lab;
     auto pairs = test::write_paraphrase_pairs(lab.dir.path() / "pairs.jsonl", 0, test::kParaphraseTasks);
