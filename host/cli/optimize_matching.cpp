@@ -215,9 +215,11 @@ int run_threshold_search(const OptimizeArgs &args, const std::shared_ptr<loader:
     std::printf("best: trial #%lld, score %.2f (paraphrases served in points, less %.0f per point of false hits above delta)\n  %s\n",
                 static_cast<long long>(summary->best->number), summary->best->score, learning::kFalseHitPenalty,
                 describe_candidate(summary->best->candidate).c_str());
-    std::printf("held out (%zu pairs): paraphrases served %.2f%% -> %.2f%%, false-hit rate %.2f%% -> %.2f%% (delta %.2f%%)\n",
+    std::printf("held out (%zu pairs), defaults -> best: paraphrases served %.2f%% -> %.2f%%, false-hit rate %.2f%% -> %.2f%% (delta %.2f%%), "
+                "score %.2f -> %.2f\n",
                 setup->held_out.size(), 100 * judged->defaults.paraphrases_served(), 100 * judged->tuned.paraphrases_served(),
-                100 * judged->defaults.false_hit_rate(), 100 * judged->tuned.false_hit_rate(), 100 * args.delta);
+                100 * judged->defaults.false_hit_rate(), 100 * judged->tuned.false_hit_rate(), 100 * args.delta,
+                learning::threshold_score(judged->defaults, args.delta), learning::threshold_score(judged->tuned, args.delta));
     return 0;
 }
 
