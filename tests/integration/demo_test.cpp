@@ -6,7 +6,7 @@
 
 using namespace aicache;
 
-TEST_CASE("the demo drives two hosts through a drift; the learning host's injected bad changes are rolled back within their window") {
+TEST_CASE("the demo drives two hosts through a drift, and the learning host's injected bad changes are rolled back within their window") {
     test::TempDir dir;
     sandbox::Result demo = test::run_aicache({"demo", "--data", (dir.path() / "data").string(), "--windows", "12", "--window-requests", "2500",
                                               "--drift-window", "1", "--trials", "10", "--evolve-trials", "2"},
@@ -29,6 +29,7 @@ TEST_CASE("the demo drives two hosts through a drift; the learning host's inject
     CHECK(demo.out.find("never went on") == std::string::npos);
     // The evolve search's trials went through the pipeline.
     CHECK(demo.out.find("patch #2   evaluated") != std::string::npos);
+    CHECK(demo.out.find("history: history=8 priority=") != std::string::npos); // rendered from the history template
     // Every change on the learning host is in its signed audit log.
     sandbox::Result audit = test::run_aicache({"audit", "verify", "--data", (dir.path() / "data" / "demo" / "learning").string()});
     CHECK(audit.outcome == sandbox::Outcome::ok);

@@ -169,7 +169,7 @@ TEST_CASE("a policy a canary promoted runs in its slot after a restart, unless -
     }
 }
 
-TEST_CASE("an operator puts another policy on canary through the control socket and rolls it back; an unknown one is refused") {
+TEST_CASE("an operator puts another policy on canary through the control socket and rolls it back, and an unknown one is refused") {
     test::TempDir dir;
     const std::filesystem::path data = dir.path() / "data";
     test::Background host({test::aicache_exe().string(), "serve", "--data", data.string(), "--no-watch", "--capacity", "1MiB", "--shards", "4",
