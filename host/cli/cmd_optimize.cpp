@@ -113,8 +113,9 @@ Expected<patches::ClassicalBaseline> measure_baseline(const OptimizeArgs &args) 
 }
 
 int run(const OptimizeArgs &args) {
-    if (args.measure != "patch" && args.measure != "replay" && args.measure != "pairs" && args.measure != "encoder" && args.measure != "threshold")
-        return fail(Status(Errc::invalid_argument, "--measure must be patch, replay, pairs, encoder or threshold, not " + args.measure));
+    if (args.measure != "patch" && args.measure != "replay" && args.measure != "pairs" && args.measure != "encoder" && args.measure != "threshold" &&
+        args.measure != "drift")
+        return fail(Status(Errc::invalid_argument, "--measure must be patch, replay, pairs, encoder, threshold or drift, not " + args.measure));
     // Like every library the host maps, the optimizer is first checked in a child process.
     auto library = open_qualified_plugin("optimizer", args.optimizer, plugin_dir(args.plugins), std::chrono::seconds(10));
     if (!library) return fail(library.error());
@@ -139,6 +140,7 @@ int run(const OptimizeArgs &args) {
     if (args.measure == "pairs") return run_pairs_search(args, *library, *repo->db, std::move(options));
     if (args.measure == "encoder") return run_encoder_search(args, *library, *repo->db, std::move(options));
     if (args.measure == "threshold") return run_threshold_search(args, *library, *repo->db, std::move(options));
+    if (args.measure == "drift") return run_drift_search(args, *library, *repo->db, std::move(options));
     options.evaluation = {{"kind", "patch"}, {"target", args.target}, {"against", args.against.empty() ? args.target : args.against},
                           {"trace", args.trace.empty() ? "generated" : args.trace}, {"sizes", args.sizes}};
     if (args.objective != replay::Objective::hits) options.evaluation["objective"] = replay::to_string(args.objective);
@@ -304,7 +306,9 @@ void register_optimize(CLI::App &app) {
                         "candidate is a prompt canonicalization, scored on --tune-share of --pairs' questions and judged on the rest; "
                         "encoder: each candidate is a --learner configuration (nas), trained on 60% of --pairs' questions, scored on "
                         "20% by AUC and latency, and the best judged on the last 20%; threshold: each candidate is a parameter set of "
-                        "the threshold learner (tune), run over --tune-share of the shuffled --pairs against --delta, the best judged on the rest")
+                        "the threshold learner (tune), run over --tune-share of the shuffled --pairs against --delta, the best judged on the rest; "
+                        "drift: each candidate is a parameter set of --learner (tune: ewc_lambda, learning_rate) continuing from a checkpoint "
+                        "trained on --pairs (A) for --steps-b on --pairs-b (B), scored by validation AUC on both, the best judged on test")
         ->capture_default_str();
     add_objective_option(*run_cmd, "--objective", args->objective,
                          "What candidates are scored and approved by: hits (hit ratio) or tokens (hits weighted by their cost: tokens for "
@@ -324,6 +328,9 @@ void register_optimize(CLI::App &app) {
         ->capture_default_str();
     run_cmd->add_option("--learner-config", args->learner_config, "With --measure encoder or threshold: configuration under every candidate's (JSON)")
         ->capture_default_str();
+    run_cmd->add_option("--pairs-b", args->pairs_b, "With --measure drift: the second domain's labelled pairs (JSONL)");
+    run_cmd->add_option("--steps-a", args->steps_a, "With --measure drift: training steps on A (once)")->capture_default_str();
+    run_cmd->add_option("--steps-b", args->steps_b, "With --measure drift: training steps on B (each candidate)")->capture_default_str();
     run_cmd->add_option("--delta", args->delta, "With --measure threshold: the false-hit rate the learner is held to")->capture_default_str();
     run_cmd->add_option("--latency-target-us", args->latency_target_us,
                         "With --measure encoder: µs to embed a question above which accuracy is discounted (MnasNet's soft constraint)")

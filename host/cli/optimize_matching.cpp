@@ -1,9 +1,11 @@
 // The searches `aicache optimize run` measures on labelled question pairs: prompt
-// canonicalizations (canon), encoder architectures (nas), and the threshold learner's parameters.
+// canonicalizations (canon), encoder architectures (nas), the threshold learner's parameters, and
+// how the encoder carries on to new questions (drift).
 #include "cli/optimize_search.hpp"
 
 #include "cli/search_report.hpp"
 #include "learning/canon_eval.hpp"
+#include "learning/continual_tuning.hpp"
 #include "learning/encoder_search.hpp"
 #include "learning/threshold_tuning.hpp"
 
@@ -220,6 +222,70 @@ int run_threshold_search(const OptimizeArgs &args, const std::shared_ptr<loader:
                 setup->held_out.size(), 100 * judged->defaults.paraphrases_served(), 100 * judged->tuned.paraphrases_served(),
                 100 * judged->defaults.false_hit_rate(), 100 * judged->tuned.false_hit_rate(), 100 * args.delta,
                 learning::threshold_score(judged->defaults, args.delta), learning::threshold_score(judged->tuned, args.delta));
+    return 0;
+}
+
+// `--measure drift`: the candidates are parameter sets of the matching learner for carrying on
+// to new questions (tune: EWC's λ, the learning rate on B), each continuing from one checkpoint
+// trained on --pairs (A) for --steps-b on --pairs-b (B), scored by the mean validation AUC on A
+// and B; the best is judged on the test questions beside the learner's defaults
+// (learning/continual_tuning.hpp).
+int run_drift_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
+                     learning::SearchOptions options) {
+    if (args.pairs.empty() || args.pairs_b.empty())
+        return fail(Status(Errc::invalid_argument, "--measure drift needs --pairs A.jsonl and --pairs-b B.jsonl (two domains' labelled pairs)"));
+    auto learner = open_learner(args.learner, plugin_dir(args.plugins));
+    if (!learner) return fail(learner.error().with_context("--learner"));
+    auto first = learning::read_pairs(args.pairs, args.pairs_limit);
+    if (!first) return fail(first.error());
+    auto second = learning::read_pairs(args.pairs_b, args.pairs_limit);
+    if (!second) return fail(second.error());
+    learning::PairSplit a = learning::split_by_question(*first, 0.2, 0.2, args.split_seed);
+    learning::PairSplit b = learning::split_by_question(*second, 0.2, 0.2, args.split_seed);
+    if (!options.space)
+        options.space = R"({"parameters": {"ewc_lambda": {"min": 1, "max": 100000, "log": true},
+                                           "learning_rate": {"min": 0.0001, "max": 0.01, "log": true}},
+                            "start": {"ewc_lambda": 1000, "learning_rate": 0.002}})";
+    options.evaluation = {{"kind", "drift"}, {"learner", args.learner}, {"pairs_a", args.pairs}, {"pairs_b", args.pairs_b},
+                          {"pairs_limit", args.pairs_limit}, {"split_seed", args.split_seed}, {"steps_a", args.steps_a},
+                          {"steps_b", args.steps_b}, {"learner_config", args.learner_config}};
+    const loader::PluginFacts &facts = library->facts();
+    Progress training("training on A once");
+    auto setup = learning::prepare_continual_tuning(std::move(a), std::move(b), *learner, args.learner_config, args.steps_a, args.steps_b,
+                                                    args.split_seed, [&](uint64_t done, uint64_t total) { training.update(done, total); });
+    training.suspend();
+    if (!setup) return fail(setup.error());
+    Progress progress("search " + options.name);
+    if (!args.json)
+        std::printf("search %s: %s %s, %llu trials, each %s continued from A (%zu pairs, %llu steps; validation AUC %.2f) for %llu steps on B "
+                    "(%zu pairs)\n",
+                    options.name.c_str(), facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials),
+                    args.learner.c_str(), setup->a.train.size(), static_cast<unsigned long long>(args.steps_a), setup->auc_a_after_a,
+                    static_cast<unsigned long long>(args.steps_b), setup->b.train.size());
+    options.on_trial = trial_printer(args, progress);
+    auto summary = learning::run_search(db, library, options, learning::continual_evaluator(*setup));
+    progress.suspend();
+    if (!summary) return fail(summary.error());
+    if (!summary->best || summary->best->score <= learning::kFailedContinual) {
+        if (!args.json) std::printf("no configuration could be measured%s\n", summary->best ? (": " + summary->best->outcome).c_str() : "");
+        if (args.json) std::printf("%s\n", search_json(options.name, facts, *summary).dump(2).c_str());
+        return 0;
+    }
+    const std::string best_params = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object()).dump();
+    auto judged = learning::judge_continual(*setup, best_params);
+    if (!judged) return fail(judged.error().with_context("judging the best on the test questions"));
+    if (args.json) {
+        nlohmann::json out = search_json(options.name, facts, *summary);
+        auto figures = [](const learning::ContinualJudgement &j) { return nlohmann::json{{"auc_a", j.a}, {"auc_b", j.b}, {"mean", j.mean()}}; };
+        out["held_out"] = {{"params", nlohmann::json::parse(best_params)}, {"defaults", figures(judged->defaults)}, {"tuned", figures(judged->tuned)}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    if (summary->resumed_from > 0) std::printf("resumed after %llu recorded trials\n", static_cast<unsigned long long>(summary->resumed_from));
+    std::printf("best: trial #%lld, mean validation AUC %.2f on A and B after B\n  %s\n", static_cast<long long>(summary->best->number),
+                summary->best->score, describe_candidate(summary->best->candidate).c_str());
+    std::printf("test questions, the learner's defaults -> best: AUC on A %.2f -> %.2f, on B %.2f -> %.2f, mean %.2f -> %.2f\n",
+                judged->defaults.a, judged->tuned.a, judged->defaults.b, judged->tuned.b, judged->defaults.mean(), judged->tuned.mean());
     return 0;
 }
 

@@ -31,7 +31,8 @@ struct OptimizeArgs {
     std::string memory = "3GiB";
     std::string measure = "patch";
     std::string baseline = "incumbent";
-    std::string pairs;
+    std::string pairs, pairs_b;
+    uint64_t steps_a = 2000, steps_b = 1000;
     uint64_t pairs_limit = 0, split_seed = 1;
     std::string learner = "encoder", learner_config = "{}";
     double latency_target_us = 20, latency_weight = -0.07, target_error = 0.1;
@@ -48,13 +49,15 @@ std::function<void(const store::TrialRecord &)> trial_printer(const OptimizeArgs
 // What every --json answer of `optimize run` starts with.
 nlohmann::json search_json(const std::string &name, const loader::PluginFacts &facts, const learning::SearchSummary &summary);
 
-// `--measure pairs` (canon), `--measure encoder` (nas) and `--measure threshold` (tune over the
-// threshold learner's parameters).
+// `--measure pairs` (canon), `--measure encoder` (nas), `--measure threshold` (tune over the
+// threshold learner's parameters) and `--measure drift` (tune over how the encoder continues).
 int run_pairs_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
                      learning::SearchOptions options);
 int run_encoder_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
                        learning::SearchOptions options);
 int run_threshold_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
                          learning::SearchOptions options);
+int run_drift_search(const OptimizeArgs &args, const std::shared_ptr<loader::PluginLibrary> &library, store::Database &db,
+                     learning::SearchOptions options);
 
 } // namespace aicache::cli

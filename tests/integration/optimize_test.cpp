@@ -323,6 +323,47 @@ TEST_CASE("tune searches the threshold learner's parameters on a labelled stream
     CHECK(missing.err.find("--measure threshold needs --pairs") != std::string::npos);
 }
 
+TEST_CASE("tune searches how the encoder carries on to a second domain, each candidate from one checkpoint on the first, and judges the best on test questions") {
+    Lab lab;
+    auto a = test::write_paraphrase_pairs(lab.dir.path() / "a.jsonl", 0, test::kParaphraseTasks / 2);
+    auto b = test::write_paraphrase_pairs(lab.dir.path() / "b.jsonl", test::kParaphraseTasks / 2, test::kParaphraseTasks / 2);
+    const std::vector<std::string> common = {"--measure", "drift", "--pairs", a.string(), "--pairs-b", b.string(), "--steps-a", "40",
+                                             "--steps-b", "20", "--learner-config", R"({"buckets": 4096, "hidden": 16, "bag_dim": 16, "dim": 16})"};
+    std::vector<std::string> args = {"optimize", "run", "tune", "--search", "drift", "--trials", "3", "--json"};
+    args.insert(args.end(), common.begin(), common.end());
+    auto ran = lab.run(args);
+    REQUIRE_MESSAGE(ran.exit_code == 0, ran.out << ran.err);
+    nlohmann::json out = parse(ran);
+    REQUIRE(out["trials"].size() == 3);
+    CHECK(out["trials"][0]["candidate"]["params"]["ewc_lambda"] == doctest::Approx(1000)); // the start
+    for (const auto &trial : out["trials"]) {
+        INFO(trial.dump());
+        REQUIRE(trial["outcome"] == "measured");
+        const auto &d = trial["detail"];
+        CHECK(trial["score"].get<double>() == doctest::Approx((d["auc_a"].get<double>() + d["auc_b"].get<double>()) / 2));
+        CHECK(d["auc_a"].get<double>() > 50); // trained, on questions it never saw: better than chance
+        CHECK(trial["split"].get<std::string>().find("validation questions") != std::string::npos);
+    }
+    const auto &held = out["held_out"];
+    CHECK(held["params"] == out["best"]["candidate"]["params"]);
+    for (const char *which : {"defaults", "tuned"}) {
+        INFO(which);
+        CHECK(held[which]["mean"].get<double>() == doctest::Approx((held[which]["auc_a"].get<double>() + held[which]["auc_b"].get<double>()) / 2));
+        CHECK(held[which]["auc_b"].get<double>() > 50);
+    }
+
+    std::vector<std::string> refused_args = {"optimize", "run", "tune", "--search", "bad", "--trials", "1", "--space",
+                                             R"({"parameters": {"ewc_lambda": {"min": -10, "max": -1}}})"};
+    refused_args.insert(refused_args.end(), common.begin(), common.end());
+    auto refused = lab.run(refused_args);
+    REQUIRE_MESSAGE(refused.exit_code == 0, refused.out << refused.err);
+    CHECK(refused.out.find("no configuration could be measured: refused:") != std::string::npos);
+    CHECK(refused.out.find("ewc_lambda") != std::string::npos);
+    auto missing = lab.run({"optimize", "run", "tune", "--search", "d3", "--measure", "drift", "--pairs", a.string()});
+    CHECK(missing.exit_code != 0);
+    CHECK(missing.err.find("--measure drift needs --pairs A.jsonl and --pairs-b B.jsonl") != std::string::npos);
+}
+
 TEST_CASE("nas trains each architecture it asks for, then the best by population-based training, and judges the winner on test questions") {
     Lab lab;
     auto pairs = test::write_paraphrase_pairs(lab.dir.path() / "pairs.jsonl", 0, test::kParaphraseTasks);
