@@ -105,3 +105,38 @@ test('a learning cycle trains the encoder on the matches the host judged and put
     await upstream.stop();
   }
 });
+
+test('a trained checkpoint that finds the canary taken waits, and goes on canary once it is free, without training again', async () => {
+  const data = tempDir();
+  const upstream = await startUpstream();
+  let host;
+  try {
+    host = await startHost({ data: data.dir, upstream: upstream.base,
+      args: [...semanticArgs, '--learn-every', '1', '--learn-encoder-seconds', '2', '--learn-encoder-min-pairs', '100'] });
+    // An operator's parameter change holds the one canary: with no traffic it is never judged.
+    cli(data.dir, 'learn', 'apply', '--policy-parameters', '{"small_ratio": 0.05}', '--window', '100000');
+    writePairs(path.join(data.dir, 'learned-pairs.jsonl'), 400);
+    const encoderCycles = () => JSON.parse(cli(data.dir, 'learn', 'history', '--json')).filter((c) => /judged matches/.test(c.opportunity));
+    let waiting;
+    await until(() => {
+      waiting = encoderCycles().find((c) => c.decision !== 'running');
+      return waiting !== undefined;
+    }, 'an encoder cycle');
+    assert.equal(waiting.decision, 'recommend', JSON.stringify(waiting));
+    const checkpoint = Number(/checkpoint #(\d+) waits for the canary/.exec(waiting.why)?.[1]);
+    assert.ok(checkpoint > 0, waiting.why);
+    assert.equal(JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--status')).canary, undefined, 'not on canary while the parameters hold it');
+
+    cli(data.dir, 'learn', 'canary', '--rollback');
+    let status;
+    await until(() => {
+      status = JSON.parse(cli(data.dir, 'learner', 'canary', 'encoder', '--status'));
+      return status.canary !== undefined || /promoted|rolled back/.test(status.last_event ?? '');
+    }, 'the waiting checkpoint on canary');
+    assert.match(cli(data.dir, 'audit', 'log'), new RegExp(`model-canary.*"checkpoint":${checkpoint}[,}]`), 'the checkpoint trained before');
+    assert.equal(encoderCycles().length, 1, 'the waiting checkpoint was not trained again');
+  } finally {
+    await host?.stop();
+    await upstream.stop();
+  }
+});
