@@ -193,6 +193,21 @@ TEST_CASE("evolve on the history template is scored against the best classical p
     REQUIRE_MESSAGE(judged.exit_code == 0, judged.out << judged.err);
     for (const auto &row : parse(judged)["rows"]) CHECK(row["trained_on"] == true);
 
+    // The template's other modes link, pass the policy conformance suite and keep the loop too:
+    // admission without a window (with LeCaR's experts), and a window that climbs the hit ratio.
+    for (const std::vector<std::string> &sets : {std::vector<std::string>{"window=0", "adaptive=1"}, std::vector<std::string>{"climb=1"}}) {
+        const auto file = (lab.dir.path() / ("history-" + sets.front() + ".cpp")).string();
+        std::vector<std::string> generate = {"patch", "generate", "history", "--set", "priority=0-pmax(recency,gap)", "-o", file};
+        for (const auto &set : sets) generate.insert(generate.end(), {"--set", set});
+        REQUIRE(lab.run(generate).exit_code == 0);
+        auto checked = lab.run({"patch", "check", file, "--trial", "--trace", loop, "--size", "50%", "--json"});
+        INFO(sets.front() << ": " << checked.out << checked.err);
+        REQUIRE(checked.exit_code == 0);
+        nlohmann::json report = parse(checked);
+        CHECK(report["trial"]["conformant"] == true);
+        CHECK(report["trial"]["comparisons"][0]["candidate_hit_ratio"].get<double>() > 0.3);
+    }
+
     auto several = lab.run({"optimize", "run", "evolve", "--search", "other", "--trace", loop + "," + scan});
     CHECK(several.exit_code != 0);
     CHECK(several.err.find("several --trace files need --baseline best-classical") != std::string::npos);
