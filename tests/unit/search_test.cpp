@@ -125,3 +125,40 @@ TEST_CASE("a template's expression parameter takes expressions over its identifi
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message().find("priority: character ';'") != std::string::npos);
 }
+
+TEST_CASE("two runs of one search at a time: the one that finds its trial recorded meanwhile stops with a clear error, and nothing is lost") {
+    test::TempDir dir;
+    auto evolve = optimizer(test::plugin_path("evolve"));
+    auto db = store::Database::open(dir.path() / "s.db");
+    REQUIRE(db);
+    learning::SearchOptions options;
+    options.name = "twice";
+    options.trials = 3;
+    options.space = R"({"seed": 7, "population": 8})";
+    int calls = 0, inner_calls = 0;
+    std::optional<Expected<learning::SearchSummary>> inner;
+    learning::Evaluator measure = by_length(calls);
+    // While the first run measures its second candidate, another run of the same search records it.
+    learning::Evaluator meanwhile = [&](const nlohmann::json &candidate) {
+        if (calls == 1) {
+            learning::SearchOptions other = options;
+            other.trials = 2;
+            inner = learning::run_search(**db, evolve, other, by_length(inner_calls));
+        }
+        return measure(candidate);
+    };
+    auto outer = learning::run_search(**db, evolve, options, meanwhile);
+    REQUIRE(inner);
+    REQUIRE_MESSAGE(*inner, inner->error().message());
+    CHECK((*inner)->trials.size() == 2);
+    REQUIRE_FALSE(outer);
+    CHECK(outer.error().code() == Errc::busy);
+    CHECK(outer.error().message().find("another run of the same search") != std::string::npos);
+    store::SearchRecords records(**db);
+    auto found = records.find("twice");
+    REQUIRE(found);
+    REQUIRE(found->has_value());
+    auto trials = records.trials((*found)->id);
+    REQUIRE(trials);
+    CHECK(trials->size() == 2); // the first run's trial 1 and the other run's trial 2
+}
