@@ -259,7 +259,7 @@ TEST_CASE("tune searches a policy's parameters by replay, judges the best on the
     }
     auto bad = lab.run({"optimize", "run", "tune", "--measure", "guess"});
     CHECK(bad.exit_code != 0);
-    CHECK(bad.err.find("--measure must be patch, replay, pairs or encoder") != std::string::npos);
+    CHECK(bad.err.find("--measure must be patch, replay, pairs, encoder, threshold or drift") != std::string::npos);
 }
 
 TEST_CASE("canon searches prompt canonicalizations on labelled pairs and judges its choice on questions it never scored") {
