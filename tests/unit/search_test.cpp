@@ -162,3 +162,48 @@ TEST_CASE("two runs of one search at a time: the one that finds its trial record
     REQUIRE(trials);
     CHECK(trials->size() == 2); // the first run's trial 1 and the other run's trial 2
 }
+
+TEST_CASE("evolve searches template parameters beside the expression: seeds at the first values, children take others, resumes exactly") {
+    test::TempDir dir;
+    auto evolve = optimizer(test::plugin_path("evolve"));
+    int calls = 0;
+    learning::SearchOptions options;
+    options.name = "choices";
+    options.trials = 30;
+    options.space = R"({"seed": 3, "population": 6, "template": "history", "fixed": {"sample": "64"},
+                        "choices": {"window": ["0.1", "0", "0.25"], "climb": [0, 1]}})";
+    // Scores that depend on the choices, so the search has a reason to move them.
+    auto by_choice = [&calls](const nlohmann::json &candidate) {
+        ++calls;
+        const auto &p = candidate["params"];
+        const double score = (p["window"] == "0.25" ? 2.0 : 0.0) + (p["climb"] == "1" ? 1.0 : 0.0) - 0.001 * double(p["priority"].dump().size());
+        return learning::CandidateScore{score, "measured", std::nullopt, "choices", {}};
+    };
+    auto whole_db = store::Database::open(dir.path() / "whole.db");
+    REQUIRE(whole_db);
+    auto whole = learning::run_search(**whole_db, evolve, options, by_choice);
+    REQUIRE_MESSAGE(whole, whole.error().message());
+    REQUIRE(whole->trials.size() == 30);
+    std::set<std::string> windows;
+    for (const auto &t : whole->trials) {
+        const auto params = nlohmann::json::parse(t.candidate)["params"];
+        CHECK(params["sample"] == "64");
+        windows.insert(params["window"].get<std::string>());
+        CHECK((params["climb"] == "0" || params["climb"] == "1"));
+    }
+    const auto first = nlohmann::json::parse(whole->trials[0].candidate)["params"];
+    CHECK(first["window"] == "0.1"); // the seeds start at the first value of each choice
+    CHECK(first["climb"] == "0");
+    CHECK(windows.size() == 3);
+    CHECK(whole->best->score > 2.5); // it found the best window and climb
+
+    auto split_db = store::Database::open(dir.path() / "split.db");
+    REQUIRE(split_db);
+    options.trials = 11;
+    REQUIRE(learning::run_search(**split_db, evolve, options, by_choice));
+    options.trials = 30;
+    options.space.reset();
+    auto resumed = learning::run_search(**split_db, evolve, options, by_choice);
+    REQUIRE_MESSAGE(resumed, resumed.error().message());
+    CHECK(candidates_of(*resumed) == candidates_of(*whole));
+}

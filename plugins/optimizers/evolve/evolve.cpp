@@ -34,6 +34,9 @@ struct Settings {
     std::string template_name = "priority";
     std::string parameter = "priority";
     json fixed = json::object(); // other template parameters, passed through unchanged
+    // Template parameters searched beside the expression: each name with the values it may take,
+    // the first being where the seeds start.
+    std::vector<std::pair<std::string, std::vector<std::string>>> choices;
     Grammar grammar;
     bool seed_classics = true;
 
@@ -60,6 +63,18 @@ struct Settings {
             if (!space["fixed"].is_object()) throw invalid_argument("evolve: \"fixed\" must be an object of template parameters");
             s.fixed = space["fixed"];
         }
+        if (space.contains("choices")) {
+            if (!space["choices"].is_object()) throw invalid_argument("evolve: \"choices\" must map template parameters to lists of values");
+            for (const auto &[name, values] : space["choices"].items()) {
+                if (!values.is_array() || values.empty() || values.size() > 64)
+                    throw invalid_argument("evolve: choices of \"" + name + "\" must be a list of 1 to 64 values");
+                std::vector<std::string> texts;
+                for (const auto &v : values) texts.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+                if (name == s.parameter || s.fixed.contains(name))
+                    throw invalid_argument("evolve: \"" + name + "\" is both searched by choices and the expression or fixed");
+                s.choices.emplace_back(name, std::move(texts));
+            }
+        }
         if (space.contains("seed_classics")) s.seed_classics = space["seed_classics"].get<bool>();
         if (space.contains("features")) {
             s.grammar.features.clear();
@@ -70,9 +85,15 @@ struct Settings {
     }
 };
 
+// A candidate: the expression, and which value of each searched template parameter it takes.
+struct Individual {
+    Genome genome;
+    std::vector<uint32_t> picks; // index into Settings::choices[i].second
+};
+
 struct Member {
     uint64_t id = 0;
-    Genome genome;
+    Individual individual;
     double score = 0;
 };
 
@@ -86,12 +107,12 @@ public:
     }
 
     std::string ask() {
-        Genome genome = next_genome();
+        Individual individual = next_individual();
         uint64_t id = next_id_++;
-        std::string expression = genome.render(settings_.grammar);
-        seen_.insert(phenotype_.fingerprint(genome));
-        pending_[id] = genome;
-        return candidate(id, expression).dump();
+        seen_.insert(fingerprint(individual));
+        json out = candidate(id, individual);
+        pending_[id] = std::move(individual);
+        return out.dump();
     }
 
     void tell(std::string_view candidate_text, double score) {
@@ -108,7 +129,7 @@ public:
 
     std::string best() const {
         if (!best_) throw not_found("evolve: no candidate has been told yet");
-        json out = candidate(best_->id, best_->genome.render(settings_.grammar));
+        json out = candidate(best_->id, best_->individual);
         out["score"] = best_->score;
         return out.dump();
     }
@@ -123,11 +144,14 @@ public:
         state["told"] = told_;
         state["seeded"] = seeded_;
         state["seen"] = seen_;
-        auto member_json = [](const Member &m) { return json{{"id", m.id}, {"genome", m.genome.to_json()}, {"score", m.score}}; };
+        auto member_json = [](const Member &m) {
+            return json{{"id", m.id}, {"genome", m.individual.genome.to_json()}, {"picks", m.individual.picks}, {"score", m.score}};
+        };
         state["population"] = json::array();
         for (const Member &m : population_) state["population"].push_back(member_json(m));
         state["pending"] = json::array();
-        for (const auto &[id, genome] : pending_) state["pending"].push_back(json{{"id", id}, {"genome", genome.to_json()}});
+        for (const auto &[id, individual] : pending_)
+            state["pending"].push_back(json{{"id", id}, {"genome", individual.genome.to_json()}, {"picks", individual.picks}});
         if (best_) state["best"] = member_json(*best_);
         out.text(state.dump());
     }
@@ -146,11 +170,16 @@ public:
             told_ = state.at("told").get<uint64_t>();
             seeded_ = state.at("seeded").get<size_t>();
             seen_ = state.at("seen").get<std::set<std::string>>();
-            auto member = [&](const json &m) {
-                return Member{m.at("id").get<uint64_t>(), Genome::from_json(m.at("genome"), settings_.grammar), m.at("score").get<double>()};
+            auto individual = [&](const json &m) {
+                Individual out{Genome::from_json(m.at("genome"), settings_.grammar), m.value("picks", std::vector<uint32_t>{})};
+                if (out.picks.size() != settings_.choices.size()) throw state_format_error("evolve: saved state has another number of choices");
+                for (size_t i = 0; i < out.picks.size(); ++i)
+                    if (out.picks[i] >= settings_.choices[i].second.size()) throw state_format_error("evolve: saved choice out of range");
+                return out;
             };
+            auto member = [&](const json &m) { return Member{m.at("id").get<uint64_t>(), individual(m), m.at("score").get<double>()}; };
             for (const json &m : state.at("population")) population_.push_back(member(m));
-            for (const json &p : state.at("pending")) pending_[p.at("id").get<uint64_t>()] = Genome::from_json(p.at("genome"), settings_.grammar);
+            for (const json &p : state.at("pending")) pending_[p.at("id").get<uint64_t>()] = individual(p);
             if (state.contains("best")) best_ = member(state["best"]);
         } catch (const json::exception &e) {
             throw state_format_error(std::string("evolve: saved state is damaged: ") + e.what());
@@ -169,40 +198,63 @@ public:
     }
 
 private:
-    json candidate(uint64_t id, const std::string &expression) const {
+    json candidate(uint64_t id, const Individual &individual) const {
         json params = settings_.fixed;
-        params[settings_.parameter] = expression;
+        params[settings_.parameter] = individual.genome.render(settings_.grammar);
+        for (size_t i = 0; i < settings_.choices.size(); ++i) params[settings_.choices[i].first] = settings_.choices[i].second[individual.picks[i]];
         return json{{"id", id}, {"template", settings_.template_name}, {"params", params}};
     }
+    // What makes two candidates the same policy: the ranking the expression induces, and the choices.
+    std::string fingerprint(const Individual &individual) const {
+        std::string out = phenotype_.fingerprint(individual.genome);
+        for (uint32_t pick : individual.picks) out += "/" + std::to_string(pick);
+        return out;
+    }
+    std::vector<uint32_t> random_picks() {
+        std::vector<uint32_t> picks;
+        for (const auto &[name, values] : settings_.choices) picks.push_back(std::uniform_int_distribution<uint32_t>(0, uint32_t(values.size() - 1))(rng_));
+        return picks;
+    }
 
-    Genome next_genome() {
-        // The classical priorities first (LRU, LFU, hyperbolic, size-aware), so the search starts
-        // from the known good and is measured against them on the same trial.
+    Individual next_individual() {
+        // The classical priorities first (LRU, LFU, hyperbolic, size-aware), with every choice at
+        // its first value, so the search starts from the known good and is measured against them.
         if (settings_.seed_classics) {
             std::vector<Genome> classics = evolve::classics(settings_.grammar);
             while (seeded_ < classics.size()) {
-                Genome g = classics[seeded_++];
-                if (!seen_.count(phenotype_.fingerprint(g))) return g;
+                Individual seed{classics[seeded_++], std::vector<uint32_t>(settings_.choices.size(), 0)};
+                if (!seen_.count(fingerprint(seed))) return seed;
             }
         }
         for (int attempt = 0; attempt < 64; ++attempt) {
-            Genome g = population_.size() < settings_.population ? evolve::random_tree(settings_.grammar, rng_, 1 + attempt % 4)
-                                                                  : offspring();
-            if (g.size() <= settings_.max_nodes && !seen_.count(phenotype_.fingerprint(g))) return g;
+            Individual next = population_.size() < settings_.population
+                                  ? Individual{evolve::random_tree(settings_.grammar, rng_, 1 + attempt % 4), random_picks()}
+                                  : offspring();
+            if (next.genome.size() <= settings_.max_nodes && !seen_.count(fingerprint(next))) return next;
         }
         // A crowded space: accept a repeat rather than loop; the host scores repeats from its records.
         // (64 attempts, each a fresh tree or offspring, rarely all land on known phenotypes.)
-        return evolve::random_tree(settings_.grammar, rng_, 3);
+        return Individual{evolve::random_tree(settings_.grammar, rng_, 3), random_picks()};
     }
 
-    Genome offspring() {
+    Individual offspring() {
         const Member &parent = tournament();
         std::uniform_real_distribution<double> coin(0, 1);
+        // With searched choices, a quarter of the children keep the parent's expression and take
+        // another value of one choice.
+        if (!settings_.choices.empty() && coin(rng_) < 0.25) {
+            Individual child = parent.individual;
+            const size_t which = std::uniform_int_distribution<size_t>(0, settings_.choices.size() - 1)(rng_);
+            const auto count = uint32_t(settings_.choices[which].second.size());
+            if (count > 1) child.picks[which] = (child.picks[which] + std::uniform_int_distribution<uint32_t>(1, count - 1)(rng_)) % count;
+            return child;
+        }
         if (coin(rng_) < settings_.crossover) {
             const Member &other = tournament();
-            return evolve::mutate(evolve::crossover(parent.genome, other.genome, rng_), settings_.grammar, rng_, 0.5);
+            return Individual{evolve::mutate(evolve::crossover(parent.individual.genome, other.individual.genome, rng_), settings_.grammar, rng_, 0.5),
+                              parent.individual.picks};
         }
-        return evolve::mutate(parent.genome, settings_.grammar, rng_, 1.0);
+        return Individual{evolve::mutate(parent.individual.genome, settings_.grammar, rng_, 1.0), parent.individual.picks};
     }
 
     const Member &tournament() {
@@ -211,7 +263,8 @@ private:
         for (size_t i = 0; i < settings_.tournament; ++i) {
             const Member &m = population_[pick(rng_)];
             // Ties go to the smaller program (parsimony against bloat).
-            if (!winner || m.score > winner->score || (m.score == winner->score && m.genome.size() < winner->genome.size())) winner = &m;
+            if (!winner || m.score > winner->score || (m.score == winner->score && m.individual.genome.size() < winner->individual.genome.size()))
+                winner = &m;
         }
         return *winner;
     }
@@ -224,7 +277,7 @@ private:
     size_t seeded_ = 0;
     std::set<std::string> seen_; // phenotype fingerprints of every tree asked for
     std::deque<Member> population_;
-    std::map<uint64_t, Genome> pending_;
+    std::map<uint64_t, Individual> pending_;
     std::optional<Member> best_;
 };
 
