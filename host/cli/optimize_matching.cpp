@@ -15,6 +15,20 @@
 #include <cstdio>
 
 namespace aicache::cli {
+namespace {
+
+// The best candidate's parameters (a JSON object), or nothing when no candidate could be
+// measured, which it then says (as text, or as the search's JSON).
+std::optional<std::string> best_measured_params(const OptimizeArgs &args, const loader::PluginFacts &facts, const std::string &name,
+                                                const learning::SearchSummary &summary, double failed_score) {
+    if (summary.best && summary.best->score > failed_score)
+        return nlohmann::json::parse(summary.best->candidate, nullptr, false).value("params", nlohmann::json::object()).dump();
+    if (args.json) std::printf("%s\n", search_json(name, facts, summary).dump(2).c_str());
+    else std::printf("no configuration could be measured%s\n", summary.best ? (": " + summary.best->outcome).c_str() : "");
+    return std::nullopt;
+}
+
+} // namespace
 
 // `--measure pairs`: the candidates are prompt canonicalizations ({"params": {"steps": ...}}),
 // scored on the first half of the pairs' questions and judged on the other half
@@ -194,13 +208,9 @@ int run_threshold_search(const OptimizeArgs &args, const std::shared_ptr<loader:
     auto summary = learning::run_search(db, library, options, learning::threshold_evaluator(*setup));
     progress.suspend();
     if (!summary) return fail(summary.error());
-    if (!summary->best || summary->best->score <= learning::kFailedThreshold) {
-        if (!args.json) std::printf("no configuration could be measured%s\n", summary->best ? (": " + summary->best->outcome).c_str() : "");
-        if (args.json) std::printf("%s\n", search_json(options.name, facts, *summary).dump(2).c_str());
-        return 0;
-    }
-    const std::string best_params = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object()).dump();
-    auto judged = learning::judge_threshold(*setup, best_params);
+    const std::optional<std::string> best_params = best_measured_params(args, facts, options.name, *summary, learning::kFailedThreshold);
+    if (!best_params) return 0;
+    auto judged = learning::judge_threshold(*setup, *best_params);
     if (!judged) return fail(judged.error().with_context("judging the best on the held-out pairs"));
     auto figures = [&](const learning::ThresholdRun &run) {
         return nlohmann::json{{"paraphrases_served", run.paraphrases_served()}, {"false_hit_rate", run.false_hit_rate()},
@@ -208,7 +218,7 @@ int run_threshold_search(const OptimizeArgs &args, const std::shared_ptr<loader:
     };
     if (args.json) {
         nlohmann::json out = search_json(options.name, facts, *summary);
-        out["held_out"] = {{"pairs", setup->held_out.size()}, {"params", nlohmann::json::parse(best_params)},
+        out["held_out"] = {{"pairs", setup->held_out.size()}, {"params", nlohmann::json::parse(*best_params)},
                            {"defaults", figures(judged->defaults)}, {"tuned", figures(judged->tuned)}};
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
@@ -266,18 +276,14 @@ int run_drift_search(const OptimizeArgs &args, const std::shared_ptr<loader::Plu
     auto summary = learning::run_search(db, library, options, learning::continual_evaluator(*setup));
     progress.suspend();
     if (!summary) return fail(summary.error());
-    if (!summary->best || summary->best->score <= learning::kFailedContinual) {
-        if (!args.json) std::printf("no configuration could be measured%s\n", summary->best ? (": " + summary->best->outcome).c_str() : "");
-        if (args.json) std::printf("%s\n", search_json(options.name, facts, *summary).dump(2).c_str());
-        return 0;
-    }
-    const std::string best_params = nlohmann::json::parse(summary->best->candidate, nullptr, false).value("params", nlohmann::json::object()).dump();
-    auto judged = learning::judge_continual(*setup, best_params);
+    const std::optional<std::string> best_params = best_measured_params(args, facts, options.name, *summary, learning::kFailedContinual);
+    if (!best_params) return 0;
+    auto judged = learning::judge_continual(*setup, *best_params);
     if (!judged) return fail(judged.error().with_context("judging the best on the test questions"));
     if (args.json) {
         nlohmann::json out = search_json(options.name, facts, *summary);
         auto figures = [](const learning::ContinualJudgement &j) { return nlohmann::json{{"auc_a", j.a}, {"auc_b", j.b}, {"mean", j.mean()}}; };
-        out["held_out"] = {{"params", nlohmann::json::parse(best_params)}, {"defaults", figures(judged->defaults)}, {"tuned", figures(judged->tuned)}};
+        out["held_out"] = {{"params", nlohmann::json::parse(*best_params)}, {"defaults", figures(judged->defaults)}, {"tuned", figures(judged->tuned)}};
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
