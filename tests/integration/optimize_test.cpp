@@ -194,10 +194,10 @@ TEST_CASE("evolve on the history template is scored against the best classical p
     for (const auto &row : parse(judged)["rows"]) CHECK(row["trained_on"] == true);
 
     // The template's other modes link, pass the policy conformance suite and keep the loop too:
-    // admission without a window (with LeCaR's experts), a window that climbs the hit ratio, and
-    // recency and gap in distinct keys.
+    // admission without a window (with LeCaR's experts), a window that climbs the hit ratio,
+    // recency and gap in distinct keys, and LIRS's structure.
     for (const std::vector<std::string> &sets : {std::vector<std::string>{"window=0", "adaptive=1"}, std::vector<std::string>{"climb=1"},
-                                                 std::vector<std::string>{"distinct=1"}}) {
+                                                 std::vector<std::string>{"distinct=1"}, std::vector<std::string>{"promote=1"}}) {
         const auto file = (lab.dir.path() / ("history-" + sets.front() + ".cpp")).string();
         std::vector<std::string> generate = {"patch", "generate", "history", "--set", "priority=0-pmax(recency,gap)", "-o", file};
         for (const auto &set : sets) generate.insert(generate.end(), {"--set", set});
