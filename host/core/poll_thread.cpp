@@ -40,6 +40,12 @@ void PollThread::run() {
             return;
         }
         if (fds[1].revents) return;
+        if (fds[0].revents & (POLLNVAL | POLLERR)) {
+            // The descriptor was closed (or broke) under us: polling it again would spin without
+            // ever delivering, so say so and stop instead of going quiet.
+            spdlog::error("descriptor {} {} while watched: its handler stops", fd_, (fds[0].revents & POLLNVAL) ? "was closed" : "failed");
+            return;
+        }
         if (fds[0].revents) {
             try {
                 on_readable_();
