@@ -73,8 +73,9 @@ Expected<StaticConfiguration> configure_offline(const replay::Trace &first_windo
     learning::PolicyChoiceOptions choice;
     choice.trigger = "offline: window 1";
     choice.current_name = chosen.policy;
-    for (const auto &name : plugin_names(plugins))
-        if (auto library = open_qualified_plugin("policy", name, plugins, std::chrono::seconds(10))) choice.policies.emplace_back(name, *library);
+    auto policies = qualified_policies(plugins);
+    if (!policies) return policies.error();
+    choice.policies = std::move(*policies);
     choice.sizes = {std::to_string(capacity)};
     choice.objective = replay::Objective::tokens; // what both hosts are compared by
     choice.min_requests = 0;

@@ -102,13 +102,13 @@ int choose(const LearnArgs &args) {
     learning::PolicyChoiceOptions options;
     options.current_name = args.policy;
     options.current_parameters = args.parameters;
-    std::vector<std::string> names = args.policies.empty() ? plugin_names(plugin_dir(args.plugins)) : args.policies;
-    if (std::find(names.begin(), names.end(), args.policy) == names.end()) names.push_back(args.policy);
-    for (const auto &name : names) {
-        // Like every library the host maps, each is checked in a child first; what is not a policy is passed over.
-        auto library = open_qualified_plugin("policy", name, plugin_dir(args.plugins), std::chrono::seconds(10));
-        if (library) options.policies.emplace_back(name, *library);
-        else if (!args.policies.empty() || name == args.policy) return fail(library.error().with_context(name));
+    auto policies = qualified_policies(plugin_dir(args.plugins), args.policies);
+    if (!policies) return fail(policies.error().with_context("--policies"));
+    options.policies = std::move(*policies);
+    if (std::none_of(options.policies.begin(), options.policies.end(), [&](const auto &p) { return p.first == args.policy; })) {
+        auto current = open_qualified_plugin("policy", args.policy, plugin_dir(args.plugins), std::chrono::seconds(10));
+        if (!current) return fail(current.error().with_context("--policy"));
+        options.policies.emplace_back(args.policy, *current);
     }
     options.sizes = args.sizes;
     options.min_requests = args.min_requests;

@@ -184,13 +184,12 @@ int run(const ServeArgs &args) {
         if (!tuner) return fail(tuner.error().with_context("--learn-every / --learn-on-drift"));
         // The policy choice's candidates, each checked in a child like every library the host maps.
         ServeCoordinatorOptions learning = args.learning;
-        const bool all = args.learn_policies.size() == 1 && args.learn_policies.front() == "all";
-        if (!(args.learn_policies.size() == 1 && args.learn_policies.front() == "none"))
-            for (const auto &name : all ? plugin_names(plane.plugins) : args.learn_policies) {
-                auto library = open_qualified_plugin("policy", name, plane.plugins, std::chrono::seconds(10));
-                if (library) learning.policies.emplace_back(name, *library);
-                else if (!all) return fail(library.error().with_context("--learn-policies"));
-            }
+        const auto named = [&](const char *word) { return args.learn_policies.size() == 1 && args.learn_policies.front() == word; };
+        if (!named("none")) {
+            auto policies = qualified_policies(plane.plugins, named("all") ? std::vector<std::string>{} : args.learn_policies);
+            if (!policies) return fail(policies.error().with_context("--learn-policies"));
+            learning.policies = std::move(*policies);
+        }
         coordinator = std::make_unique<ServeCoordinator>(learning, plane, args.plane.policy, request_log.get(), parameters, *tuner);
     }
     // Windows of figures for `aicache learn status` and the learning coordinator.

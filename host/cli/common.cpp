@@ -41,6 +41,17 @@ std::vector<std::string> plugin_names(const std::filesystem::path &dir) {
     return names;
 }
 
+Expected<NamedPolicies> qualified_policies(const std::filesystem::path &dir, const std::vector<std::string> &names) {
+    NamedPolicies out;
+    for (const auto &name : names.empty() ? plugin_names(dir) : names) {
+        auto library = open_qualified_plugin("policy", name, dir, std::chrono::seconds(10));
+        if (library) out.emplace_back(name, *library);
+        else if (!names.empty()) return library.error().with_context(name);
+    }
+    if (out.empty()) return Status(Errc::not_found, "no policy plugins in " + dir.string() + ": pass --plugins DIR");
+    return out;
+}
+
 Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir) {
     std::filesystem::path file = name_or_path;
     if (name_or_path.find('/') == std::string::npos && file.extension() != ".so") file = dir / (name_or_path + ".so");

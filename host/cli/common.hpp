@@ -25,9 +25,14 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std
 // A learner plugin, qualified in a child with the time LibTorch's start-up and checkpoints of
 // tens of MB need (two minutes).
 Expected<std::shared_ptr<loader::PluginLibrary>> open_learner(const std::string &name_or_path, const std::filesystem::path &dir);
-// The library file of a plugin named like that (`kind` words the error), without loading it.
 // The plugins in a directory: the stems of its *.so files, sorted (none when it is missing).
 std::vector<std::string> plugin_names(const std::filesystem::path &dir);
+// Policy plugins by name, each qualified in a child like every library the host maps. With no
+// names, every plugin in `dir` that qualifies as a policy (the others are passed over); a named
+// one that does not is an error, and so is finding none.
+using NamedPolicies = std::vector<std::pair<std::string, std::shared_ptr<const loader::PluginLibrary>>>;
+Expected<NamedPolicies> qualified_policies(const std::filesystem::path &dir, const std::vector<std::string> &names = {});
+// The library file of a plugin named like that (`kind` words the error), without loading it.
 Expected<std::filesystem::path> find_plugin_file(const std::string &kind, const std::string &name_or_path, const std::filesystem::path &dir);
 // The user running the command, for the version record ("who").
 std::string current_user();

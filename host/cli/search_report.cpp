@@ -25,12 +25,10 @@ learning::Evaluator baseline_evaluator(patches::PatchPipeline &pipeline, const p
 }
 
 Expected<std::vector<std::shared_ptr<const loader::PluginLibrary>>> classical_policies(const std::filesystem::path &dir) {
+    auto named = qualified_policies(dir);
+    if (!named) return named.error();
     std::vector<std::shared_ptr<const loader::PluginLibrary>> out;
-    for (const auto &name : plugin_names(dir)) {
-        auto library = open_policy(name, dir);
-        if (library && (*library)->policy() != nullptr) out.push_back(*library);
-    }
-    if (out.empty()) return Status(Errc::not_found, "no policy plugins in " + dir.string() + ": pass --plugins DIR");
+    for (auto &[name, library] : *named) out.push_back(std::move(library));
     return out;
 }
 

@@ -21,7 +21,7 @@ learning::Evaluator patch_evaluator(patches::PatchPipeline &pipeline, const patc
 // (patches/classical_baseline.hpp); everything passed must outlive the evaluator.
 learning::Evaluator baseline_evaluator(patches::PatchPipeline &pipeline, const patches::SubmitOptions &submit,
                                        const std::filesystem::path &templates, const patches::ClassicalBaseline &baseline);
-// Every policy plugin in `dir`: what an evolved policy is measured against.
+// Every policy plugin in `dir` (qualified_policies): what an evolved policy is measured against.
 Expected<std::vector<std::shared_ptr<const loader::PluginLibrary>>> classical_policies(const std::filesystem::path &dir);
 
 // "template: name=value ..." or "source (N bytes)".

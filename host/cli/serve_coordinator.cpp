@@ -97,25 +97,26 @@ bool ServeCoordinator::cycle(const std::string &trigger) {
     return policy_changed || encoder_changed;
 }
 
-bool ServeCoordinator::choice_cycle(const std::string &trigger) {
-    if (options_.policies.size() < 2) return false;
+std::optional<replay::Trace> ServeCoordinator::recorded_traffic() {
     if (log_ != nullptr) log_->flush();
     auto traffic = replay::read_request_logs(learning::request_log_files(plane_.data));
-    if (!traffic) {
-        spdlog::error("learning: the recorded traffic cannot be read: {}", traffic.error().message());
-        return false;
-    }
-    // The last shard is never a canary shard (canary_split): it runs what the host serves with.
-    cache::Cache &memory = plane_.cache->memory();
-    const uint32_t last = memory.shard_count() - 1;
+    if (traffic) return std::move(*traffic);
+    spdlog::error("learning: the recorded traffic cannot be read: {}", traffic.error().message());
+    return std::nullopt;
+}
+
+bool ServeCoordinator::choice_cycle(const std::string &trigger) {
+    if (options_.policies.size() < 2) return false;
+    auto traffic = recorded_traffic();
+    if (!traffic) return false;
+    const auto serving = patches::CanarySplit::serving_policy(plane_.cache->memory());
     learning::PolicyChoiceOptions options;
     options.trigger = trigger;
-    options.current_name = memory.shard_policy(last)->facts().name;
-    const std::string current = memory.shard_parameters(last);
-    options.current_parameters = current.empty() ? "{}" : current;
+    options.current_name = serving->facts().name;
+    options.current_parameters = patches::CanarySplit::serving_parameters(plane_.cache->memory());
     options.policies = options_.policies;
     if (std::none_of(options.policies.begin(), options.policies.end(), [&](const auto &p) { return p.first == options.current_name; }))
-        options.policies.emplace_back(options.current_name, memory.shard_policy(last));
+        options.policies.emplace_back(options.current_name, serving);
     options.sizes = {std::to_string(plane_.capacity_bytes)};
     options.objective = options_.objective;
     options.history_requests = options_.history;
@@ -215,27 +216,22 @@ bool ServeCoordinator::encoder_cycle(const std::string &trigger) {
 }
 
 bool ServeCoordinator::policy_cycle(const std::string &trigger) {
-    const std::string serving = plane_.cache->memory().shard_policy(plane_.cache->memory().shard_count() - 1)->facts().name;
+    const auto policy = patches::CanarySplit::serving_policy(plane_.cache->memory());
+    const std::string serving = policy->facts().name;
     const std::string space = !options_.space.empty() && serving == policy_name_ ? options_.space : learning::known_tune_space(serving);
     if (space.empty()) {
         spdlog::info("learning: no known parameters to tune for {}: no tuning ({})", serving, trigger);
         return false;
     }
-    if (log_ != nullptr) log_->flush();
-    auto traffic = replay::read_request_logs(learning::request_log_files(plane_.data));
-    if (!traffic) {
-        spdlog::error("learning: the recorded traffic cannot be read: {}", traffic.error().message());
-        return false;
-    }
+    auto traffic = recorded_traffic();
+    if (!traffic) return false;
     learning::CycleOptions options;
     options.trigger = trigger;
     options.policy_name = serving;
-    options.policy = plane_.cache->memory().shard_policy(plane_.cache->memory().shard_count() - 1);
+    options.policy = policy;
     options.tuner = tuner_;
     options.space = space;
-    // The last shard is never a canary shard (patches/canary_split): it runs what the host serves with.
-    const std::string current = plane_.cache->memory().shard_parameters(plane_.cache->memory().shard_count() - 1);
-    options.current_parameters = current.empty() ? "{}" : current;
+    options.current_parameters = patches::CanarySplit::serving_parameters(plane_.cache->memory());
     options.trials = options_.trials;
     options.history_requests = options_.history;
     options.cpu_seconds = options_.cpu_seconds;

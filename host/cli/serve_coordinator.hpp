@@ -77,6 +77,8 @@ private:
     bool cycle(const std::string &trigger);
     bool policy_cycle(const std::string &trigger);
     bool choice_cycle(const std::string &trigger);
+    // The host's request log, flushed and read; nothing (and the error logged) when it cannot be.
+    std::optional<replay::Trace> recorded_traffic();
     bool encoder_cycle(const std::string &trigger);
 
     ServeCoordinatorOptions options_;

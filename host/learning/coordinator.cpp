@@ -86,14 +86,14 @@ ChunkVerdict chunk_verdict(const nlohmann::json &chunks, double alpha, double mi
     return {true, measured + ": better, and significantly"};
 }
 
-// The latest `count` requests of the recorded traffic (0: all).
-replay::Trace latest_requests(const replay::Trace &recorded, uint64_t count) {
+// The latest `count` requests of the recorded traffic (0: all): `recorded` itself when it holds no
+// more, else its tail, copied into `tail`.
+const replay::Trace &latest_requests(const replay::Trace &recorded, uint64_t count, replay::Trace &tail) {
     if (count == 0 || recorded.requests.size() <= count) return recorded;
-    replay::Trace latest;
-    latest.name = recorded.name;
-    latest.requests.assign(recorded.requests.end() - long(count), recorded.requests.end());
-    replay::summarize(latest);
-    return latest;
+    tail.name = recorded.name;
+    tail.requests.assign(recorded.requests.end() - long(count), recorded.requests.end());
+    replay::summarize(tail);
+    return tail;
 }
 
 // A cycle's record in the knowledge repository, finished once: with its decision, or as failed.
@@ -116,7 +116,8 @@ struct CycleRecorder {
 } // namespace
 
 Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &recorded, const CycleOptions &options) {
-    const replay::Trace traffic = latest_requests(recorded, options.history_requests);
+    replay::Trace tail;
+    const replay::Trace &traffic = latest_requests(recorded, options.history_requests, tail);
     store::LearningCycles cycles(db);
     const std::string opportunity = "tune " + options.policy_name + " parameters by replaying recorded traffic";
     auto id = cycles.begin(options.trigger, opportunity);
@@ -185,7 +186,8 @@ Expected<CycleReport> run_cycle(store::Database &db, const replay::Trace &record
 }
 
 Expected<CycleReport> choose_policy(store::Database &db, const replay::Trace &recorded, const PolicyChoiceOptions &options) {
-    const replay::Trace traffic = latest_requests(recorded, options.history_requests);
+    replay::Trace tail;
+    const replay::Trace &traffic = latest_requests(recorded, options.history_requests, tail);
     store::LearningCycles cycles(db);
     auto id = cycles.begin(options.trigger, "choose the policy (now " + options.current_name + ") by replaying recorded traffic");
     if (!id) return id.error();

@@ -106,11 +106,7 @@ Expected<SearchSummary> run_search(store::Database &db, const std::shared_ptr<co
         auto state = instance->save_state();
         if (!state) return state.error().with_context("search \"" + options.name + "\"");
         auto recorded = records.record_trial(trial, *state, optimizer->facts().version);
-        if (!recorded && recorded.error().message().find("UNIQUE constraint failed: search_trials") != std::string::npos)
-            return Status(Errc::busy, "search \"" + options.name + "\": trial " + std::to_string(trial.number) +
-                                          " was recorded meanwhile by another run of the same search; run one at a time (this one stops, "
-                                          "what both recorded is kept)");
-        if (!recorded) return recorded.error();
+        if (!recorded) return recorded.error().with_context("search \"" + options.name + "\"");
         summary.trials.push_back(std::move(*recorded));
         remember(summary.trials.size() - 1);
         if (options.on_trial) options.on_trial(summary.trials.back());

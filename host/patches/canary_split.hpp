@@ -49,6 +49,14 @@ public:
     // The canary shards for `share` of the cache's shards (the cache needs at least two); the last
     // shard is never among them, so it always shows what the host runs outside a canary.
     static std::vector<uint32_t> choose(uint32_t shard_count, double share);
+    // What the host serves with outside any canary: the policy and parameters of that last shard.
+    static std::shared_ptr<const loader::PluginLibrary> serving_policy(const cache::Cache &cache) {
+        return cache.shard_policy(cache.shard_count() - 1);
+    }
+    static std::string serving_parameters(const cache::Cache &cache) {
+        const std::string text = cache.shard_parameters(cache.shard_count() - 1);
+        return text.empty() ? "{}" : text;
+    }
 
     // With `history`, the verdict also compares each side with its own figures over a stretch
     // before the change (difference in differences; see patches/shard_history.hpp): up to

@@ -12,6 +12,16 @@ nlohmann::json object_of(const std::string &text) {
     return parsed.is_object() ? parsed : nlohmann::json::object();
 }
 
+// "policy lirs {...}" for a swap, "parameters {...}" otherwise: how logs and events name a change.
+std::string describe(const std::shared_ptr<const loader::PluginLibrary> &library, const nlohmann::json &parameters) {
+    return library ? "policy " + library->facts().name + " " + parameters.dump() : "parameters " + parameters.dump();
+}
+
+// A swap's audit details name both policies.
+void add_swap(nlohmann::json &details, const std::shared_ptr<const loader::PluginLibrary> &to, const std::shared_ptr<const loader::PluginLibrary> &from) {
+    if (to) details["swap_to"] = to->facts().name + " " + to->facts().version, details["swap_from"] = from->facts().name;
+}
+
 } // namespace
 
 ParameterCanary::ParameterCanary(cache::Cache &cache, AuditLog &audit, store::Database &db, std::string policy)
@@ -26,7 +36,7 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
     if (shards.empty()) return Status(Errc::invalid_argument, "a canary needs at least 2 shards (serve --shards)");
     const std::string text = parameters.dump(), previous = cache_.shard_parameters(shards.front());
     const auto previous_library = cache_.shard_policy(shards.front());
-    const std::string what = library ? "policy " + library->facts().name + " " + text : "parameters " + text;
+    const std::string what = describe(library, parameters);
     if (slot_ != nullptr)
         if (Status taken = slot_->take(what); !taken) return taken;
     // The policy checks its parameters when an instance is created: bad ones are refused here,
@@ -38,7 +48,7 @@ Expected<nlohmann::json> ParameterCanary::apply(const nlohmann::json &parameters
     canary_.emplace(Canary{text, previous, library, previous_library, parameters, options, CanarySplit(cache_, shards, history_, options), who});
     nlohmann::json details = {{"policy", policy_}, {"parameters", parameters}, {"previous", object_of(previous)}, {"shards", shards},
                               {"of", cache_.shard_count()}, {"window_lookups", options.window_lookups}, {"margin_points", options.margin_points}};
-    if (library) details["swap_to"] = library->facts().name + " " + library->facts().version, details["swap_from"] = previous_library->facts().name;
+    add_swap(details, library, previous_library);
     if (auto logged = audit_.append(who, library ? "policy-canary" : "parameters-canary", policy_, details); !logged) return logged.error();
     last_event_ = what + " on canary";
     spdlog::warn("{}: {} on canary: shards {} of {}", policy_, what, shards.size(), cache_.shard_count());
@@ -50,8 +60,7 @@ Status ParameterCanary::finish_locked(bool promote, const std::string &who, cons
     canary_.reset();
     if (slot_ != nullptr) slot_->release();
     if (history_ != nullptr) history_->restart();
-    const std::string what = canary.library ? "policy " + canary.library->facts().name + " " + canary.parameters_json.dump()
-                                            : "parameters " + canary.parameters_json.dump();
+    const std::string what = describe(canary.library, canary.parameters_json);
     if (promote) {
         std::vector<uint32_t> all(cache_.shard_count());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -69,7 +78,7 @@ Status ParameterCanary::finish_locked(bool promote, const std::string &who, cons
     }
     const char *action = canary.library ? (promote ? "policy-promote" : "policy-rollback") : (promote ? "parameters-promote" : "parameters-rollback");
     nlohmann::json details = {{"parameters", canary.parameters_json}, {"restored", promote ? nlohmann::json() : object_of(canary.previous)}, {"why", why}};
-    if (canary.library) details["swap_to"] = canary.library->facts().name + " " + canary.library->facts().version, details["swap_from"] = canary.previous_library->facts().name;
+    add_swap(details, canary.library, canary.previous_library);
     auto logged = audit_.append(who, action, policy_, details);
     last_event_ = what + (promote ? " promoted: " : " rolled back: ") + why;
     spdlog::warn("{}: {}", policy_, last_event_);
@@ -93,9 +102,8 @@ Expected<nlohmann::json> ParameterCanary::rollback(const std::string &who) {
 
 nlohmann::json ParameterCanary::status() {
     std::lock_guard lock(mutex_);
-    // The last shard is never a canary shard (canary_split): it runs what the host serves with.
-    nlohmann::json out = {{"policy", policy_}, {"serving", cache_.shard_policy(cache_.shard_count() - 1)->facts().name},
-                          {"parameters", object_of(cache_.shard_parameters(cache_.shard_count() - 1))}, {"last_event", last_event_}};
+    nlohmann::json out = {{"policy", policy_}, {"serving", CanarySplit::serving_policy(cache_)->facts().name},
+                          {"parameters", object_of(CanarySplit::serving_parameters(cache_))}, {"last_event", last_event_}};
     if (canary_) {
         SplitCounts s = canary_->split.sides();
         out["canary"] = {{"parameters", canary_->parameters_json}, {"shards", canary_->split.shards()}, {"canary_lookups", s.canary.lookups},

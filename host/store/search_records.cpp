@@ -103,6 +103,16 @@ Expected<std::vector<SearchRecord>> SearchRecords::list() { return searches(db_,
 Expected<TrialRecord> SearchRecords::record_trial(TrialRecord trial, const std::string &state_after, const std::string &optimizer_version) {
     trial.finished_at = utc_now_iso8601();
     if (Status begun = db_.exec("BEGIN IMMEDIATE"); !begun) return begun;
+    // Another run of the same search recorded this trial since this one asked for it (the
+    // immediate transaction makes the check and the insert one step for every writer).
+    auto taken = db_.query("SELECT 1 FROM search_trials WHERE search_id = ? AND number = ?", {trial.search_id, trial.number});
+    if (!taken || !taken->empty()) {
+        (void)db_.exec("ROLLBACK");
+        if (!taken) return taken.error();
+        return Status(Errc::busy, "trial " + std::to_string(trial.number) +
+                                      " was recorded meanwhile by another run of the same search; run one at a time (this one stops, what both "
+                                      "recorded is kept)");
+    }
     SqlValue patch = trial.patch_id ? SqlValue(*trial.patch_id) : SqlValue(std::monostate{});
     auto inserted = db_.query("INSERT INTO search_trials(search_id, number, candidate, patch_id, outcome, score, split, detail, seconds, "
                               "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
