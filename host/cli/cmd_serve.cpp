@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <mutex>
 #include <thread>
 #include <cstdio>
 #include <unistd.h>
@@ -116,6 +117,22 @@ int run(const ServeArgs &args) {
     DataPlane &plane = **opened;
     cache::Cache &memory = plane.cache->memory();
 
+    // The policy plugin the slot runs: the one it started with, or a policy swap promoted since. A
+    // new build of that plugin takes the slot; a new build of any other waits in the plugin store.
+    struct SlotPolicy {
+        std::mutex mutex;
+        std::string name;
+        void set(const std::string &now) {
+            std::lock_guard lock(mutex);
+            name = now;
+        }
+        bool is(const std::string &other) {
+            std::lock_guard lock(mutex);
+            return name == other;
+        }
+    } slot_policy;
+    slot_policy.set(patches::CanarySplit::serving_policy(memory)->facts().name);
+
     // Approved patches install here (patches/installer.hpp); without the JIT the host still serves.
     patches::PatchPipeline pipeline(*plane.db, plane.data);
     std::unique_ptr<patches::PatchInstaller> installer;
@@ -136,7 +153,10 @@ int run(const ServeArgs &args) {
     if (installer) installer->share_slot(&canary_slot);
     parameters.share_slot(&canary_slot);
     // A promoted policy swap replaces an installed patch as a new plugin version does.
-    if (installer) parameters.on_policy_promoted([&installer](const std::string &by) { installer->superseded(by); });
+    parameters.on_policy_promoted([&](const loader::PluginLibrary &promoted) {
+        slot_policy.set(promoted.facts().name);
+        if (installer) installer->superseded(promoted.facts().name + " " + promoted.facts().version);
+    });
     // Canaries are judged against their shards' own recent figures too (difference in differences).
     patches::ShardHistory shard_history(memory);
     if (installer) installer->baseline_from(&shard_history);
@@ -155,7 +175,7 @@ int run(const ServeArgs &args) {
     });
 
     plane.host->subscribe([&](const std::string &name, const std::shared_ptr<const loader::PluginLibrary> &library) {
-        if (name != args.plane.policy || library->policy() == nullptr) return Status::ok();
+        if (!slot_policy.is(name) || library->policy() == nullptr) return Status::ok();
         // A new plugin version (hot swap or rollback) takes the slot from any installed patch.
         if (installer) installer->superseded(library->facts().name + " " + library->facts().version);
         return memory.swap_policy(library);

@@ -72,7 +72,7 @@ Status ParameterCanary::finish_locked(bool promote, const std::string &who, cons
         Status saved = canary.library ? kept.promote_choice(policy_, canary.library->facts().name, canary.who, why)
                                       : kept.promote(cache_.shard_policy(0)->facts().name, canary.parameters, canary.who, why);
         if (!saved) spdlog::error("what was promoted is not kept for the next start: {}", saved.message());
-        if (canary.library && on_policy_promoted_) on_policy_promoted_(canary.library->facts().name + " " + canary.library->facts().version);
+        if (canary.library && on_policy_promoted_) on_policy_promoted_(*canary.library);
     } else if (Status swapped = cache_.swap_policy_on(canary.split.shards(), canary.previous_library, canary.previous); !swapped) {
         return swapped;
     }

@@ -38,9 +38,9 @@ public:
     void baseline_from(ShardHistory *history) { history_ = history; }
     // Canaries take `slot` first, so this host runs one at a time (patches and parameters alike).
     void share_slot(CanarySlot *slot) { slot_ = slot; }
-    // Called with "name version" when a policy swap is promoted to every shard: an installed patch
-    // no longer serves (PatchInstaller::superseded).
-    void on_policy_promoted(std::function<void(const std::string &)> call) { on_policy_promoted_ = std::move(call); }
+    // Called with the promoted library when a policy swap is promoted to every shard: an installed
+    // patch no longer serves (PatchInstaller::superseded), and new builds of it take the slot.
+    void on_policy_promoted(std::function<void(const loader::PluginLibrary &)> call) { on_policy_promoted_ = std::move(call); }
 
 private:
     struct Canary {
@@ -63,7 +63,7 @@ private:
     std::string last_event_;
     ShardHistory *history_ = nullptr; // restarted when a canary ends
     CanarySlot *slot_ = nullptr;
-    std::function<void(const std::string &)> on_policy_promoted_;
+    std::function<void(const loader::PluginLibrary &)> on_policy_promoted_;
 };
 
 } // namespace aicache::patches

@@ -215,6 +215,47 @@ TEST_CASE("evolve on the history template is scored against the best classical p
     CHECK(several.err.find("several --trace files need --baseline best-classical") != std::string::npos);
 }
 
+TEST_CASE("the history template's portfolio holds what its leading expert would: LIRS's rule on a loop, LRU where reuse comes soon") {
+    Lab lab;
+    const auto loop = (lab.dir.path() / "loop.txt").string(), recent = (lab.dir.path() / "recent.txt").string();
+    {
+        std::ofstream out(loop);
+        for (int round = 0; round < 30; ++round)
+            for (int i = 0; i < 120; ++i) out << i << "\n"; // three times the cache: LRU hits nothing
+        std::ofstream soon(recent);
+        for (int i = 0; i < 3000; ++i) {
+            soon << "new" << i << "\n";
+            if (i >= 15) soon << "new" << i - 15 << "\n"; // each key once more, 30 requests later, then never
+        }
+    }
+    // LIRS's rule alone, and beside an LRU rival (rivals bit 1).
+    auto hit_ratio = [&](const std::string &rivals, const std::string &trace) {
+        const auto file = (lab.dir.path() / ("lirs-rivals-" + rivals + ".cpp")).string();
+        REQUIRE(lab.run({"patch", "generate", "history", "--set", "priority=0 - recency - gap * (1 - pdiv(recency, recency))", "--set", "promote=1",
+                         "--set", "distinct=1", "--set", "history=8", "--set", "rivals=" + rivals, "-o", file})
+                    .exit_code == 0);
+        auto checked = lab.run({"patch", "check", file, "--trial", "--trace", trace, "--against", "lru", "--size", "40", "--json"});
+        INFO(rivals << " on " << trace << ": " << checked.out << checked.err);
+        REQUIRE(checked.exit_code == 0);
+        nlohmann::json report = parse(checked);
+        CHECK(report["trial"]["conformant"] == true);
+        const auto &row = report["trial"]["comparisons"][0];
+        return std::pair{row["candidate_hit_ratio"].get<double>(), row["incumbent_hit_ratio"].get<double>()};
+    };
+    const auto [alone_on_loop, lru_on_loop] = hit_ratio("0", loop);
+    const auto [alone_on_recent, lru_on_recent] = hit_ratio("0", recent);
+    CHECK(lru_on_loop == 0.0);
+    CHECK(alone_on_loop > 0.25);
+    CHECK(lru_on_recent > 0.45);
+    CHECK(alone_on_recent < 0.05); // a 1% window lets a newcomer go before its second use
+    const auto [portfolio_on_loop, _] = hit_ratio("2", loop);
+    const auto [portfolio_on_recent, __] = hit_ratio("2", recent);
+    CHECK(portfolio_on_loop >= alone_on_loop - 0.01);
+    CHECK(portfolio_on_recent >= lru_on_recent - 0.01);
+    // Every rival at once links and passes the conformance suite as well.
+    hit_ratio("7", loop);
+}
+
 TEST_CASE("tune searches a policy's parameters by replay, judges the best on the later part of the trace, and resumes") {
     Lab lab;
     auto trace = write_scan_trace(lab.dir.path() / "scan.txt").string();

@@ -169,6 +169,36 @@ TEST_CASE("a policy a canary promoted runs in its slot after a restart, unless -
     }
 }
 
+TEST_CASE("a new build of the policy a canary promoted into the slot is hot-swapped there") {
+    test::TempDir dir;
+    const std::filesystem::path data = dir.path() / "data", plugins = dir.path() / "plugins-dir";
+    std::filesystem::create_directories(plugins);
+    std::filesystem::copy_file(test::plugin_path("s3fifo"), plugins / "s3fifo.so");
+    std::filesystem::copy_file(versioned("v1"), plugins / "versioned.so");
+    {
+        // The slot (s3fifo, serve's default) runs `versioned`, as a promoted policy swap leaves it.
+        auto db = store::Database::open(data / "aicache.db");
+        REQUIRE(db);
+        REQUIRE(store::PolicyParameters(**db).promote_choice("s3fifo", "versioned", "coordinator (cycle 1)", "won on canary"));
+    }
+    test::Background host({test::aicache_exe().string(), "--log=info", "serve", "--data", data.string(), "--plugins", plugins.string(),
+                           "--capacity", "1MiB", "--shards", "4", "--listen", "127.0.0.1:0"},
+                          dir.path() / "serve.log");
+    auto stats = [&] {
+        auto s = server::control_request(data / "control.sock", {{"op", "cache.stats"}});
+        REQUIRE(s);
+        return nlohmann::json::parse(*s);
+    };
+    REQUIRE(test::eventually([&] { return server::control_request(data / "control.sock", {{"op", "ping"}}).has_value(); }, std::chrono::seconds(60)));
+    CHECK(stats()["policy_version"] == "1.0.0");
+    const auto tmp = dir.path() / "incoming.so";
+    std::filesystem::copy_file(versioned("v2"), tmp);
+    std::filesystem::rename(tmp, plugins / "versioned.so");
+    bool swapped = test::eventually([&] { return stats()["policy_version"] == "2.0.0"; });
+    std::ifstream log(dir.path() / "serve.log");
+    CHECK_MESSAGE(swapped, std::string(std::istreambuf_iterator<char>(log), {}));
+}
+
 TEST_CASE("an operator puts another policy on canary through the control socket and rolls it back, and an unknown one is refused") {
     test::TempDir dir;
     const std::filesystem::path data = dir.path() / "data";

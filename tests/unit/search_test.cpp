@@ -169,7 +169,7 @@ TEST_CASE("evolve searches template parameters beside the expression: seeds at t
     int calls = 0;
     learning::SearchOptions options;
     options.name = "choices";
-    options.trials = 30;
+    options.trials = 40;
     options.space = R"({"seed": 3, "population": 6, "template": "history", "fixed": {"sample": "64"},
                         "choices": {"window": ["0.1", "0", "0.25"], "climb": [0, 1]}})";
     // Scores that depend on the choices, so the search has a reason to move them.
@@ -183,7 +183,7 @@ TEST_CASE("evolve searches template parameters beside the expression: seeds at t
     REQUIRE(whole_db);
     auto whole = learning::run_search(**whole_db, evolve, options, by_choice);
     REQUIRE_MESSAGE(whole, whole.error().message());
-    REQUIRE(whole->trials.size() == 30);
+    REQUIRE(whole->trials.size() == 40);
     std::set<std::string> windows;
     for (const auto &t : whole->trials) {
         const auto params = nlohmann::json::parse(t.candidate)["params"];
@@ -201,7 +201,7 @@ TEST_CASE("evolve searches template parameters beside the expression: seeds at t
     REQUIRE(split_db);
     options.trials = 11;
     REQUIRE(learning::run_search(**split_db, evolve, options, by_choice));
-    options.trials = 30;
+    options.trials = 40;
     options.space.reset();
     auto resumed = learning::run_search(**split_db, evolve, options, by_choice);
     REQUIRE_MESSAGE(resumed, resumed.error().message());

@@ -301,6 +301,12 @@ inline std::vector<Genome> classics(const Grammar &grammar) {
         // last use and the last reuse distance; and uses per inter-reference recency.
         out.emplace_back(std::vector<Node>{{Op::sub, 0, 0}, {Op::constant, 0, 0}, {Op::pmax, 0, 0}, f(recency), f(gap)});
         if (frequency >= 0) out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), {Op::pmax, 0, 0}, f(recency), f(gap)});
+        // LIRS's rule itself, which the history template's `promote` structure applies: the entry
+        // just used (recency 0; 1 - pdiv(recency, recency) is 1 only then) is weighed by its reuse
+        // distance, every other entry by its recency.
+        out.emplace_back(std::vector<Node>{{Op::sub, 0, 0}, {Op::sub, 0, 0}, {Op::constant, 0, 0}, f(recency),
+                                           {Op::mul, 0, 0}, f(gap), {Op::sub, 0, 0}, {Op::constant, 0, 1},
+                                           {Op::pdiv, 0, 0}, f(recency), f(recency)});
     }
     return out;
 }

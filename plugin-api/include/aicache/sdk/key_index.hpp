@@ -4,6 +4,7 @@
 // Linear probing, Fibonacci hashing of the key, backward-shift deletion (no tombstones).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -17,7 +18,7 @@ public:
 
     [[nodiscard]] Value find(uint64_t key) const noexcept {
         if (size_ == 0) return npos;
-        for (size_t i = home(key);; i = (i + 1) & mask_) {
+        for (std::size_t i = home(key);; i = (i + 1) & mask_) {
             const Slot &slot = slots_[i];
             if (slot.value == npos) return npos;
             if (slot.key == key) return slot.value;
@@ -27,7 +28,7 @@ public:
     // Inserts the key, or overwrites its value. value must not be npos.
     void set(uint64_t key, Value value) {
         if ((size_ + 1) * 10 > slots_.size() * 7) grow();
-        for (size_t i = home(key);; i = (i + 1) & mask_) {
+        for (std::size_t i = home(key);; i = (i + 1) & mask_) {
             Slot &slot = slots_[i];
             if (slot.value == npos) {
                 slot = Slot{key, value};
@@ -44,7 +45,7 @@ public:
     // Overwrites the value of a key already present; never allocates. False when it is absent.
     bool assign(uint64_t key, Value value) noexcept {
         if (size_ == 0) return false;
-        for (size_t i = home(key);; i = (i + 1) & mask_) {
+        for (std::size_t i = home(key);; i = (i + 1) & mask_) {
             Slot &slot = slots_[i];
             if (slot.value == npos) return false;
             if (slot.key == key) {
@@ -56,16 +57,16 @@ public:
 
     bool erase(uint64_t key) noexcept {
         if (size_ == 0) return false;
-        size_t i = home(key);
+        std::size_t i = home(key);
         for (;; i = (i + 1) & mask_) {
             if (slots_[i].value == npos) return false;
             if (slots_[i].key == key) break;
         }
         // Shift later members of the probe run back so no lookup ever stops early at a hole.
-        for (size_t j = i;;) {
+        for (std::size_t j = i;;) {
             j = (j + 1) & mask_;
             if (slots_[j].value == npos) break;
-            size_t k = home(slots_[j].key);
+            std::size_t k = home(slots_[j].key);
             bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
             if (stays) continue;
             slots_[i] = slots_[j];
@@ -76,13 +77,13 @@ public:
         return true;
     }
 
-    [[nodiscard]] size_t size() const noexcept { return size_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
     void clear() noexcept {
         for (Slot &slot : slots_) slot.value = npos;
         size_ = 0;
     }
-    void reserve(size_t n) {
+    void reserve(std::size_t n) {
         while (n * 10 > slots_.size() * 7) grow();
     }
     // Calls fn(key, value) for every member, in no particular order.
@@ -98,24 +99,24 @@ private:
         Value value;
     };
 
-    [[nodiscard]] size_t home(uint64_t key) const noexcept { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+    [[nodiscard]] std::size_t home(uint64_t key) const noexcept { return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
 
     void grow() {
         std::vector<Slot> old;
         old.swap(slots_);
-        size_t capacity = old.empty() ? 16 : old.size() * 2;
+        std::size_t capacity = old.empty() ? 16 : old.size() * 2;
         slots_.assign(capacity, Slot{0, npos});
         mask_ = capacity - 1;
         shift_ = 64;
-        for (size_t c = capacity; c > 1; c >>= 1) --shift_;
+        for (std::size_t c = capacity; c > 1; c >>= 1) --shift_;
         size_ = 0;
         for (const Slot &slot : old)
             if (slot.value != npos) set(slot.key, slot.value);
     }
 
     std::vector<Slot> slots_;
-    size_t size_ = 0;
-    size_t mask_ = 0;
+    std::size_t size_ = 0;
+    std::size_t mask_ = 0;
     unsigned shift_ = 64;
 };
 
