@@ -266,6 +266,13 @@ Expected<std::optional<SemanticCandidate>> SemanticMatcher::find(uint64_t scope,
     Model &m = *chosen;
     MatchCounts &counts = on_canary ? canary_counts_ : serving_counts_;
     ++counts.lookups;
+    // Every way out of the lookup counts its time to the model that answered (a canary that is
+    // slower than the serving model is rolled back for it).
+    struct Timed {
+        uint64_t &total;
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        ~Timed() { total += uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()); }
+    } timed{counts.busy_us};
     size_t dim = 0;
     auto vector = m.encoder.embed({question}, dim);
     if (!vector) return vector.error();

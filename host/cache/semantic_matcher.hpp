@@ -36,7 +36,10 @@ struct SemanticCandidate {
 // judged outcomes (explorations compared with the fresh answer, users' feedback).
 struct MatchCounts {
     uint64_t lookups = 0, served = 0, right = 0, wrong = 0;
-    MatchCounts operator-(const MatchCounts &o) const { return {lookups - o.lookups, served - o.served, right - o.right, wrong - o.wrong}; }
+    uint64_t busy_us = 0; // microseconds the model spent answering the lookups (embedding, search, scoring)
+    MatchCounts operator-(const MatchCounts &o) const {
+        return {lookups - o.lookups, served - o.served, right - o.right, wrong - o.wrong, busy_us - o.busy_us};
+    }
 };
 struct ModelCanaryCounts {
     std::string serving, canary; // the two models' tags

@@ -32,7 +32,7 @@ struct LearnerArgs {
     size_t keep = 3;
     bool scratch = false, json = false;
     // learner canary
-    double share = 0.5, margin = 2.0;
+    double share = 0.5, margin = 2.0, latency_ratio = 1.5;
     uint64_t window = 200, probation = 1;
     bool status = false, stop = false;
 };
@@ -81,7 +81,8 @@ std::string tell_running_host(const LearnerArgs &args, const std::string &learne
 Expected<nlohmann::json> canary_on_running_host(const LearnerArgs &args, int64_t id) {
     auto answer = server::control_request(data_dir(args.data) / "control.sock",
                                           {{"op", "model.canary"}, {"checkpoint", id}, {"share", args.share}, {"window", args.window},
-                                           {"margin", args.margin}, {"probation", args.probation}, {"who", current_user()}});
+                                           {"margin", args.margin}, {"probation", args.probation}, {"latency_ratio", args.latency_ratio},
+                                           {"who", current_user()}});
     if (!answer) return answer.error();
     nlohmann::json reply = nlohmann::json::parse(*answer, nullptr, false);
     if (!reply.is_object()) return Status(Errc::internal, "the host answered " + answer->substr(0, 200));
@@ -308,6 +309,9 @@ void register_learner(CLI::App &app) {
         cmd->add_option("--window", args->window, "Questions the canary matches before each verdict")->capture_default_str();
         cmd->add_option("--margin", args->margin, "Points of questions served from the cache the canary may trail by")->capture_default_str();
         cmd->add_option("--probation", args->probation, "Windows the canary must pass before it is promoted")->capture_default_str();
+        cmd->add_option("--latency-ratio", args->latency_ratio, "Times the serving model's mean lookup time the canary's may take (0: not judged)")
+            ->check(CLI::NonNegativeNumber)
+            ->capture_default_str();
     }
     on_callback(canary_cmd, [args] { return canary(*args); });
 

@@ -58,6 +58,7 @@ patches::CanaryOptions canary_options(const nlohmann::json &request, patches::Ca
     canary.window_lookups = request.value("window", canary.window_lookups);
     canary.margin_points = request.value("margin", canary.margin_points);
     canary.probation_windows = request.value("probation", canary.probation_windows);
+    canary.latency_ratio = request.value("latency_ratio", canary.latency_ratio);
     return canary;
 }
 
@@ -373,6 +374,10 @@ void register_serve(CLI::App &app) {
         ->capture_default_str();
     cmd->add_option("--canary-window", args->learning.canary.window_lookups, "Lookups per side before a canary is judged")->capture_default_str();
     cmd->add_option("--canary-margin", args->learning.canary.margin_points, "Points a canary may trail the other shards by")
+        ->capture_default_str();
+    cmd->add_option("--canary-latency-ratio", args->learning.canary.latency_ratio,
+                    "Model canaries: how many times the serving model's mean lookup time the canary's may take (0: not judged)")
+        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     cmd->add_option("--canary-probation", args->learning.canary.probation_windows,
                     "Windows of lookups a canary must pass, each judged alone, before it is promoted")

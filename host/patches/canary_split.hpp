@@ -28,6 +28,9 @@ struct CanaryOptions {
     // whose harm grows as the cache fills (one that keeps what it should let go) shows in a later
     // window and not in the first. A failed window rolls it back at once.
     uint64_t probation_windows = 1;
+    // Model canaries: the canary's mean lookup may take at most this many times the serving
+    // model's (0: not judged), so a more accurate but much slower encoder does not stay.
+    double latency_ratio = 1.5;
 };
 
 // One canary at a time on a host: two changes on the same shards would be judged on the same

@@ -11,6 +11,7 @@ namespace aicache::patches {
 namespace {
 
 double share(uint64_t part, uint64_t whole) { return whole == 0 ? 0.0 : double(part) / double(whole); }
+double mean_us(const cache::MatchCounts &c) { return share(c.busy_us, c.lookups); }
 
 // z of the one-sided test that side a's rate of `hits` in `n` exceeds side b's (pooled variance).
 double z_above(uint64_t a_hits, uint64_t a_n, uint64_t b_hits, uint64_t b_n) {
@@ -21,7 +22,7 @@ double z_above(uint64_t a_hits, uint64_t a_n, uint64_t b_hits, uint64_t b_n) {
 }
 
 nlohmann::json counts_json(const cache::MatchCounts &c) {
-    return {{"lookups", c.lookups}, {"served", c.served}, {"right", c.right}, {"wrong", c.wrong}};
+    return {{"lookups", c.lookups}, {"served", c.served}, {"right", c.right}, {"wrong", c.wrong}, {"busy_us", c.busy_us}};
 }
 
 } // namespace
@@ -35,7 +36,14 @@ std::optional<ModelWindowVerdict> judge_model_window(const cache::MatchCounts &s
     const std::string figures = fmt::format("the canary served {:.1f}% of {} questions from the cache, wrong in {:.1f}% of {} judged; the "
                                             "serving model {:.1f}% of {}, wrong in {:.1f}% of {}",
                                             served_canary, canary.lookups, wrong_canary, judged_canary, served_serving, serving.lookups,
-                                            wrong_serving, judged_serving);
+                                            wrong_serving, judged_serving) +
+                                fmt::format("; a lookup took {:.0f} µs on the canary, {:.0f} µs on the serving model", mean_us(canary), mean_us(serving));
+    // A small absolute difference is the clock's and the machine's noise, not the model's.
+    constexpr double kNoiseUs = 100;
+    if (options.latency_ratio > 0 && serving.lookups > 0 && mean_us(canary) > options.latency_ratio * mean_us(serving) &&
+        mean_us(canary) - mean_us(serving) > kNoiseUs)
+        return ModelWindowVerdict{false, figures + fmt::format(": {:.1f} times as slow, more than the {:.1f} allowed", mean_us(canary) / mean_us(serving),
+                                                               options.latency_ratio)};
     const bool enough_judged = judged_canary >= 10;
     if (enough_judged && z_above(canary.wrong, judged_canary, serving.wrong, judged_serving) > kZ)
         return ModelWindowVerdict{false, figures + ": significantly more often wrong"};

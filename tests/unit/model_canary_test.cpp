@@ -47,3 +47,26 @@ TEST_CASE("a model canary that serves less than the margin allows is rolled back
     REQUIRE(careful);
     CHECK(careful->passed);
 }
+
+TEST_CASE("a model canary that answers much more slowly than the serving model is rolled back, and clock noise is not held against it") {
+    // 100 lookups each side: 300 µs a lookup against 1,200 µs, as a far larger encoder would take.
+    auto slow = judge_model_window({100, 25, 10, 1, 30'000}, {100, 26, 10, 1, 120'000}, window_of(100));
+    REQUIRE(slow);
+    CHECK_FALSE(slow->passed);
+    CHECK(slow->why.find("4.0 times as slow, more than the 1.5 allowed") != std::string::npos);
+    CHECK(slow->why.find("a lookup took 1200 µs on the canary, 300 µs on the serving model") != std::string::npos);
+    // Within the ratio: passes.
+    auto alike = judge_model_window({100, 25, 10, 1, 30'000}, {100, 26, 10, 1, 40'000}, window_of(100));
+    REQUIRE(alike);
+    CHECK(alike->passed);
+    // Three times as slow, but by 40 µs a lookup: noise, not the model.
+    auto tiny = judge_model_window({100, 25, 10, 1, 2'000}, {100, 26, 10, 1, 6'000}, window_of(100));
+    REQUIRE(tiny);
+    CHECK(tiny->passed);
+    // A host that does not judge latency (ratio 0) keeps the slow canary on its other figures.
+    CanaryOptions unjudged = window_of(100);
+    unjudged.latency_ratio = 0;
+    auto kept = judge_model_window({100, 25, 10, 1, 30'000}, {100, 26, 10, 1, 120'000}, unjudged);
+    REQUIRE(kept);
+    CHECK(kept->passed);
+}
