@@ -242,6 +242,23 @@ int run(const ServeArgs &args) {
     }
     if (Status s = http.start(); !s) return fail(s);
 
+    // The watcher starts before the control socket answers: whoever sees the host up (a ping) and
+    // then installs a build must not find it unwatched (a test once dropped five builds into
+    // that gap and waited 180 s for nothing).
+    loader::PluginWatcher watcher;
+    if (args.watch) {
+        Status watching = watcher.start(plane.plugins, [&](const std::filesystem::path &file) {
+            auto loaded = plane.host->load(file, "inotify");
+            if (loaded) {
+                spdlog::warn("hot-swapped {} to {} (version #{})", loaded->record.name, loaded->record.version, loaded->record.id);
+                (void)pipeline.audit().append("inotify", "plugin-load", loaded->record.name,
+                                              {{"version", loaded->record.version}, {"content_sha256", loaded->record.content_hash}});
+            }
+            else spdlog::error("new build {} refused, still serving the previous version: {}", file.string(), loaded.error().message());
+        });
+        if (!watching) return fail(watching);
+    }
+
     server::ControlSocket control;
     // A change's answer (cache, model, parameters, patch operations) as the control socket sends it.
     auto reply = [](Expected<nlohmann::json> answer) -> Expected<std::string> {
@@ -288,19 +305,6 @@ int run(const ServeArgs &args) {
     if (!started && started.code() == Errc::busy) return fail(started);
     if (!started) spdlog::error("no control socket: {}", started.message());
 
-    loader::PluginWatcher watcher;
-    if (args.watch) {
-        Status watching = watcher.start(plane.plugins, [&](const std::filesystem::path &file) {
-            auto loaded = plane.host->load(file, "inotify");
-            if (loaded) {
-                spdlog::warn("hot-swapped {} to {} (version #{})", loaded->record.name, loaded->record.version, loaded->record.id);
-                (void)pipeline.audit().append("inotify", "plugin-load", loaded->record.name,
-                                              {{"version", loaded->record.version}, {"content_sha256", loaded->record.content_hash}});
-            }
-            else spdlog::error("new build {} refused, still serving the previous version: {}", file.string(), loaded.error().message());
-        });
-        if (!watching) return fail(watching);
-    }
 
     std::signal(SIGINT, [](int) { g_stop = 1; });
     std::signal(SIGTERM, [](int) { g_stop = 1; });
