@@ -254,6 +254,16 @@ TEST_CASE("the history template's portfolio holds what its leading expert would:
     CHECK(portfolio_on_recent >= lru_on_recent - 0.01);
     // Every rival at once links and passes the conformance suite as well.
     hit_ratio("7", loop);
+    // A run long enough that the tree of access times forgets the oldest (past 4,096 requests)
+    // keeps counting distinct keys right: the same loop, seven times as long, hits as often.
+    const auto long_loop = (lab.dir.path() / "long-loop.txt").string();
+    {
+        std::ofstream out(long_loop);
+        for (int round = 0; round < 210; ++round)
+            for (int i = 0; i < 120; ++i) out << i << "\n";
+    }
+    const auto [alone_on_long_loop, ___] = hit_ratio("0", long_loop);
+    CHECK(alone_on_long_loop >= alone_on_loop - 0.02);
 }
 
 TEST_CASE("tune searches a policy's parameters by replay, judges the best on the later part of the trace, and resumes") {
