@@ -46,13 +46,9 @@ int run_replay_search(const OptimizeArgs &args, const std::shared_ptr<loader::Pl
 
     const loader::PluginFacts &facts = library->facts();
     Progress progress("search " + options.name);
-    if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each a parameter set of %s replayed on %s at %s (held out: %s)\n", options.name.c_str(),
-                    facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials), args.target.c_str(),
-                    setup->tuning.name.c_str(), fmt::format("{}", fmt::join(args.sizes, ",")).c_str(), setup->held_out.name.c_str());
-    options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(db, library, options, *evaluator);
-    progress.suspend();
+    auto summary = run_reported_search(args, db, library, options, *evaluator, progress,
+                                       fmt::format("a parameter set of {} replayed on {} at {} (held out: {})", args.target, setup->tuning.name,
+                                                   fmt::join(args.sizes, ","), setup->held_out.name));
     if (!summary) return fail(summary.error());
     std::optional<learning::HeldOutComparison> judged;
     std::string best_params = "{}";
@@ -174,18 +170,12 @@ int run(const OptimizeArgs &args) {
     const std::filesystem::path templates = patches::templates_dir();
 
     Progress progress("search " + options.name);
-    if (!args.json && baseline)
-        std::printf("search %s: %s %s, %llu trials, each a patch scored against the best classical policy above\n", options.name.c_str(),
-                    facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials));
-    else if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each a patch for %s trialled against %s on %s\n", options.name.c_str(), facts.name.c_str(),
-                    facts.version.c_str(), static_cast<unsigned long long>(args.trials), args.target.c_str(),
-                    options.evaluation["against"].get<std::string>().c_str(), options.evaluation["trace"].get<std::string>().c_str());
-    options.on_trial = trial_printer(args, progress);
     learning::Evaluator evaluate = patch_evaluator(*repo->pipeline, submit, templates);
     if (baseline) evaluate = baseline_evaluator(*repo->pipeline, submit, templates, *baseline);
-    auto summary = learning::run_search(*repo->db, *library, options, evaluate);
-    progress.suspend();
+    const std::string each = baseline ? "a patch scored against the best classical policy above"
+                                      : fmt::format("a patch for {} trialled against {} on {}", args.target,
+                                                    options.evaluation["against"].get<std::string>(), options.evaluation["trace"].get<std::string>());
+    auto summary = run_reported_search(args, *repo->db, *library, options, evaluate, progress, each);
     if (!summary) return fail(summary.error());
 
     // Only the search's winner is put to the approval rule, not every candidate that beat the margin.

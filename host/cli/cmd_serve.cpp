@@ -153,11 +153,13 @@ int run(const ServeArgs &args) {
     patches::CanarySlot canary_slot;
     if (installer) installer->share_slot(&canary_slot);
     parameters.share_slot(&canary_slot);
-    // A promoted policy swap replaces an installed patch as a new plugin version does.
-    parameters.on_policy_promoted([&](const loader::PluginLibrary &promoted) {
-        slot_policy.set(promoted.facts().name);
-        if (installer) installer->superseded(promoted.facts().name + " " + promoted.facts().version);
-    });
+    // A library that takes the slot (a promoted policy swap, or a new build of what the slot
+    // runs) is what its new builds are matched against, and retires an installed patch.
+    auto took_slot = [&](const loader::PluginLibrary &library) {
+        slot_policy.set(library.facts().name);
+        if (installer) installer->superseded(library.facts().name + " " + library.facts().version);
+    };
+    parameters.on_policy_promoted(took_slot);
     // Canaries are judged against their shards' own recent figures too (difference in differences).
     patches::ShardHistory shard_history(memory);
     if (installer) installer->baseline_from(&shard_history);
@@ -178,7 +180,7 @@ int run(const ServeArgs &args) {
     plane.host->subscribe([&](const std::string &name, const std::shared_ptr<const loader::PluginLibrary> &library) {
         if (!slot_policy.is(name) || library->policy() == nullptr) return Status::ok();
         // A new plugin version (hot swap or rollback) takes the slot from any installed patch.
-        if (installer) installer->superseded(library->facts().name + " " + library->facts().version);
+        took_slot(*library);
         return memory.swap_policy(library);
     });
 
@@ -304,7 +306,6 @@ int run(const ServeArgs &args) {
     // control socket (the data plane already serves uncached and says why).
     if (!started && started.code() == Errc::busy) return fail(started);
     if (!started) spdlog::error("no control socket: {}", started.message());
-
 
     std::signal(SIGINT, [](int) { g_stop = 1; });
     std::signal(SIGTERM, [](int) { g_stop = 1; });

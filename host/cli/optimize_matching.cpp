@@ -44,12 +44,8 @@ int run_pairs_search(const OptimizeArgs &args, const std::shared_ptr<loader::Plu
     const std::string tuning_name = fmt::format("{} (tuning questions, {} pairs)", args.pairs, split.train.size());
     const loader::PluginFacts &facts = library->facts();
     Progress progress("search " + options.name);
-    if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each a canonicalization scored on %s (held out: %zu pairs)\n", options.name.c_str(),
-                    facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials), tuning_name.c_str(), split.test.size());
-    options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(db, library, options, learning::canon_evaluator(split.train, tuning_name));
-    progress.suspend();
+    auto summary = run_reported_search(args, db, library, options, learning::canon_evaluator(split.train, tuning_name), progress,
+                                       fmt::format("a canonicalization scored on {} (held out: {} pairs)", tuning_name, split.test.size()));
     if (!summary) return fail(summary.error());
     std::optional<cache::PromptCanon> best;
     if (summary->best && summary->best->score > learning::kFailedCanon) {
@@ -107,14 +103,10 @@ int run_encoder_search(const OptimizeArgs &args, const std::shared_ptr<loader::P
     const loader::PluginFacts &facts = library->facts();
     Progress progress("search " + options.name);
     encoder.on_progress = [&](const std::string &, uint64_t done, uint64_t total) { progress.update(done, total); };
-    if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each a %s configuration trained on %zu pairs and scored on %zu validation pairs "
-                    "(AUC, discounted above %.0f µs a question)\n",
-                    options.name.c_str(), facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials),
-                    args.learner.c_str(), split.train.size(), split.validation.size(), args.latency_target_us);
-    options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(db, library, options, learning::encoder_evaluator(*learner, split, encoder));
-    progress.suspend();
+    auto summary = run_reported_search(args, db, library, options, learning::encoder_evaluator(*learner, split, encoder), progress,
+                                       fmt::format("a {} configuration trained on {} pairs and scored on {} validation pairs (AUC, discounted "
+                                                   "above {:.0f} µs a question)",
+                                                   args.learner, split.train.size(), split.validation.size(), args.latency_target_us));
     if (!summary) return fail(summary.error());
     if (!summary->best || summary->best->score <= learning::kFailedEncoder) return fail(Status(Errc::internal, "no candidate could be trained"));
 
@@ -200,13 +192,9 @@ int run_threshold_search(const OptimizeArgs &args, const std::shared_ptr<loader:
                           {"learner_config", args.learner_config}};
     const loader::PluginFacts &facts = library->facts();
     Progress progress("search " + options.name);
-    if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each a configuration of %s run over %zu shuffled pairs at delta %.3f (held out: %zu)\n",
-                    options.name.c_str(), facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials),
-                    learner_name.c_str(), setup->tuning.size(), args.delta, setup->held_out.size());
-    options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(db, library, options, learning::threshold_evaluator(*setup));
-    progress.suspend();
+    auto summary = run_reported_search(args, db, library, options, learning::threshold_evaluator(*setup), progress,
+                                       fmt::format("a configuration of {} run over {} shuffled pairs at delta {:.3f} (held out: {})", learner_name,
+                                                   setup->tuning.size(), args.delta, setup->held_out.size()));
     if (!summary) return fail(summary.error());
     const std::optional<std::string> best_params = best_measured_params(args, facts, options.name, *summary, learning::kFailedThreshold);
     if (!best_params) return 0;
@@ -266,15 +254,10 @@ int run_drift_search(const OptimizeArgs &args, const std::shared_ptr<loader::Plu
     training.suspend();
     if (!setup) return fail(setup.error());
     Progress progress("search " + options.name);
-    if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each %s continued from A (%zu pairs, %llu steps; validation AUC %.2f) for %llu steps on B "
-                    "(%zu pairs)\n",
-                    options.name.c_str(), facts.name.c_str(), facts.version.c_str(), static_cast<unsigned long long>(args.trials),
-                    args.learner.c_str(), setup->a.train.size(), static_cast<unsigned long long>(args.steps_a), setup->auc_a_after_a,
-                    static_cast<unsigned long long>(args.steps_b), setup->b.train.size());
-    options.on_trial = trial_printer(args, progress);
-    auto summary = learning::run_search(db, library, options, learning::continual_evaluator(*setup));
-    progress.suspend();
+    auto summary = run_reported_search(args, db, library, options, learning::continual_evaluator(*setup), progress,
+                                       fmt::format("{} continued from A ({} pairs, {} steps; validation AUC {:.2f}) for {} steps on B ({} pairs)",
+                                                   args.learner, setup->a.train.size(), args.steps_a, setup->auc_a_after_a, args.steps_b,
+                                                   setup->b.train.size()));
     if (!summary) return fail(summary.error());
     const std::optional<std::string> best_params = best_measured_params(args, facts, options.name, *summary, learning::kFailedContinual);
     if (!best_params) return 0;

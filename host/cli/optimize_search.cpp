@@ -25,6 +25,19 @@ std::function<void(const store::TrialRecord &)> trial_printer(const OptimizeArgs
     };
 }
 
+Expected<learning::SearchSummary> run_reported_search(const OptimizeArgs &args, store::Database &db,
+                                                      const std::shared_ptr<const loader::PluginLibrary> &library, learning::SearchOptions &options,
+                                                      const learning::Evaluator &evaluate, Progress &progress, const std::string &each) {
+    const loader::PluginFacts &facts = library->facts();
+    if (!args.json)
+        std::printf("search %s: %s %s, %llu trials, each %s\n", options.name.c_str(), facts.name.c_str(), facts.version.c_str(),
+                    static_cast<unsigned long long>(args.trials), each.c_str());
+    options.on_trial = trial_printer(args, progress);
+    auto summary = learning::run_search(db, library, options, evaluate);
+    progress.suspend();
+    return summary;
+}
+
 nlohmann::json search_json(const std::string &name, const loader::PluginFacts &facts, const learning::SearchSummary &summary) {
     nlohmann::json out = {{"search", name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary.resumed_from}};
     out["trials"] = nlohmann::json::array();

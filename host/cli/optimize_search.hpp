@@ -46,6 +46,11 @@ struct OptimizeArgs {
 nlohmann::json trial_json(const store::TrialRecord &t);
 // Each recorded trial as a line (not with --json), and the progress bar.
 std::function<void(const store::TrialRecord &)> trial_printer(const OptimizeArgs &args, Progress &progress);
+// Runs `options`' search on `progress`'s bar, printing each trial as it ends, after the line
+// "search NAME: OPTIMIZER VERSION, N trials, each <each>" (neither with --json).
+Expected<learning::SearchSummary> run_reported_search(const OptimizeArgs &args, store::Database &db,
+                                                      const std::shared_ptr<const loader::PluginLibrary> &library, learning::SearchOptions &options,
+                                                      const learning::Evaluator &evaluate, Progress &progress, const std::string &each);
 // What every --json answer of `optimize run` starts with.
 nlohmann::json search_json(const std::string &name, const loader::PluginFacts &facts, const learning::SearchSummary &summary);
 
