@@ -40,6 +40,18 @@ Expected<loader::LearnerInstance> continued(const ContinualTuning &setup, const 
     return instance;
 }
 
+// The learner continued with `parameters`, its AUC on A's and on B's questions (validation or test).
+Expected<ContinualJudgement> measured(const ContinualTuning &setup, const nlohmann::json &parameters, const std::vector<LabelledPair> &on_a,
+                                      const std::vector<LabelledPair> &on_b) {
+    auto learner = continued(setup, parameters);
+    if (!learner) return learner.error();
+    auto a = auc_points(*learner, on_a);
+    if (!a) return a.error();
+    auto b = auc_points(*learner, on_b);
+    if (!b) return b.error();
+    return ContinualJudgement{*a, *b};
+}
+
 } // namespace
 
 Expected<ContinualTuning> prepare_continual_tuning(PairSplit a, PairSplit b, std::shared_ptr<const loader::PluginLibrary> learner,
@@ -74,17 +86,15 @@ Evaluator continual_evaluator(const ContinualTuning &setup) {
         CandidateScore out;
         out.split = fmt::format("validation questions of A ({} pairs) and B ({} pairs) after {} steps on B", setup.a.validation.size(),
                                 setup.b.validation.size(), setup.steps_b);
-        auto learner = continued(setup, candidate.value("params", nlohmann::json::object()));
-        Expected<double> on_a = learner ? auc_points(*learner, setup.a.validation) : Expected<double>(learner.error());
-        Expected<double> on_b = on_a ? auc_points(*learner, setup.b.validation) : Expected<double>(on_a.error());
-        if (!on_b) {
+        auto aucs = measured(setup, candidate.value("params", nlohmann::json::object()), setup.a.validation, setup.b.validation);
+        if (!aucs) {
             out.score = kFailedContinual;
-            out.outcome = "refused: " + on_b.error().message();
+            out.outcome = "refused: " + aucs.error().message();
             return out;
         }
-        out.score = (*on_a + *on_b) / 2;
+        out.score = aucs->mean();
         out.outcome = "measured";
-        out.detail = {{"auc_a", *on_a}, {"auc_b", *on_b}, {"auc_a_after_a", setup.auc_a_after_a}};
+        out.detail = {{"auc_a", aucs->a}, {"auc_b", aucs->b}, {"auc_a_after_a", setup.auc_a_after_a}};
         return out;
     };
 }
@@ -94,13 +104,9 @@ Expected<ContinualComparison> judge_continual(const ContinualTuning &setup, cons
     if (params.is_discarded() || !params.is_object()) return Status(Errc::invalid_argument, "parameters are not a JSON object: " + parameters);
     ContinualComparison out;
     for (auto [which, with] : {std::pair{&out.defaults, nlohmann::json::object()}, std::pair{&out.tuned, params}}) {
-        auto learner = continued(setup, with);
-        if (!learner) return learner.error();
-        auto a = auc_points(*learner, setup.a.test);
-        if (!a) return a.error();
-        auto b = auc_points(*learner, setup.b.test);
-        if (!b) return b.error();
-        *which = ContinualJudgement{*a, *b};
+        auto aucs = measured(setup, with, setup.a.test, setup.b.test);
+        if (!aucs) return aucs.error();
+        *which = *aucs;
     }
     return out;
 }

@@ -20,6 +20,14 @@ std::shared_ptr<const loader::PluginLibrary> optimizer(const std::filesystem::pa
     return *library;
 }
 
+learning::SearchOptions search_options(std::string name, uint64_t trials, std::string space) {
+    learning::SearchOptions options;
+    options.name = std::move(name);
+    options.trials = trials;
+    options.space = std::move(space);
+    return options;
+}
+
 // A real measurement of something: shorter expressions score higher.
 learning::Evaluator by_length(int &calls) {
     return [&calls](const nlohmann::json &candidate) {
@@ -44,10 +52,7 @@ TEST_CASE("a search records every trial and, stopped and resumed, asks what an u
 
     auto whole_db = store::Database::open(dir.path() / "whole.db");
     REQUIRE(whole_db);
-    learning::SearchOptions options;
-    options.name = "s";
-    options.trials = 30;
-    options.space = R"({"seed": 7, "population": 8})";
+    learning::SearchOptions options = search_options("s", 30, R"({"seed": 7, "population": 8})");
     auto whole = learning::run_search(**whole_db, evolve, options, by_length(calls));
     REQUIRE_MESSAGE(whole, whole.error().message());
     REQUIRE(whole->trials.size() == 30);
@@ -88,10 +93,8 @@ TEST_CASE("a candidate the search measured before is scored from its record, not
     test::TempDir dir;
     auto db = store::Database::open(dir.path() / "a.db");
     REQUIRE(db);
-    learning::SearchOptions options;
-    options.name = "repeats";
-    options.trials = 5;
-    options.space = R"({"params": [{"a": 1}, {"a": 2}]})"; // the scripted optimizer cycles through these
+    // The scripted optimizer cycles through these.
+    learning::SearchOptions options = search_options("repeats", 5, R"({"params": [{"a": 1}, {"a": 2}]})");
     int calls = 0;
     auto summary = learning::run_search(**db, optimizer(test::fixture_path("scripted_optimizer")), options, by_length(calls));
     REQUIRE_MESSAGE(summary, summary.error().message());
@@ -131,10 +134,7 @@ TEST_CASE("two runs of one search at a time: the one that finds its trial record
     auto evolve = optimizer(test::plugin_path("evolve"));
     auto db = store::Database::open(dir.path() / "s.db");
     REQUIRE(db);
-    learning::SearchOptions options;
-    options.name = "twice";
-    options.trials = 3;
-    options.space = R"({"seed": 7, "population": 8})";
+    learning::SearchOptions options = search_options("twice", 3, R"({"seed": 7, "population": 8})");
     int calls = 0, inner_calls = 0;
     std::optional<Expected<learning::SearchSummary>> inner;
     learning::Evaluator measure = by_length(calls);
@@ -167,11 +167,8 @@ TEST_CASE("evolve searches template parameters beside the expression: seeds at t
     test::TempDir dir;
     auto evolve = optimizer(test::plugin_path("evolve"));
     int calls = 0;
-    learning::SearchOptions options;
-    options.name = "choices";
-    options.trials = 40;
-    options.space = R"({"seed": 3, "population": 6, "template": "history", "fixed": {"sample": "64"},
-                        "choices": {"window": ["0.1", "0", "0.25"], "climb": [0, 1]}})";
+    learning::SearchOptions options = search_options("choices", 40, R"({"seed": 3, "population": 6, "template": "history", "fixed": {"sample": "64"},
+                        "choices": {"window": ["0.1", "0", "0.25"], "climb": [0, 1]}})");
     // Scores that depend on the choices, so the search has a reason to move them.
     auto by_choice = [&calls](const nlohmann::json &candidate) {
         ++calls;
