@@ -46,7 +46,7 @@ Expected<std::unique_ptr<SemanticMatcher::Model>> SemanticMatcher::load_model(co
     model->has_relate = model->has_match && ops.count("relate") != 0;
     model->neighbours = std::max<size_t>(1, options_.neighbours);
     // Embeddings of another model (or another checkpoint) do not compare with this one's.
-    model->tag = facts.name + " " + facts.version + " " + facts.content_hash.substr(0, 16) +
+    model->tag = facts.name_and_version() + " " + facts.content_hash.substr(0, 16) +
                  (encoder_checkpoint ? " " + std::to_string(hash64(*encoder_checkpoint, 0)) : "");
     // What the threshold learner learns is of this model's scores: one state per model.
     model->threshold_state =

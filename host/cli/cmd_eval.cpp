@@ -105,7 +105,7 @@ int threshold(const EvalArgs &args) {
     std::shuffle(pairs->begin(), pairs->end(), rng);
     auto learner = open_learner(args.learner == "encoder" ? "threshold" : args.learner, plugin_dir(args.plugins));
     if (!learner) return fail(learner.error());
-    nlohmann::json out = {{"pairs", args.pairs}, {"requests", pairs->size()}, {"learner", (*learner)->facts().name + " " + (*learner)->facts().version},
+    nlohmann::json out = {{"pairs", args.pairs}, {"requests", pairs->size()}, {"learner", (*learner)->facts().name_and_version()},
                           {"runs", nlohmann::json::array()}};
     if (!args.json)
         std::printf("%s: %zu queries in a shuffled stream (seed %llu), similarity: TF-IDF cosine; an explored query's outcome is\n"

@@ -159,7 +159,7 @@ int run(const OptimizeArgs &args) {
     if (args.trial_warm_share > 0) options.evaluation["warm_share"] = args.trial_warm_share;
     submit.target = args.target;
     submit.against = args.against;
-    submit.who = "optimizer:" + facts.name + " " + facts.version + " (search " + options.name + ", run by " + current_user() + ")";
+    submit.who = "optimizer:" + facts.name_and_version() + " (search " + options.name + ", run by " + current_user() + ")";
     submit.note = "search " + options.name;
     submit.trial.trace = args.trace;
     submit.trial.sizes = args.sizes;

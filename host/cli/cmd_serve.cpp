@@ -157,7 +157,7 @@ int run(const ServeArgs &args) {
     // runs) is what its new builds are matched against, and retires an installed patch.
     auto took_slot = [&](const loader::PluginLibrary &library) {
         slot_policy.set(library.facts().name);
-        if (installer) installer->superseded(library.facts().name + " " + library.facts().version);
+        if (installer) installer->superseded(library.facts().name_and_version());
     };
     parameters.on_policy_promoted(took_slot);
     // Canaries are judged against their shards' own recent figures too (difference in differences).
@@ -309,9 +309,11 @@ int run(const ServeArgs &args) {
 
     std::signal(SIGINT, [](int) { g_stop = 1; });
     std::signal(SIGTERM, [](int) { g_stop = 1; });
-    std::printf("aicache serving http://%s:%u (upstream %s): policy %s %s, capacity %s in %u shards, data %s, control %s%s\n",
+    // The policy that serves: --policy, or the choice a canary promoted on an earlier run.
+    const std::string serving = patches::CanarySplit::serving_policy(memory)->facts().name_and_version();
+    std::printf("aicache serving http://%s:%u (upstream %s): policy %s, capacity %s in %u shards, data %s, control %s%s\n",
                 proxy.listen_address.c_str(), http.port(), proxy.upstream.empty() ? "none" : proxy.upstream.c_str(),
-                args.plane.policy.c_str(), plane.policy.record.version.c_str(), human_bytes(plane.capacity_bytes).c_str(),
+                serving.c_str(), human_bytes(plane.capacity_bytes).c_str(),
                 args.plane.shards, plane.data.string().c_str(), (plane.data / "control.sock").string().c_str(),
                 args.watch ? fmt::format(", watching {}", plane.plugins.string()).c_str() : "");
     std::fflush(stdout);

@@ -39,7 +39,7 @@ Expected<learning::SearchSummary> run_reported_search(const OptimizeArgs &args, 
 }
 
 nlohmann::json search_json(const std::string &name, const loader::PluginFacts &facts, const learning::SearchSummary &summary) {
-    nlohmann::json out = {{"search", name}, {"optimizer", facts.name + " " + facts.version}, {"resumed_from", summary.resumed_from}};
+    nlohmann::json out = {{"search", name}, {"optimizer", facts.name_and_version()}, {"resumed_from", summary.resumed_from}};
     out["trials"] = nlohmann::json::array();
     for (const auto &t : summary.trials) out["trials"].push_back(trial_json(t));
     out["best"] = summary.best ? trial_json(*summary.best) : nlohmann::json();

@@ -159,7 +159,7 @@ FewShotPoint best_point(std::vector<ScoredLookup> lookups, uint64_t positives, u
 Expected<FewShotReport> evaluate_fewshot(const std::vector<LabelledPair> &pairs, const std::shared_ptr<const loader::PluginLibrary> &library,
                                          const FewShotOptions &options) {
     FewShotReport report;
-    report.learner = library->facts().name + " " + library->facts().version;
+    report.learner = library->facts().name_and_version();
     // Half the question components are held out: their clusters are the new ones the cache meets.
     const uint64_t seed = kSeed + options.seed;
     PairSplit split = split_by_question(pairs, 0, 0.5, seed);

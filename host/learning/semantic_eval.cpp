@@ -216,7 +216,7 @@ Expected<SemanticEvalReport> evaluate_semantic(const PairSplit &split, const std
     report.train_pairs = split.train.size();
     report.validation_pairs = split.validation.size();
     report.test_pairs = split.test.size();
-    report.learner = learner->facts().name + " " + learner->facts().version;
+    report.learner = learner->facts().name_and_version();
     if (split.validation.empty() || split.test.empty())
         return Status(Errc::invalid_argument, "too few pairs to hold out validation and test questions");
     const double target = options.target_false_hit_rate;

@@ -155,7 +155,7 @@ Status PluginLibrary::negotiate(const std::string &what, aicache_plugin_init_fn 
     facts_.abi_major = descriptor.abi_major;
     facts_.abi_minor = descriptor.abi_minor;
     facts_.capabilities = descriptor.capabilities;
-    context_->label = facts_.name + " " + facts_.version + " (" + facts_.content_hash.substr(0, 12) + ")";
+    context_->label = facts_.name_and_version() + " (" + facts_.content_hash.substr(0, 12) + ")";
 
     switch (descriptor.kind) {
     case AICACHE_KIND_POLICY: return take_policy_table(what, static_cast<const aicache_policy_vtable *>(descriptor.vtable));

@@ -34,6 +34,9 @@ struct PluginFacts {
     std::string state_format;
     std::string content_hash;
     std::filesystem::path path; // the content-addressed copy that is mapped
+
+    // "name version", as logs, reports and the audit log name a plugin.
+    std::string name_and_version() const { return name + " " + version; }
 };
 
 class PluginLibrary {

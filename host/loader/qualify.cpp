@@ -76,10 +76,10 @@ int qualification_child_main(const std::filesystem::path &file, uint64_t cpu_sec
     const PluginFacts &facts = (*library)->facts();
     ConformanceReport report = run_conformance(*library);
     if (!report.status) {
-        say({{"ok", false}, {"reason", what + " (" + facts.name + " " + facts.version + "): " + report.status.message()}});
+        say({{"ok", false}, {"reason", what + " (" + facts.name_and_version() + "): " + report.status.message()}});
         return 1;
     }
-    std::string summary = facts.name + " " + facts.version + " (" + kind_name(facts.kind) + ", ABI " +
+    std::string summary = facts.name_and_version() + " (" + kind_name(facts.kind) + ", ABI " +
                           std::to_string(facts.abi_major) + "." + std::to_string(facts.abi_minor) + ", sha256 " +
                           facts.content_hash.substr(0, 12) + "): " + std::to_string(report.passed.size()) +
                           " conformance checks passed";

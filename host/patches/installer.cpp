@@ -120,7 +120,7 @@ Expected<nlohmann::json> PatchInstaller::rollback(int64_t id, const std::string 
     if (!found) return found.error();
     found->state = store::PatchState::retired;
     if (Status updated = pipeline_.records().update(*found); !updated) return updated;
-    const std::string restored = before_active_->facts().name + " " + before_active_->facts().version;
+    const std::string restored = before_active_->facts().name_and_version();
     active_id_ = 0;
     before_active_.reset();
     if (auto logged = pipeline_.audit().append(who, "rollback", "patch #" + std::to_string(id), {{"restored", restored}}); !logged) return logged.error();

@@ -19,7 +19,7 @@ std::string describe(const std::shared_ptr<const loader::PluginLibrary> &library
 
 // A swap's audit details name both policies.
 void add_swap(nlohmann::json &details, const std::shared_ptr<const loader::PluginLibrary> &to, const std::shared_ptr<const loader::PluginLibrary> &from) {
-    if (to) details["swap_to"] = to->facts().name + " " + to->facts().version, details["swap_from"] = from->facts().name;
+    if (to) details["swap_to"] = to->facts().name_and_version(), details["swap_from"] = from->facts().name;
 }
 
 } // namespace

@@ -201,7 +201,7 @@ int trial_child_main(int argc, char **argv) {
         report["failure"] = candidate.error().message();
         return say(report);
     }
-    report["candidate"] = (*candidate)->facts().name + " " + (*candidate)->facts().version;
+    report["candidate"] = (*candidate)->facts().name_and_version();
     loader::ConformanceReport conformance = loader::run_policy_conformance(*candidate);
     if (!conformance.status) {
         report["failure"] = "conformance: " + conformance.status.message();

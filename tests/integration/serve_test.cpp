@@ -134,11 +134,14 @@ TEST_CASE("operator_commands_reach_a_running_host_through_the_cli") {
 TEST_CASE("a policy a canary promoted runs in its slot after a restart, unless --policy names the slot's own explicitly") {
     test::TempDir dir;
     const std::filesystem::path data = dir.path() / "data";
+    int starts = 0;
+    std::filesystem::path log;
     auto start = [&](std::vector<std::string> extra) {
         std::vector<std::string> argv = {test::aicache_exe().string(), "--log=info", "serve", "--data", data.string(), "--no-watch", "--capacity", "1MiB",
                                          "--shards", "4", "--listen", "127.0.0.1:0"};
         argv.insert(argv.end(), extra.begin(), extra.end());
-        auto process = std::make_unique<test::Background>(argv, dir.path() / "serve.log");
+        log = dir.path() / ("serve-" + std::to_string(++starts) + ".log");
+        auto process = std::make_unique<test::Background>(argv, log);
         bool up = test::eventually([&] { return server::control_request(data / "control.sock", {{"op", "ping"}}).has_value(); },
                                    std::chrono::seconds(60));
         REQUIRE_MESSAGE(up, "host did not start");
@@ -149,9 +152,18 @@ TEST_CASE("a policy a canary promoted runs in its slot after a restart, unless -
         REQUIRE(status);
         return nlohmann::json::parse(*status)["serving"].get<std::string>();
     };
+    // The startup line names the policy that serves, not --policy's slot.
+    auto startup_line_names = [&](const std::string &policy) {
+        return test::eventually([&] {
+            std::ifstream in(log);
+            const std::string text(std::istreambuf_iterator<char>(in), {});
+            return text.find("): policy " + policy + " 1.") != std::string::npos;
+        });
+    };
     {
         auto host = start({});
         CHECK(serving() == "s3fifo");
+        CHECK(startup_line_names("s3fifo"));
     }
     {
         // What the parameter canary writes when it promotes a policy swap.
@@ -162,6 +174,7 @@ TEST_CASE("a policy a canary promoted runs in its slot after a restart, unless -
     {
         auto host = start({});
         CHECK(serving() == "lirs");
+        CHECK(startup_line_names("lirs"));
     }
     {
         auto host = start({"--policy", "s3fifo"});
