@@ -104,7 +104,7 @@ int run_encoder_search(const OptimizeArgs &args, const std::shared_ptr<loader::P
     Progress progress("search " + options.name);
     encoder.on_progress = [&](const std::string &, uint64_t done, uint64_t total) { progress.update(done, total); };
     auto summary = run_reported_search(args, db, library, options, learning::encoder_evaluator(*learner, split, encoder), progress,
-                                       fmt::format("a {} configuration trained on {} pairs and scored on {} validation pairs (AUC, discounted "
+                                       fmt::format("a configuration of the {} learner trained on {} pairs and scored on {} validation pairs (AUC, discounted "
                                                    "above {:.0f} µs a question)",
                                                    args.learner, split.train.size(), split.validation.size(), args.latency_target_us));
     if (!summary) return fail(summary.error());

@@ -44,8 +44,10 @@ double encoder_reward(const EncoderMeasurement &m, const EncoderSearchOptions &o
 // Up to 200 distinct questions of the pairs: what latency is measured on (search and judge alike).
 std::vector<std::string> latency_questions(const std::vector<LabelledPair> &pairs);
 
-// µs per question of embedding `questions` one at a time: the fastest of five rounds after a warm-up
-// (the least disturbed by whatever else the machine runs).
+// µs per question of embedding `questions` one at a time: the fastest round (the least disturbed
+// by whatever else the machine runs) of at least kLatencyMinRounds over kLatencyMeasureMs, after
+// kLatencyWarmupMs of rounds not counted.
+constexpr int kLatencyWarmupMs = 150, kLatencyMeasureMs = 250, kLatencyMinRounds = 10;
 Expected<double> embed_latency_us(loader::LearnerInstance &learner, const std::vector<std::string> &questions);
 
 // A score for nas's candidates (see above); `split` must outlive the evaluator. A candidate that cannot be built or trained (a
@@ -53,8 +55,9 @@ Expected<double> embed_latency_us(loader::LearnerInstance &learner, const std::v
 constexpr double kFailedEncoder = -1;
 Evaluator encoder_evaluator(const std::shared_ptr<const loader::PluginLibrary> &learner, const PairSplit &split, EncoderSearchOptions options);
 
-// The learner configuration a candidate trains with: base, then its params, then its steps.
-std::string encoder_config(const std::string &base, const nlohmann::json &candidate);
+// The learner configuration a candidate trains with: base, then its params, then its steps; from
+// random start `start` > 0, the seed moved on by that many (start 0 keeps the configured seed).
+std::string encoder_config(const std::string &base, const nlohmann::json &candidate, uint64_t start = 0);
 
 // A trained learner for `candidate`: from its checkpoint if the search kept one, else trained
 // again from scratch (a candidate that continued from a checkpoint that is gone cannot be).

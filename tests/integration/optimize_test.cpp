@@ -459,7 +459,7 @@ TEST_CASE("tune searches how the encoder carries on to a second domain, each can
 TEST_CASE("nas trains each architecture it asks for, then the best by population-based training, and judges the winner on test questions") {
     Lab lab;
     auto pairs = test::write_paraphrase_pairs(lab.dir.path() / "pairs.jsonl", 0, test::kParaphraseTasks);
-    const nlohmann::json space = {{"architectures", 3}, {"population", 2}, {"steps", 20}, {"fixed", {{"buckets", 4096}}},
+    const nlohmann::json space = {{"architectures", 3}, {"population", 2}, {"steps", 20}, {"seeds", 2}, {"fixed", {{"buckets", 4096}}},
                                   {"choices", {{"layers", {1, 2, 7}}, {"hidden", {16, 32}}, {"activation", {"relu", "tanh"}}}},
                                   {"pbt", {{"members", 2}, {"generations", 2}, {"steps", 10}}}};
     auto run = lab.run({"optimize", "run", "nas", "--measure", "encoder", "--pairs", pairs.string(), "--trials", "7", "--space", space.dump(),
@@ -480,7 +480,18 @@ TEST_CASE("nas trains each architecture it asks for, then the best by population
         CHECK(t["detail"]["auc"].get<double>() > 0.5); // trained, on questions it never saw: better than chance
         CHECK(t["detail"]["latency_us"].get<double>() > 0);
         CHECK(t["split"].get<std::string>().find("validation") != std::string::npos);
-        if (c["phase"] == "pbt") member_ids.push_back(c["id"].get<uint64_t>());
+        if (c["phase"] == "pbt") {
+            member_ids.push_back(c["id"].get<uint64_t>());
+            CHECK_MESSAGE(!t["detail"].contains("starts"), "a member continues one run");
+        } else if (!t["outcome"].get<std::string>().starts_with("repeat")) {
+            // Trained from two random starts (the encoder's seed, then the next), scored by their mean.
+            const auto &starts = t["detail"]["starts"];
+            REQUIRE(starts.size() == 2);
+            CHECK(starts[0]["seed"] == 1);
+            CHECK(starts[1]["seed"] == 2);
+            CHECK(starts[1]["auc"].get<double>() > 0.5);
+            CHECK(t["detail"]["auc"].get<double>() == doctest::Approx((starts[0]["auc"].get<double>() + starts[1]["auc"].get<double>()) / 2));
+        }
     }
     REQUIRE(member_ids.size() == 4); // two members, two generations
     const auto &second = out["trials"][5]["candidate"];

@@ -2,6 +2,7 @@
 // (random first, then one-gene children of a sample's best, the oldest dying), then
 // population-based training of the best architecture (members continue from checkpoints, the
 // worst copy the best and perturb), and a search that resumes where it stopped.
+#include "learning/encoder_search.hpp"
 #include "loader/optimizer_instance.hpp"
 #include "loader/plugin_library.hpp"
 #include "test_support.hpp"
@@ -60,6 +61,7 @@ TEST_CASE("nas draws its first population at random, then breeds one-gene childr
         json c = ask(o);
         CHECK(c["phase"] == "architecture");
         CHECK(c["steps"] == 50);
+        CHECK_MESSAGE(!c.contains("seeds"), "one random start unless the space asks for more");
         CHECK_MESSAGE(c["params"]["buckets"] == 4096, "fixed configuration passes through");
         if (i >= 6) {
             size_t closest = 99;
@@ -78,10 +80,12 @@ TEST_CASE("nas draws its first population at random, then breeds one-gene childr
 TEST_CASE("nas then trains the best architecture by population-based training, the worst members copying the best") {
     json space = kSpace;
     space["architectures"] = 4;
+    space["seeds"] = 3;
     auto o = open(space);
     json best_architecture;
     for (int i = 0; i < 4; ++i) {
         json c = ask(o);
+        CHECK_MESSAGE(c["seeds"] == 3, "each architecture is trained from the space's random starts");
         const double score = architecture_score(c["params"]);
         if (best_architecture.is_null() || score > architecture_score(best_architecture)) best_architecture = c["params"];
         tell(o, c, score);
@@ -93,6 +97,7 @@ TEST_CASE("nas then trains the best architecture by population-based training, t
         CHECK(c["generation"] == 0);
         CHECK(c["member"] == m);
         CHECK(c["continue"].is_null());
+        CHECK_MESSAGE(!c.contains("seeds"), "a member is one run, continued from generation to generation");
         CHECK(c["steps"] == 20);
         for (const char *gene : {"layers", "hidden", "bag_dim", "dim", "activation", "dropout"}) CHECK(c["params"][gene] == best_architecture[gene]);
         if (m == 0) CHECK_MESSAGE(!c["params"].contains("learning_rate"), "member 0 trains with the encoder's defaults");
@@ -146,4 +151,14 @@ TEST_CASE("a nas search resumes from its saved state and asks what the uninterru
     for (size_t i = 0; i < rest.size(); ++i) CHECK(rest[i] == all[14 + i]);
     auto other = open(json{{"seed", 4}});
     CHECK_FALSE_MESSAGE(other.load_state(*state), "a state from another space is refused");
+}
+
+TEST_CASE("an architecture's later random starts train with the encoder's seed moved on, the first with it as configured") {
+    const json candidate = {{"id", 4}, {"phase", "architecture"}, {"params", {{"layers", 2}}}, {"steps", 30}, {"seeds", 3}};
+    const json first = json::parse(learning::encoder_config(R"({"buckets": 4096})", candidate));
+    CHECK_MESSAGE(!first.contains("seed"), "the first start is the configuration as given");
+    CHECK(first["layers"] == 2);
+    CHECK(first["train_steps"] == 30);
+    CHECK(json::parse(learning::encoder_config(R"({"buckets": 4096})", candidate, 2))["seed"] == 3); // the encoder's default seed is 1
+    CHECK(json::parse(learning::encoder_config(R"({"seed": 7})", candidate, 1))["seed"] == 8);
 }

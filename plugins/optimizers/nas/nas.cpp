@@ -12,7 +12,8 @@
 //    a checkpoint of the best share (exploit) and perturb its hyperparameters (explore).
 //
 // Candidates: {"id", "phase": "architecture"|"pbt", "params": {the encoder's configuration},
-// "steps": N} and, in phase 2, "member", "generation", "continue" (the id whose checkpoint to
+// "steps": N}; architectures also "seeds": K when the space asks to train each from K random
+// starts (the host scores their mean AUC); and, in phase 2, "member", "generation", "continue" (the id whose checkpoint to
 // start from, or null) and "keep" (the ids whose checkpoints the search still needs: the host may
 // delete the others). While a generation waits for its scores, and once the search is over, asks
 // repeat the best candidate (the host scores a repeat from its record).
@@ -61,6 +62,7 @@ struct Settings {
     uint64_t seed = 1;
     size_t population = 8, sample = 3, architectures = 24;
     uint64_t steps = 300;
+    uint64_t seeds = 1; // random starts each architecture is trained from
     json choices = default_choices();
     json fixed = json::object(); // configuration passed through unchanged (buckets, seed, ...)
     PbtSettings pbt;
@@ -80,6 +82,7 @@ struct Settings {
         number(space, "sample", s.sample, 1, 1000);
         number(space, "architectures", s.architectures, 1, 100000);
         number(space, "steps", s.steps, 1, 1e9);
+        number(space, "seeds", s.seeds, 1, 32);
         if (s.sample > s.population) s.sample = s.population;
         if (space.contains("choices")) {
             const json &c = space["choices"];
@@ -223,7 +226,9 @@ private:
         seen_genes_.insert(genes.dump());
         json params = settings_.fixed;
         params.update(genes);
-        return {{"id", id}, {"phase", "architecture"}, {"params", params}, {"steps", settings_.steps}};
+        json candidate = {{"id", id}, {"phase", "architecture"}, {"params", params}, {"steps", settings_.steps}};
+        if (settings_.seeds > 1) candidate["seeds"] = settings_.seeds;
+        return candidate;
     }
 
     json random_genes() {
