@@ -152,8 +152,10 @@ Evaluator encoder_evaluator(const std::shared_ptr<const loader::PluginLibrary> &
         out.detail = {{"auc", m.auc}, {"latency_us", m.latency_us}, {"method", scored->method},
                       {"steps", m.steps}, {"train", metrics.is_object() ? metrics : nlohmann::json::object()}};
         if (aucs.size() > 1) {
-            const auto [low, high] = std::minmax_element(aucs.begin(), aucs.end());
-            out.outcome = fmt::format("AUC {:.2f} ({:.2f}-{:.2f} over {} starts), {:.1f} µs", 100 * m.auc, 100 * *low, 100 * *high, aucs.size(), m.latency_us);
+            double squares = 0;
+            for (double auc : aucs) squares += (auc - m.auc) * (auc - m.auc);
+            const double sd = std::sqrt(squares / double(aucs.size() - 1));
+            out.outcome = fmt::format("AUC {:.2f}±{:.2f}, {:.1f} µs", 100 * m.auc, 100 * sd, m.latency_us); // mean ± sd over the starts
             nlohmann::json starts = nlohmann::json::array();
             for (uint64_t start = 0; start < aucs.size(); ++start) {
                 const nlohmann::json config = nlohmann::json::parse(encoder_config(options.base_config, candidate, start));
