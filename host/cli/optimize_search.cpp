@@ -28,9 +28,8 @@ std::function<void(const store::TrialRecord &)> trial_printer(const OptimizeArgs
 Expected<learning::SearchSummary> run_reported_search(const OptimizeArgs &args, store::Database &db,
                                                       const std::shared_ptr<const loader::PluginLibrary> &library, learning::SearchOptions &options,
                                                       const learning::Evaluator &evaluate, Progress &progress, const std::string &each) {
-    const loader::PluginFacts &facts = library->facts();
     if (!args.json)
-        std::printf("search %s: %s %s, %llu trials, each %s\n", options.name.c_str(), facts.name.c_str(), facts.version.c_str(),
+        std::printf("search %s: %s, %llu trials, each %s\n", options.name.c_str(), library->facts().name_and_version().c_str(),
                     static_cast<unsigned long long>(args.trials), each.c_str());
     options.on_trial = trial_printer(args, progress);
     auto summary = learning::run_search(db, library, options, evaluate);
