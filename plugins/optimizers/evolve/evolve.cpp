@@ -217,8 +217,9 @@ private:
     }
 
     Individual next_individual() {
-        // The classical priorities first (evolve::classics: LRU, LFU, hyperbolic, ..., LIRS's rule),
-        // with every choice at its first value, so the search starts from the known good and is measured against them.
+        // The classical priorities first (evolve::classics: LRU, LFU, hyperbolic, ..., LIRS's
+        // rule), with every choice at its first value, so the search starts from the known good
+        // and is measured against them.
         if (settings_.seed_classics) {
             std::vector<Genome> classics = evolve::classics(settings_.grammar);
             while (seeded_ < classics.size()) {

@@ -15,8 +15,9 @@
 // "steps": N}; architectures also "seeds": K when the space asks to train each from K random
 // starts (the host scores their mean AUC); and, in phase 2, "member", "generation", "continue"
 // (the id whose checkpoint to start from, or null) and "keep" (the ids whose checkpoints the
-// search still needs: the host may delete the others). While a generation waits for its scores, and once the search is over, asks
-// repeat the best candidate (the host scores a repeat from its record).
+// search still needs: the host may delete the others). While a generation waits for its scores,
+// and once the search is over, asks repeat the best candidate (the host scores a repeat from its
+// record).
 // State (nas/1): the settings' text, the random state, and every told and pending candidate.
 #include <aicache/sdk/optimizer.hpp>
 #include <aicache_plugins/told_candidate.hpp>
