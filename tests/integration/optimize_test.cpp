@@ -260,6 +260,49 @@ TEST_CASE("the history template's portfolio holds what its leading expert would:
     hit_ratio("7", loop);
 }
 
+TEST_CASE("the history template's classical experts are the built-in policies: a portfolio led by the SDK's LIRS replays the lirs plugin") {
+    Lab lab;
+    const auto loop = (lab.dir.path() / "loop.txt").string(), recent = (lab.dir.path() / "recent.txt").string();
+    {
+        std::ofstream out(loop);
+        for (int round = 0; round < 30; ++round)
+            for (int i = 0; i < 120; ++i) out << i << "\n"; // three times the cache: LRU hits nothing
+        std::ofstream soon(recent);
+        for (int i = 0; i < 3000; ++i) {
+            soon << "new" << i << "\n";
+            if (i >= 15) soon << "new" << i - 15 << "\n"; // each key once more, 30 requests later, then never
+        }
+    }
+    // The evolved expert is LRU (no window, no history), beside the reference LIRS (classical bit 2),
+    // which leads until another expert has more hits (first 2).
+    auto trial = [&](const std::string &classical, const std::string &switch_cost, const std::string &trace, const std::string &against) {
+        const auto file = (lab.dir.path() / ("classical-" + classical + "-" + switch_cost + ".cpp")).string();
+        REQUIRE(lab.run({"patch", "generate", "history", "--set", "priority=0 - recency", "--set", "window=0", "--set", "history=0", "--set",
+                         "classical=" + classical, "--set", "first=2", "--set", "switch_cost=" + switch_cost, "-o", file})
+                    .exit_code == 0);
+        auto checked = lab.run({"patch", "check", file, "--trial", "--trace", trace, "--against", against, "--size", "40", "--json"});
+        INFO(classical << " / " << switch_cost << " on " << trace << ": " << checked.out << checked.err);
+        REQUIRE(checked.exit_code == 0);
+        nlohmann::json report = parse(checked);
+        CHECK(report["trial"]["conformant"] == true);
+        const auto &row = report["trial"]["comparisons"][0];
+        return std::pair{row["candidate_hit_ratio"].get<double>(), row["incumbent_hit_ratio"].get<double>()};
+    };
+    // On the loop LRU never hits, so LIRS leads throughout and the real cache is LIRS's, hit for hit.
+    const auto [portfolio_on_loop, lirs_on_loop] = trial("2", "0", loop, "lirs");
+    CHECK(lirs_on_loop > 0.25);
+    CHECK(portfolio_on_loop == lirs_on_loop);
+    // Where reuse comes soon LRU wins and takes the lead; a cost on changing hands delays it.
+    const auto [follows_lru, lirs_on_recent] = trial("2", "0", recent, "lirs");
+    const auto [follows_later, lru_on_recent] = trial("2", "4", recent, "lru");
+    CHECK(lirs_on_recent < 0.05);
+    CHECK(follows_lru >= lru_on_recent - 0.01);
+    CHECK(follows_later < follows_lru);
+    CHECK(follows_later > lirs_on_recent + 0.2);
+    // Every reference policy at once links and passes the conformance suite as well.
+    trial("1023", "0.3", loop, "lirs");
+}
+
 TEST_CASE("LIRS's rule in the history template with LIRS's structure replays LIRS, also after it forgets old access times") {
     Lab lab;
     // 40,000 requests (the tree of access times forgets its oldest past 4,096): a hot set, a

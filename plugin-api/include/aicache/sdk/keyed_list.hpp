@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace aicache_plugins {
+namespace aicache::sdk {
 
 template <class Payload>
 class KeyedList {
@@ -93,4 +93,4 @@ private:
     Index tail_ = npos;
 };
 
-} // namespace aicache_plugins
+} // namespace aicache::sdk

@@ -3,13 +3,13 @@
 #pragma once
 
 #include <aicache/sdk/key_index.hpp>
-#include <aicache_plugins/keyed_list.hpp>
+#include <aicache/sdk/keyed_list.hpp>
 
 #include <cstdint>
 #include <map>
 #include <optional>
 
-namespace aicache_plugins {
+namespace aicache::sdk {
 
 class FrequencyBuckets {
 public:
@@ -62,4 +62,4 @@ private:
     aicache::sdk::KeyIndex frequency_;
 };
 
-} // namespace aicache_plugins
+} // namespace aicache::sdk

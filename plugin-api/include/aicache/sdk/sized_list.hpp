@@ -2,11 +2,11 @@
 // the segments of ARC (T1, T2, B1, B2) and W-TinyLFU (window, candidates, probation, protected).
 #pragma once
 
-#include <aicache_plugins/keyed_list.hpp>
+#include <aicache/sdk/keyed_list.hpp>
 
 #include <cstdint>
 
-namespace aicache_plugins {
+namespace aicache::sdk {
 
 struct SizedList {
     using List = KeyedList<uint64_t>; // payload: size in bytes
@@ -28,4 +28,4 @@ struct SizedList {
     }
 };
 
-} // namespace aicache_plugins
+} // namespace aicache::sdk
