@@ -142,6 +142,10 @@ int run(const OptimizeArgs &args) {
     if (args.objective != replay::Objective::hits) options.evaluation["objective"] = replay::to_string(args.objective);
     if (args.baseline != "incumbent" && args.baseline != "best-classical")
         return fail(Status(Errc::invalid_argument, "--baseline must be incumbent or best-classical, not " + args.baseline));
+    if (args.score != "balanced" && args.score != "worst-first")
+        return fail(Status(Errc::invalid_argument, "--score must be balanced or worst-first, not " + args.score));
+    if (args.score != "balanced" && args.baseline != "best-classical")
+        return fail(Status(Errc::invalid_argument, "--score " + args.score + " scores against --baseline best-classical"));
     std::optional<patches::ClassicalBaseline> baseline;
     if (args.baseline == "best-classical") {
         auto measured = measure_baseline(args);
@@ -149,6 +153,10 @@ int run(const OptimizeArgs &args) {
         baseline = std::move(*measured);
         options.evaluation["baseline"] = "best-classical";
         options.evaluation["traces"] = baseline->traces;
+        if (args.score == "worst-first") {
+            baseline->score = patches::BaselineScore::worst_first;
+            options.evaluation["score"] = "worst-first"; // absent: balanced, as searches recorded before it existed
+        }
     } else if (args.trace.find(',') != std::string::npos) {
         return fail(Status(Errc::invalid_argument, "several --trace files need --baseline best-classical"));
     }
@@ -287,6 +295,10 @@ void register_optimize(CLI::App &app) {
     run_cmd->add_option("--baseline", args->baseline,
                         "With --measure patch: incumbent (score = gain over the trial's incumbent) or best-classical (score = gain over "
                         "the best policy plugin at each --trace and --size, several traces allowed: FILE,FILE)")
+        ->capture_default_str();
+    run_cmd->add_option("--score", args->score,
+                        "With --baseline best-classical: balanced (the mean of the mean gain and the worst gain) or worst-first (the "
+                        "worst gain until every trace and size is at least the best classical policy, then the mean gain)")
         ->capture_default_str();
     run_cmd->add_option("--auto-approve-margin", args->auto_approve_margin,
                         "Approve the search's best patch by rule when it beats the incumbent by this many points at every size");

@@ -31,6 +31,7 @@ struct OptimizeArgs {
     std::string memory = "3GiB";
     std::string measure = "patch";
     std::string baseline = "incumbent";
+    std::string score = "balanced"; // with --baseline best-classical
     std::string pairs, pairs_b;
     uint64_t steps_a = 2000, steps_b = 1000;
     uint64_t pairs_limit = 0, split_seed = 1;

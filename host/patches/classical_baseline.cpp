@@ -89,10 +89,10 @@ PatchScore score_against_baseline(PatchPipeline &pipeline, const nlohmann::json 
         }
     }
     const double mean = total / double(baseline.cells.size());
-    out.score = (mean + worst) / 2;
+    out.score = baseline.score == BaselineScore::worst_first ? (worst < 0 ? worst : mean) : (mean + worst) / 2;
     std::string sizes;
     for (const auto &s : baseline.sizes) sizes += (sizes.empty() ? "" : ",") + s;
-    out.split = traces + " @ " + sizes + " vs the best classical policy";
+    out.split = traces + " @ " + sizes + " vs the best classical policy" + (baseline.score == BaselineScore::worst_first ? " (worst first)" : "");
     return out;
 }
 

@@ -22,9 +22,15 @@ struct BaselineCell {
     double hit_ratio = 0;            // 0..1
 };
 
+// How a candidate's gains over the baseline make one score. balanced: the mean of the mean gain and
+// the worst gain. worst_first: the worst gain while it is below 0, the mean gain once every place
+// is at least the baseline (issue 7's bar first, then how far above it).
+enum class BaselineScore { balanced, worst_first };
+
 struct ClassicalBaseline {
     std::vector<std::string> traces, sizes;
     std::vector<BaselineCell> cells; // trace-major: cells[t * sizes.size() + s]
+    BaselineScore score = BaselineScore::balanced;
     [[nodiscard]] const BaselineCell &at(size_t trace, size_t size) const { return cells[trace * sizes.size() + size]; }
 };
 
@@ -33,8 +39,8 @@ Expected<ClassicalBaseline> measure_classical_baseline(const std::vector<std::st
                                                        const std::function<void(const std::string &)> &progress = {});
 
 // Submits the candidate (its trial on baseline.traces[0]), runs the evaluated patch on the other
-// traces, and scores its hit ratio against the baseline: the mean of the mean gain and the worst
-// gain over every trace and size, in points, so a candidate cannot buy one size with another.
+// traces, and scores its hit ratio against the baseline by baseline.score over every trace and size,
+// in points: either way a candidate cannot buy one size with another.
 PatchScore score_against_baseline(PatchPipeline &pipeline, const nlohmann::json &candidate, const SubmitOptions &options,
                                   const std::filesystem::path &templates, const ClassicalBaseline &baseline);
 

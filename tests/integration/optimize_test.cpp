@@ -217,6 +217,26 @@ TEST_CASE("evolve on the history template is scored against the best classical p
     auto several = lab.run({"optimize", "run", "evolve", "--search", "other", "--trace", loop + "," + scan});
     CHECK(several.exit_code != 0);
     CHECK(several.err.find("several --trace files need --baseline best-classical") != std::string::npos);
+
+    // Worst first: a candidate behind anywhere scores its worst gain; once at least the best
+    // classical policy everywhere, its mean gain.
+    auto worst_first = lab.run({"optimize", "run", "evolve", "--search", "worst", "--trials", "2", "--target", "lru", "--baseline", "best-classical",
+                                "--score", "worst-first", "--trace", loop + "," + scan, "--size", "50%", "--space",
+                                R"({"template": "history", "features": ["recency", "gap"]})", "--json"});
+    REQUIRE_MESSAGE(worst_first.exit_code == 0, worst_first.out << worst_first.err);
+    const nlohmann::json ranked = parse(worst_first);
+    REQUIRE(ranked["trials"].size() == 2);
+    for (const auto &trial : ranked["trials"]) {
+        INFO(trial.dump());
+        CHECK(trial["split"].get<std::string>().find("(worst first)") != std::string::npos);
+        double total = 0, worst = 1e9;
+        for (const auto &cell : trial["detail"]["per_size"]) total += cell["gain_points"].get<double>(), worst = std::min(worst, cell["gain_points"].get<double>());
+        CHECK(trial["score"].get<double>() == doctest::Approx(worst < 0 ? worst : total / 2));
+    }
+    CHECK(ranked["trials"][0]["score"].get<double>() < 0); // LRU hits nothing on the loop
+    auto unbased = lab.run({"optimize", "run", "evolve", "--search", "unbased", "--score", "worst-first"});
+    CHECK(unbased.exit_code != 0);
+    CHECK(unbased.err.find("--score worst-first scores against --baseline best-classical") != std::string::npos);
 }
 
 TEST_CASE("the history template's portfolio holds what its leading expert would: LIRS's rule on a loop, LRU where reuse comes soon") {
