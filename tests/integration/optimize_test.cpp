@@ -116,6 +116,21 @@ std::filesystem::path write_scan_trace(const std::filesystem::path &file) {
     return file;
 }
 
+// A loop of 120 keys three times a 40-entry cache (LRU hits nothing, LIRS keeps part of it), and
+// traffic where each key comes back once, 30 requests later (LRU hits it, LIRS's 1% window does not).
+std::pair<std::string, std::string> write_loop_and_recent_traces(const std::filesystem::path &dir) {
+    const auto loop = (dir / "loop.txt").string(), recent = (dir / "recent.txt").string();
+    std::ofstream out(loop);
+    for (int round = 0; round < 30; ++round)
+        for (int i = 0; i < 120; ++i) out << i << "\n";
+    std::ofstream soon(recent);
+    for (int i = 0; i < 3000; ++i) {
+        soon << "new" << i << "\n";
+        if (i >= 15) soon << "new" << i - 15 << "\n";
+    }
+    return {loop, recent};
+}
+
 } // namespace
 
 TEST_CASE("optimize judge measures a search's best patch on traces beside every classical policy and Belady, marking the one it was evolved on") {
@@ -241,17 +256,7 @@ TEST_CASE("evolve on the history template is scored against the best classical p
 
 TEST_CASE("the history template's portfolio holds what its leading expert would: LIRS's rule on a loop, LRU where reuse comes soon") {
     Lab lab;
-    const auto loop = (lab.dir.path() / "loop.txt").string(), recent = (lab.dir.path() / "recent.txt").string();
-    {
-        std::ofstream out(loop);
-        for (int round = 0; round < 30; ++round)
-            for (int i = 0; i < 120; ++i) out << i << "\n"; // three times the cache: LRU hits nothing
-        std::ofstream soon(recent);
-        for (int i = 0; i < 3000; ++i) {
-            soon << "new" << i << "\n";
-            if (i >= 15) soon << "new" << i - 15 << "\n"; // each key once more, 30 requests later, then never
-        }
-    }
+    const auto [loop, recent] = write_loop_and_recent_traces(lab.dir.path());
     // LIRS's rule alone, and beside an LRU rival (rivals bit 1).
     auto hit_ratio = [&](const std::string &rivals, const std::string &trace) {
         const auto file = (lab.dir.path() / ("lirs-rivals-" + rivals + ".cpp")).string();
@@ -282,17 +287,7 @@ TEST_CASE("the history template's portfolio holds what its leading expert would:
 
 TEST_CASE("the history template's classical experts are the built-in policies: a portfolio led by the SDK's LIRS replays the lirs plugin") {
     Lab lab;
-    const auto loop = (lab.dir.path() / "loop.txt").string(), recent = (lab.dir.path() / "recent.txt").string();
-    {
-        std::ofstream out(loop);
-        for (int round = 0; round < 30; ++round)
-            for (int i = 0; i < 120; ++i) out << i << "\n"; // three times the cache: LRU hits nothing
-        std::ofstream soon(recent);
-        for (int i = 0; i < 3000; ++i) {
-            soon << "new" << i << "\n";
-            if (i >= 15) soon << "new" << i - 15 << "\n"; // each key once more, 30 requests later, then never
-        }
-    }
+    const auto [loop, recent] = write_loop_and_recent_traces(lab.dir.path());
     // The evolved expert is LRU (no window, no history), beside the reference LIRS (classical bit 2),
     // which leads until another expert has more hits (first 2).
     auto trial = [&](const std::string &classical, const std::string &switch_cost, const std::string &trace, const std::string &against) {
