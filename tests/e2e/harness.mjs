@@ -95,11 +95,12 @@ export function chat(content, extra = {}) {
   return { model: 'test-model', temperature: 0, messages: [{ role: 'user', content }], ...extra };
 }
 
-// Polls `check` every 100 ms until it holds; fails naming `what` after `seconds`.
-export async function until(check, what, seconds = 15) {
+// Polls `check` every 100 ms until it holds; fails naming `what` after `seconds`, and what
+// `state()` says then, when given.
+export async function until(check, what, seconds = 15, state) {
   for (let i = 0; i < seconds * 10; ++i) {
     if (check()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}` + (state ? `: ${state()}` : ''));
 }
