@@ -18,6 +18,7 @@
 #include <aicache/abi.h>
 #include <aicache/sdk/error.hpp>
 #include <aicache/sdk/key_index.hpp>
+#include <aicache/sdk/sampling_random.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -119,7 +120,7 @@ public:
         size_t chosen = cached_.size();
         bool chosen_held = true;
         for (int draw = 0; draw < 64; ++draw) {
-            const size_t at = next_random() % cached_.size();
+            const size_t at = random_.next() % cached_.size();
             const bool held = lead.contains(cached_.key_at(at));
             if (chosen == cached_.size() || (chosen_held && !held) || (held == chosen_held && cached_.last_at(at) < cached_.last_at(chosen)))
                 chosen = at, chosen_held = held;
@@ -197,12 +198,6 @@ private:
         for (Member &e : experts_) e.shared -= e.residents.contains(key);
         return key;
     }
-    uint64_t next_random() { // xorshift64*
-        random_ ^= random_ >> 12;
-        random_ ^= random_ << 25;
-        random_ ^= random_ >> 27;
-        return random_ * 2685821657736338717ull;
-    }
 
     Options options_;
     std::vector<Member> experts_;
@@ -210,7 +205,7 @@ private:
     uint64_t clock_ = 0;           // requests seen
     ResidentSet cached_;           // what the real cache holds
     std::vector<uint64_t> dropped_; // what the leader evicted on the request under way
-    uint64_t random_ = 0x2545F4914F6CDD1Dull;
+    SamplingRandom random_{0x2545F4914F6CDD1Dull}; // draws among the real cache's entries
 };
 
 } // namespace aicache::sdk
