@@ -1,6 +1,6 @@
 #include "cli/common.hpp"
 
-#include "loader/qualify.hpp"
+#include "loader/qualification_cache.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -73,9 +73,12 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std
     loader::QualifyOptions qualify;
     qualify.aicache_exe = loader::current_executable();
     qualify.timeout = timeout;
-    if (loader::Verdict verdict = loader::qualify_in_child(*file, qualify); !verdict.status) return verdict.status;
+    loader::Verdict verdict = loader::qualify_remembered(*file, qualify);
+    if (!verdict.status) return verdict.status;
     auto library = loader::PluginLibrary::load_file(*file);
     if (!library) return library.error();
+    if ((*library)->facts().content_hash != verdict.content_hash)
+        return Status(Errc::busy, file->string() + " changed between its qualification and its loading: run the command again");
     if (kind != loader::kind_name((*library)->facts().kind))
         return Status(Errc::invalid_argument, file->string() + " is a " + loader::kind_name((*library)->facts().kind) + ", not a " + kind);
     return library;

@@ -19,7 +19,8 @@ std::filesystem::path data_dir(const std::string &flag);
 // A policy by name from the plugin directory ("lru" -> <dir>/lru.so), or a path to a .so file.
 Expected<std::shared_ptr<loader::PluginLibrary>> open_policy(const std::string &name_or_path, const std::filesystem::path &dir);
 // A plugin by name or path, qualified in a child (its kind's conformance suite) before this
-// process maps it, and refused unless it is of `kind` ("policy", "learner" or "optimizer").
+// process maps it, or found qualified before with the same bytes and binary, and refused unless
+// it is of `kind` ("policy", "learner" or "optimizer").
 Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std::string &kind, const std::string &name_or_path,
                                                                        const std::filesystem::path &dir, std::chrono::milliseconds timeout);
 // A learner plugin, qualified in a child with the time LibTorch's start-up and checkpoints of

@@ -1,6 +1,6 @@
 #include "cli/plugin_ops.hpp"
 
-#include "loader/qualify.hpp"
+#include "loader/qualification_cache.hpp"
 #include "patches/audit.hpp"
 #include "server/control_socket.hpp"
 #include "server/operator_api.hpp"
@@ -12,7 +12,7 @@ loader::PluginHost::Qualifier child_qualifier() {
     return [](const std::filesystem::path &file) {
         loader::QualifyOptions options;
         options.aicache_exe = loader::current_executable();
-        loader::Verdict verdict = loader::qualify_in_child(file, options);
+        loader::Verdict verdict = loader::qualify_remembered(file, options);
         return verdict.status.with_context("qualification");
     };
 }

@@ -40,8 +40,8 @@ Verdict qualify_in_child(const std::filesystem::path &file, const QualifyOptions
     nlohmann::json verdict = nlohmann::json::parse(last_line, nullptr, false);
     if (run.outcome == sandbox::Outcome::ok || (run.outcome == sandbox::Outcome::failed && verdict.is_object())) {
         if (!verdict.is_object()) return {Status(Errc::internal, what + ": qualification child wrote no verdict"), ""};
-        if (verdict.value("ok", false)) return {Status::ok(), verdict.value("summary", what)};
-        return {Status(Errc::plugin, verdict.value("reason", what + ": refused")), ""};
+        if (verdict.value("ok", false)) return {Status::ok(), verdict.value("summary", what), verdict.value("sha256", "")};
+        return {Status(Errc::plugin, verdict.value("reason", what + ": refused")), "", ""};
     }
     std::string hint;
     switch (run.outcome) {
@@ -55,7 +55,7 @@ Verdict qualify_in_child(const std::filesystem::path &file, const QualifyOptions
     std::string message = what + ": " + run.to_string() + hint;
     if (!stderr_tail.empty()) message += "; child stderr: " + stderr_tail;
     Errc code = run.outcome == sandbox::Outcome::timeout ? Errc::timeout : Errc::plugin;
-    return {Status(code, message), ""};
+    return {Status(code, message), "", ""};
 }
 
 int qualification_child_main(const std::filesystem::path &file, uint64_t cpu_seconds) {
@@ -83,7 +83,8 @@ int qualification_child_main(const std::filesystem::path &file, uint64_t cpu_sec
                           std::to_string(facts.abi_major) + "." + std::to_string(facts.abi_minor) + ", sha256 " +
                           facts.content_hash.substr(0, 12) + "): " + std::to_string(report.passed.size()) +
                           " conformance checks passed";
-    say({{"ok", true}, {"summary", summary}, {"name", facts.name}, {"version", facts.version}, {"checks", report.passed}});
+    say({{"ok", true}, {"summary", summary}, {"name", facts.name}, {"version", facts.version}, {"sha256", facts.content_hash},
+         {"checks", report.passed}});
     return 0;
 }
 

@@ -18,7 +18,8 @@ struct QualifyOptions {
 
 struct Verdict {
     Status status;
-    std::string summary; // one line: "lru 1.0.0 (policy, ABI 1.0): 6 conformance checks passed"
+    std::string summary;      // one line: "lru 1.0.0 (policy, ABI 1.0): 6 conformance checks passed"
+    std::string content_hash; // on a pass: hex SHA-256 of the bytes that passed
 };
 
 // Parent side: spawns `aicache __qualify FILE` under limits and reads its verdict.
