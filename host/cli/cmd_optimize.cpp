@@ -13,6 +13,7 @@
 #include "loader/qualify.hpp"
 #include "patches/candidate.hpp"
 #include "patches/generator.hpp"
+#include "patches/winner_choices.hpp"
 #include "replay/replay.hpp"
 
 #include <fmt/format.h>
@@ -159,6 +160,11 @@ int run(const OptimizeArgs &args) {
         }
     } else if (args.trace.find(',') != std::string::npos) {
         return fail(Status(Errc::invalid_argument, "several --trace files need --baseline best-classical"));
+    }
+    if (options.space) { // "winners" in the space: the policies best somewhere in the table above
+        auto resolved = patches::resolve_winners(nlohmann::json::parse(*options.space), patches::templates_dir(), baseline ? &*baseline : nullptr);
+        if (!resolved) return fail(resolved.error().with_context("--space"));
+        options.space = resolved->dump();
     }
 
     patches::SubmitOptions submit;

@@ -179,6 +179,15 @@ int list_templates() {
                 std::printf("  %-20s %-8s over%s, default %s\n", p.name.c_str(), "expression", ids.c_str(), p.default_expression.c_str());
                 continue;
             }
+            if (p.policy_kind != patches::TemplateParameter::Policies::none) {
+                const bool mask = p.policy_kind == patches::TemplateParameter::Policies::mask;
+                std::string names;
+                for (size_t i = 0; i < p.policies.size(); ++i)
+                    names += fmt::format(" {}={}", p.policies[i], mask ? (1u << i) : i + 1);
+                std::printf("  %-20s %-8s%s%s, default %g\n", p.name.c_str(), mask ? "policies" : "policy", names.c_str(),
+                            mask ? " (names joined by +, or the sum)" : " (0: none of them)", p.fallback);
+                continue;
+            }
             std::printf("  %-20s %-8s [%g, %g], default %g\n", p.name.c_str(), p.integer ? "integer" : "number", p.min, p.max, p.fallback);
         }
     }

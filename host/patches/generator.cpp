@@ -3,6 +3,7 @@
 #include "core/files.hpp"
 #include "loader/qualify.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -58,6 +59,35 @@ std::string expression_problem(const std::string &text, const std::vector<std::s
     return {};
 }
 
+Expected<double> policy_value(const TemplateParameter &parameter, const std::string &text) {
+    char *end = nullptr;
+    const double number = std::strtod(text.c_str(), &end);
+    if (!text.empty() && *end == '\0' && std::isfinite(number)) return number;
+    if (parameter.policy_kind == TemplateParameter::Policies::none)
+        return Status(Errc::invalid_argument, parameter.name + "=" + text + " is not a number");
+    auto known = [&] {
+        std::string all;
+        for (const auto &policy : parameter.policies) all += (all.empty() ? "" : ", ") + policy;
+        return all;
+    };
+    double value = 0;
+    std::istringstream names(text);
+    size_t count = 0;
+    for (std::string policy; std::getline(names, policy, '+'); ++count) {
+        const auto at = std::find(parameter.policies.begin(), parameter.policies.end(), policy);
+        if (at == parameter.policies.end())
+            return Status(Errc::invalid_argument, parameter.name + "=" + text + ": no policy \"" + policy + "\" (known: " + known() + ")");
+        const auto index = static_cast<unsigned>(at - parameter.policies.begin());
+        if (parameter.policy_kind == TemplateParameter::Policies::index) value = index + 1;
+        else value = double(static_cast<unsigned>(value) | (1u << index));
+    }
+    if (count == 0 || (parameter.policy_kind == TemplateParameter::Policies::index && count > 1))
+        return Status(Errc::invalid_argument, parameter.name + "=" + text + ": name " +
+                                                  (parameter.policy_kind == TemplateParameter::Policies::index ? "one policy" : "policies joined by +") +
+                                                  " (known: " + known() + ")");
+    return value;
+}
+
 Expected<PatchTemplate> PatchTemplate::load(const std::filesystem::path &file) {
     auto text = read_file(file);
     if (!text) return text.error();
@@ -81,6 +111,20 @@ Expected<PatchTemplate> PatchTemplate::load(const std::filesystem::path &file) {
                 return Status(Errc::invalid_argument, where() + "expected `// param NAME expression DEFAULT IDENTIFIER...`");
             if (std::string problem = expression_problem(p.default_expression, p.identifiers); !problem.empty())
                 return Status(Errc::invalid_argument, where() + "default of " + p.name + ": " + problem);
+            t.parameters.push_back(p);
+            continue;
+        }
+        if (line.find(" policies ") != std::string::npos || line.find(" policy ") != std::string::npos) {
+            fields >> p.name >> type >> p.fallback;
+            for (std::string policy; fields >> policy;) p.policies.push_back(policy);
+            if ((type != "policies" && type != "policy") || p.policies.empty() || p.policies.size() > 31)
+                return Status(Errc::invalid_argument, where() + "expected `// param NAME policies|policy DEFAULT POLICY...` (1 to 31 policies)");
+            p.integer = true;
+            p.policy_kind = type == "policies" ? TemplateParameter::Policies::mask : TemplateParameter::Policies::index;
+            p.min = 0;
+            p.max = type == "policies" ? double((1u << p.policies.size()) - 1) : double(p.policies.size());
+            if (p.fallback < p.min || p.fallback > p.max || p.fallback != std::floor(p.fallback))
+                return Status(Errc::invalid_argument, where() + "default of " + p.name + " out of range");
             t.parameters.push_back(p);
             continue;
         }
@@ -113,10 +157,9 @@ Expected<std::string> PatchTemplate::instantiate(const std::map<std::string, std
         }
         double value = p.fallback;
         if (auto it = values.find(p.name); it != values.end()) {
-            char *end = nullptr;
-            value = std::strtod(it->second.c_str(), &end);
-            if (it->second.empty() || *end != '\0' || !std::isfinite(value))
-                return Status(Errc::invalid_argument, name + ": " + p.name + "=" + it->second + " is not a number");
+            auto given = policy_value(p, it->second);
+            if (!given) return given.error().with_context(name);
+            value = *given;
         }
         if (p.integer && value != std::floor(value)) return Status(Errc::invalid_argument, name + ": " + p.name + " must be an integer");
         if (value < p.min || value > p.max)

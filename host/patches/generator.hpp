@@ -2,6 +2,8 @@
 // (share/aicache/templates/NAME.cpp.in). A template declares its parameters in comment lines,
 //   // param NAME number|integer MIN MAX DEFAULT
 //   // param NAME expression DEFAULT IDENTIFIER...
+//   // param NAME policies DEFAULT POLICY...   (a bit mask: bit i is the i-th policy)
+//   // param NAME policy DEFAULT POLICY...     (an index: k is the k-th policy, 0 none of them)
 // and uses them as @NAME@; values are checked against type and range before anything is written.
 // An expression may use only numbers, + - * ( ) , and the identifiers its line lists (the features
 // and helper functions the template defines), with balanced parentheses, so a value can never
@@ -25,7 +27,14 @@ struct TemplateParameter {
     bool expression = false;
     std::vector<std::string> identifiers;
     std::string default_expression;
+    // A policy parameter (an integer): the classical policies its values name, so a value may be
+    // given by name as well: "arc+lirs" for a mask, "wtinylfu" for an index.
+    enum class Policies { none, mask, index } policy_kind = Policies::none;
+    std::vector<std::string> policies;
 };
+
+// The number a policy parameter's value stands for: a number as it is, or names ("arc+lirs").
+Expected<double> policy_value(const TemplateParameter &parameter, const std::string &text);
 
 // Why `text` is not an expression over `identifiers` (see above), or empty when it is one.
 std::string expression_problem(const std::string &text, const std::vector<std::string> &identifiers);

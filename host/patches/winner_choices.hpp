@@ -1,0 +1,35 @@
+// "winners" in a search space: the classical policies that are best somewhere in the baseline.
+// Which classical experts a per-trace portfolio needs, and which should lead first, follow from
+// the table a best-classical search measures before its first trial; writing them by hand meant
+// reading that table and translating names to a template's bit numbers for every trace.
+//
+//   "choices": {"classical": ["winners", "lru+lirs"], "first": ["winners"]}
+//
+// For a template parameter that names policies (`// param NAME policies|policy ...`), "winners"
+// becomes: in a mask, all the winners together ("arc+lirs+wtinylfu"), one value; in an index,
+// one choice per winner, the one that wins at the largest size first. Among `fixed` values, an
+// index takes only that largest size's winner. The search's seeds take every choice's first value,
+// so they start from the largest size's winner leading: where refilling after a change of
+// leader costs most.
+#pragma once
+
+#include "core/status.hpp"
+#include "patches/classical_baseline.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace aicache::patches {
+
+// The baseline's best policies, each once: the largest size's first, and at one size in the order
+// of the traces.
+std::vector<std::string> baseline_winners(const ClassicalBaseline &baseline);
+
+// `space` with every "winners" of a policy parameter replaced as above. Without a baseline (a
+// search that is not --baseline best-classical), any "winners" is an error that says so.
+Expected<nlohmann::json> resolve_winners(nlohmann::json space, const std::filesystem::path &templates, const ClassicalBaseline *baseline);
+
+} // namespace aicache::patches
