@@ -59,7 +59,7 @@ std::string expression_problem(const std::string &text, const std::vector<std::s
     return {};
 }
 
-Expected<double> policy_value(const TemplateParameter &parameter, const std::string &text) {
+Expected<double> parameter_value(const TemplateParameter &parameter, const std::string &text) {
     char *end = nullptr;
     const double number = std::strtod(text.c_str(), &end);
     if (!text.empty() && *end == '\0' && std::isfinite(number)) return number;
@@ -157,7 +157,7 @@ Expected<std::string> PatchTemplate::instantiate(const std::map<std::string, std
         }
         double value = p.fallback;
         if (auto it = values.find(p.name); it != values.end()) {
-            auto given = policy_value(p, it->second);
+            auto given = parameter_value(p, it->second);
             if (!given) return given.error().with_context(name);
             value = *given;
         }

@@ -33,8 +33,9 @@ struct TemplateParameter {
     std::vector<std::string> policies;
 };
 
-// The number a policy parameter's value stands for: a number as it is, or names ("arc+lirs").
-Expected<double> policy_value(const TemplateParameter &parameter, const std::string &text);
+// The number a value of a number, integer or policy parameter stands for: a number as written,
+// or for a policy parameter names ("arc+lirs").
+Expected<double> parameter_value(const TemplateParameter &parameter, const std::string &text);
 
 // Why `text` is not an expression over `identifiers` (see above), or empty when it is one.
 std::string expression_problem(const std::string &text, const std::vector<std::string> &identifiers);

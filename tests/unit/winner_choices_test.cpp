@@ -41,17 +41,17 @@ TEST_CASE("a_policy_parameter_takes_names_or_its_number") {
     const auto t = history();
     const auto &classical = parameter(t, "classical");
     const auto &first = parameter(t, "first");
-    CHECK(*patches::policy_value(classical, "arc+lirs+wtinylfu") == 14);
-    CHECK(*patches::policy_value(classical, "14") == 14);
-    CHECK(*patches::policy_value(first, "wtinylfu") == 4);
-    CHECK(*patches::policy_value(first, "0") == 0);
+    CHECK(*patches::parameter_value(classical, "arc+lirs+wtinylfu") == 14);
+    CHECK(*patches::parameter_value(classical, "14") == 14);
+    CHECK(*patches::parameter_value(first, "wtinylfu") == 4);
+    CHECK(*patches::parameter_value(first, "0") == 0);
     CHECK(classical.max == 1023);
     CHECK(first.max == 10);
 
-    auto unknown = patches::policy_value(classical, "arc+belady");
+    auto unknown = patches::parameter_value(classical, "arc+belady");
     REQUIRE_FALSE(unknown);
     CHECK(unknown.error().message().find("no policy \"belady\" (known: lru, lirs, arc") != std::string::npos);
-    CHECK_FALSE(patches::policy_value(first, "arc+lirs")); // an index names one policy
+    CHECK_FALSE(patches::parameter_value(first, "arc+lirs")); // an index names one policy
 
     // By name or by number, the same patch.
     auto by_name = t.instantiate({{"classical", "arc+lirs+wtinylfu"}, {"first", "arc"}});
@@ -76,7 +76,7 @@ TEST_CASE("winners_in_a_space_become_the_baseline_s_policies") {
     CHECK((*resolved)["choices"]["classical"] == nlohmann::json::array({"arc+wtinylfu+lirs", "1023"}));
     CHECK((*resolved)["choices"]["first"] == nlohmann::json::array({"arc", "wtinylfu", "lirs", "lru"}));
     CHECK((*resolved)["choices"]["window"] == nlohmann::json::array({"0.01", "0.1"}));
-    CHECK(*patches::policy_value(parameter(history(), "classical"), (*resolved)["choices"]["classical"][0]) == 14);
+    CHECK(*patches::parameter_value(parameter(history(), "classical"), (*resolved)["choices"]["classical"][0]) == 14);
 
     auto fixed = patches::resolve_winners(nlohmann::json::parse(R"({"template": "history", "fixed": {"first": "winners", "classical": "winners"}})"),
                                           templates(), &baseline);
