@@ -204,3 +204,27 @@ TEST_CASE("evolve searches template parameters beside the expression: seeds at t
     REQUIRE_MESSAGE(resumed, resumed.error().message());
     CHECK(candidates_of(*resumed) == candidates_of(*whole));
 }
+
+TEST_CASE("evolve seeds the mean-gap forms of inter-reference recency when mean_gap is a feature") {
+    test::TempDir dir;
+    auto evolve = optimizer(test::plugin_path("evolve"));
+    auto seeds_of = [&](const std::string &features) {
+        learning::SearchOptions options =
+            search_options("seeds", 12, R"({"seed": 1, "population": 12, "template": "history", "features": )" + features + "}");
+        auto db = store::Database::open(dir.path() / ("seeds" + std::to_string(features.size()) + ".db"));
+        REQUIRE(db);
+        auto ran = learning::run_search(**db, evolve, options, [](const nlohmann::json &) {
+            return learning::CandidateScore{0, "measured", std::nullopt, "seeds", {}};
+        });
+        REQUIRE_MESSAGE(ran, ran.error().message());
+        std::set<std::string> priorities;
+        for (const auto &t : ran->trials) priorities.insert(nlohmann::json::parse(t.candidate)["params"]["priority"].get<std::string>());
+        return priorities;
+    };
+    const auto with_mean = seeds_of(R"(["recency", "frequency", "gap", "mean_gap"])");
+    CHECK(with_mean.count("pdiv(frequency, pmax(recency, mean_gap))") == 1);
+    CHECK(with_mean.count("(0 - pmax(recency, mean_gap))") == 1);
+    CHECK(with_mean.count("pdiv(frequency, pmax(recency, gap))") == 1);
+    const auto without = seeds_of(R"(["recency", "frequency", "gap"])");
+    for (const auto &priority : without) CHECK(priority.find("mean_gap") == std::string::npos);
+}

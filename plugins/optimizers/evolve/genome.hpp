@@ -308,6 +308,12 @@ inline std::vector<Genome> classics(const Grammar &grammar) {
                                            {Op::mul, 0, 0}, f(gap), {Op::sub, 0, 0}, {Op::constant, 0, 1},
                                            {Op::pdiv, 0, 0}, f(recency), f(recency)});
     }
+    if (int mean_gap = grammar.feature_index("mean_gap"); mean_gap >= 0 && recency >= 0) {
+        // The same two with the reuse distance averaged over the key's history (the history
+        // template's mean_gap), where one short gap of a bursty key would mislead.
+        out.emplace_back(std::vector<Node>{{Op::sub, 0, 0}, {Op::constant, 0, 0}, {Op::pmax, 0, 0}, f(recency), f(mean_gap)});
+        if (frequency >= 0) out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), {Op::pmax, 0, 0}, f(recency), f(mean_gap)});
+    }
     return out;
 }
 
