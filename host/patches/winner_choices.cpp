@@ -82,8 +82,13 @@ Expected<nlohmann::json> resolve_winners(nlohmann::json space, const std::filesy
             };
             for (const auto &value : values) {
                 if (!is_winners(value)) add(value);
-                else if ((*p)->policy_kind == TemplateParameter::Policies::mask) add(joined(*winners));
-                else for (const auto &winner : *winners) add(winner);
+                else if ((*p)->policy_kind == TemplateParameter::Policies::mask) {
+                    add(joined(*winners));
+                    if (winners->size() > 1)
+                        for (const auto &winner : *winners) add(winner);
+                } else {
+                    for (const auto &winner : *winners) add(winner);
+                }
             }
             values = std::move(resolved);
         }

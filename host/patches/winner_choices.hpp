@@ -6,11 +6,13 @@
 //   "choices": {"classical": ["winners", "lru+lirs"], "first": ["winners"]}
 //
 // For a template parameter that names policies (`// param NAME policies|policy ...`), "winners"
-// becomes: in a mask, all the winners together ("arc+lirs+wtinylfu"), one value; in an index,
-// one choice per winner, the one that wins at the largest size first. Among `fixed` values, an
-// index takes only that largest size's winner. The search's seeds take every choice's first value,
-// so they start from the largest size's winner leading: where refilling after a change of
-// leader costs most.
+// becomes: in a mask, all the winners together ("arc+wtinylfu+lirs"), then each alone (a
+// portfolio needs no expert for a size its evolved policy already wins, and every extra expert is
+// one more to change hands with); in an index, one choice per winner. Either way the one that
+// wins at the largest size comes first. Among `fixed` values, a mask takes all the winners
+// together and an index only the largest size's winner. The search's seeds take every choice's
+// first value, so they start from the largest size's winner leading: where refilling after a
+// change of leader costs most.
 #pragma once
 
 #include "core/status.hpp"

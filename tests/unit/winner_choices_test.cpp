@@ -73,7 +73,7 @@ TEST_CASE("winners_in_a_space_become_the_baseline_s_policies") {
                                   "choices": {"classical": ["winners", "1023"], "first": ["winners", "lru"], "window": ["0.01", "0.1"]}})"),
         templates(), &baseline);
     REQUIRE_MESSAGE(resolved, resolved.error().message());
-    CHECK((*resolved)["choices"]["classical"] == nlohmann::json::array({"arc+wtinylfu+lirs", "1023"}));
+    CHECK((*resolved)["choices"]["classical"] == nlohmann::json::array({"arc+wtinylfu+lirs", "arc", "wtinylfu", "lirs", "1023"}));
     CHECK((*resolved)["choices"]["first"] == nlohmann::json::array({"arc", "wtinylfu", "lirs", "lru"}));
     CHECK((*resolved)["choices"]["window"] == nlohmann::json::array({"0.01", "0.1"}));
     CHECK(*patches::parameter_value(parameter(history(), "classical"), (*resolved)["choices"]["classical"][0]) == 14);
