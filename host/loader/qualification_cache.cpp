@@ -13,7 +13,7 @@
 namespace aicache::loader {
 namespace {
 
-// The binary is hashed once per process: 10 MB, about 30 ms.
+// The binary (10 MB here) is hashed once per process, not once per plugin.
 std::string binary_hash(const std::filesystem::path &exe) {
     static std::mutex mutex;
     static std::map<std::filesystem::path, std::string> hashes;

@@ -3,6 +3,8 @@
 #include "core/files.hpp"
 #include "loader/qualify.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -65,11 +67,7 @@ Expected<double> parameter_value(const TemplateParameter &parameter, const std::
     if (!text.empty() && *end == '\0' && std::isfinite(number)) return number;
     if (parameter.policy_kind == TemplateParameter::Policies::none)
         return Status(Errc::invalid_argument, parameter.name + "=" + text + " is not a number");
-    auto known = [&] {
-        std::string all;
-        for (const auto &policy : parameter.policies) all += (all.empty() ? "" : ", ") + policy;
-        return all;
-    };
+    auto known = [&] { return fmt::format("{}", fmt::join(parameter.policies, ", ")); };
     double value = 0;
     std::istringstream names(text);
     size_t count = 0;
@@ -103,21 +101,22 @@ Expected<PatchTemplate> PatchTemplate::load(const std::filesystem::path &file) {
         TemplateParameter p;
         std::string type;
         auto where = [&] { return file.string() + ":" + std::to_string(number) + ": "; };
-        if (line.find(" expression ") != std::string::npos) {
-            fields >> p.name >> type >> p.default_expression;
+        fields >> p.name >> type; // the type says how the rest of the line reads
+        if (type == "expression") {
+            fields >> p.default_expression;
             for (std::string id; fields >> id;) p.identifiers.push_back(id);
             p.expression = true;
-            if (type != "expression" || p.identifiers.empty())
+            if (p.identifiers.empty())
                 return Status(Errc::invalid_argument, where() + "expected `// param NAME expression DEFAULT IDENTIFIER...`");
             if (std::string problem = expression_problem(p.default_expression, p.identifiers); !problem.empty())
                 return Status(Errc::invalid_argument, where() + "default of " + p.name + ": " + problem);
             t.parameters.push_back(p);
             continue;
         }
-        if (line.find(" policies ") != std::string::npos || line.find(" policy ") != std::string::npos) {
-            fields >> p.name >> type >> p.fallback;
+        if (type == "policies" || type == "policy") {
+            fields >> p.fallback;
             for (std::string policy; fields >> policy;) p.policies.push_back(policy);
-            if ((type != "policies" && type != "policy") || p.policies.empty() || p.policies.size() > 31)
+            if (p.policies.empty() || p.policies.size() > 31)
                 return Status(Errc::invalid_argument, where() + "expected `// param NAME policies|policy DEFAULT POLICY...` (1 to 31 policies)");
             p.integer = true;
             p.policy_kind = type == "policies" ? TemplateParameter::Policies::mask : TemplateParameter::Policies::index;
@@ -128,8 +127,8 @@ Expected<PatchTemplate> PatchTemplate::load(const std::filesystem::path &file) {
             t.parameters.push_back(p);
             continue;
         }
-        if (!(fields >> p.name >> type >> p.min >> p.max >> p.fallback) || (type != "number" && type != "integer") || p.min > p.max ||
-            p.fallback < p.min || p.fallback > p.max)
+        if (!(fields >> p.min >> p.max >> p.fallback) || (type != "number" && type != "integer") || p.min > p.max || p.fallback < p.min ||
+            p.fallback > p.max)
             return Status(Errc::invalid_argument, where() + "expected `// param NAME number|integer MIN MAX DEFAULT`");
         p.integer = type == "integer";
         t.parameters.push_back(p);

@@ -3,21 +3,18 @@
 #include "patches/generator.hpp"
 #include "replay/replay.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 namespace aicache::patches {
 namespace {
 
-constexpr const char *kWinners = "winners";
+bool is_winners(const nlohmann::json &value) { return value.is_string() && value.get<std::string>() == "winners"; }
 
-bool is_winners(const nlohmann::json &value) { return value.is_string() && value.get<std::string>() == kWinners; }
-
-std::string joined(const std::vector<std::string> &names) {
-    std::string out;
-    for (const auto &name : names) out += (out.empty() ? "" : "+") + name;
-    return out;
-}
+std::string joined(const std::vector<std::string> &names) { return fmt::format("{}", fmt::join(names, "+")); }
 
 } // namespace
 
@@ -39,67 +36,59 @@ std::vector<std::string> baseline_winners(const ClassicalBaseline &baseline) {
 }
 
 Expected<nlohmann::json> resolve_winners(nlohmann::json space, const std::filesystem::path &templates, const ClassicalBaseline *baseline) {
-    auto mentions_winners = [](const nlohmann::json &object, bool lists) {
-        if (!object.is_object()) return false;
-        for (const auto &[name, value] : object.items())
-            if (lists ? value.is_array() && std::any_of(value.begin(), value.end(), is_winners) : is_winners(value)) return true;
-        return false;
+    // The template is read only when a "winners" asks for it.
+    std::optional<PatchTemplate> loaded;
+    struct Named {
+        TemplateParameter::Policies kind;
+        std::vector<std::string> winners; // those of the baseline's winners the parameter can name
     };
-    const bool in_choices = space.contains("choices") && mentions_winners(space["choices"], true);
-    const bool in_fixed = space.contains("fixed") && mentions_winners(space["fixed"], false);
-    if (!in_choices && !in_fixed) return space;
-    if (baseline == nullptr)
-        return Status(Errc::invalid_argument, "\"winners\" names the best classical policies: it needs --baseline best-classical");
-
-    const std::string template_name = space.value("template", "priority");
-    auto loaded = PatchTemplate::load(templates / (template_name + ".cpp.in"));
-    if (!loaded) return loaded.error();
-    auto parameter = [&](const std::string &name) -> Expected<const TemplateParameter *> {
-        for (const TemplateParameter &p : loaded->parameters)
-            if (p.name == name && p.policy_kind != TemplateParameter::Policies::none) return &p;
-        return Status(Errc::invalid_argument, "\"winners\" stands for policies, and " + name + " is not a policy parameter of template " +
-                                                  template_name + " (`aicache patch templates` lists them)");
-    };
-    // The winners this parameter can name (a policy plugin the template does not know is left out).
-    auto nameable = [&](const TemplateParameter &p) -> Expected<std::vector<std::string>> {
-        std::vector<std::string> names;
-        for (const auto &winner : baseline_winners(*baseline))
-            if (std::find(p.policies.begin(), p.policies.end(), winner) != p.policies.end()) names.push_back(winner);
-        if (names.empty()) return Status(Errc::invalid_argument, "none of the best classical policies is one that " + p.name + " can name");
-        return names;
+    auto named = [&](const std::string &name) -> Expected<Named> {
+        if (baseline == nullptr)
+            return Status(Errc::invalid_argument, "\"winners\" names the best classical policies: it needs --baseline best-classical");
+        const std::string template_name = space.value("template", "priority");
+        if (!loaded) {
+            auto read = PatchTemplate::load(templates / (template_name + ".cpp.in"));
+            if (!read) return read.error();
+            loaded = std::move(*read);
+        }
+        const auto p = std::find_if(loaded->parameters.begin(), loaded->parameters.end(), [&](const TemplateParameter &q) {
+            return q.name == name && q.policy_kind != TemplateParameter::Policies::none;
+        });
+        if (p == loaded->parameters.end())
+            return Status(Errc::invalid_argument, "\"winners\" stands for policies, and " + name + " is not a policy parameter of template " +
+                                                      template_name + " (`aicache patch templates` lists them)");
+        Named out{p->policy_kind, {}};
+        for (const auto &winner : baseline_winners(*baseline)) // a policy plugin the template does not know is left out
+            if (std::find(p->policies.begin(), p->policies.end(), winner) != p->policies.end()) out.winners.push_back(winner);
+        if (out.winners.empty()) return Status(Errc::invalid_argument, "none of the best classical policies is one that " + name + " can name");
+        return out;
     };
 
-    if (in_choices)
+    if (space.contains("choices") && space["choices"].is_object())
         for (auto &[name, values] : space["choices"].items()) {
             if (!values.is_array() || std::none_of(values.begin(), values.end(), is_winners)) continue;
-            auto p = parameter(name);
+            auto p = named(name);
             if (!p) return p.error();
-            auto winners = nameable(**p);
-            if (!winners) return winners.error();
             nlohmann::json resolved = nlohmann::json::array();
             auto add = [&](const nlohmann::json &value) {
                 if (std::find(resolved.begin(), resolved.end(), value) == resolved.end()) resolved.push_back(value);
             };
             for (const auto &value : values) {
-                if (!is_winners(value)) add(value);
-                else if ((*p)->policy_kind == TemplateParameter::Policies::mask) {
-                    add(joined(*winners));
-                    if (winners->size() > 1)
-                        for (const auto &winner : *winners) add(winner);
-                } else {
-                    for (const auto &winner : *winners) add(winner);
+                if (!is_winners(value)) {
+                    add(value);
+                    continue;
                 }
+                if (p->kind == TemplateParameter::Policies::mask) add(joined(p->winners));
+                for (const auto &winner : p->winners) add(winner); // a one-policy mask is its name: add() keeps it once
             }
             values = std::move(resolved);
         }
-    if (in_fixed)
+    if (space.contains("fixed") && space["fixed"].is_object())
         for (auto &[name, value] : space["fixed"].items()) {
             if (!is_winners(value)) continue;
-            auto p = parameter(name);
+            auto p = named(name);
             if (!p) return p.error();
-            auto winners = nameable(**p);
-            if (!winners) return winners.error();
-            value = (*p)->policy_kind == TemplateParameter::Policies::mask ? joined(*winners) : winners->front();
+            value = p->kind == TemplateParameter::Policies::mask ? joined(p->winners) : p->winners.front();
         }
     return space;
 }

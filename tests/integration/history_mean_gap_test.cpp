@@ -24,8 +24,9 @@ std::string write_steady_and_bursty(const std::filesystem::path &dir) {
     return file;
 }
 
-double hit_ratio(const test::TempDir &dir, const std::string &trace, const std::string &priority, const std::string &gap_memory) {
-    const auto file = (dir.path() / ("mean-gap-" + gap_memory + "-" + std::to_string(priority.size()) + ".cpp")).string();
+double hit_ratio(const test::TempDir &dir, const std::string &trace, const std::string &label, const std::string &priority,
+                 const std::string &gap_memory) {
+    const auto file = (dir.path() / (label + ".cpp")).string();
     const std::string data = "--data=" + (dir.path() / "data").string();
     auto generated = test::run_aicache({"patch", data, "generate", "history", "--set", "priority=" + priority, "--set", "gap_memory=" + gap_memory,
                                         "--set", "history=8", "-o", file});
@@ -43,10 +44,10 @@ double hit_ratio(const test::TempDir &dir, const std::string &trace, const std::
 TEST_CASE("mean_gap keeps the keys that come back steadily, where the last gap keeps the bursty ones") {
     test::TempDir dir;
     const std::string trace = write_steady_and_bursty(dir.path());
-    const double by_gap = hit_ratio(dir, trace, "0 - gap", "0.95");
-    const double by_mean = hit_ratio(dir, trace, "0 - mean_gap", "0.5");
+    const double by_gap = hit_ratio(dir, trace, "by-gap", "0 - gap", "0.95");
+    const double by_mean = hit_ratio(dir, trace, "by-mean", "0 - mean_gap", "0.5");
     CHECK(by_gap < 0.2);   // measured 0.125: the steady keys are evicted for the bursty ones
     CHECK(by_mean > 0.8);  // measured 0.858 (LRU: 0.938)
     // Remembering nothing of earlier gaps, the mean is the last gap: the same patch.
-    CHECK(hit_ratio(dir, trace, "0 - mean_gap", "0") == by_gap);
+    CHECK(hit_ratio(dir, trace, "by-mean-of-one", "0 - mean_gap", "0") == by_gap);
 }

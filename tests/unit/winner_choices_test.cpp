@@ -1,5 +1,6 @@
 // Policy parameters by name, and "winners" in a search space: what a per-trace evolve search
 // writes instead of bit numbers read off the baseline table.
+#include "core/files.hpp"
 #include "patches/generator.hpp"
 #include "patches/winner_choices.hpp"
 #include "test_support.hpp"
@@ -99,4 +100,29 @@ TEST_CASE("winners_without_a_baseline_or_a_policy_parameter_is_refused") {
                                                  templates(), &baseline);
     REQUIRE_FALSE(not_policies);
     CHECK(not_policies.error().message().find("window is not a policy parameter of template history") != std::string::npos);
+}
+
+TEST_CASE("a_template_parameter_line_reads_by_its_type") {
+    test::TempDir dir;
+    auto load = [&](const std::string &line) {
+        const auto file = dir.path() / "t.cpp.in";
+        REQUIRE(write_file_atomic(file, line + "\nint x = 0;\n"));
+        return patches::PatchTemplate::load(file);
+    };
+    // The type field decides, not words elsewhere on the line.
+    auto odd_names = load("// param pick policy 0 expression lru");
+    REQUIRE_MESSAGE(odd_names, odd_names.error().message());
+    CHECK(odd_names->parameters[0].policy_kind == patches::TemplateParameter::Policies::index);
+    CHECK(odd_names->parameters[0].policies == std::vector<std::string>{"expression", "lru"});
+    CHECK(*patches::parameter_value(odd_names->parameters[0], "lru") == 2);
+
+    auto no_policies = load("// param pick policies 0");
+    REQUIRE_FALSE(no_policies);
+    CHECK(no_policies.error().message().find("expected `// param NAME policies|policy DEFAULT POLICY...`") != std::string::npos);
+    auto bad_default = load("// param pick policies 4 lru lirs");
+    REQUIRE_FALSE(bad_default);
+    CHECK(bad_default.error().message().find("default of pick out of range") != std::string::npos);
+    auto unknown_type = load("// param pick colour 0 1 0");
+    REQUIRE_FALSE(unknown_type);
+    CHECK(unknown_type.error().message().find("expected `// param NAME number|integer MIN MAX DEFAULT`") != std::string::npos);
 }
