@@ -13,7 +13,8 @@ loader::PluginHost::Qualifier child_qualifier() {
         loader::QualifyOptions options;
         options.aicache_exe = loader::current_executable();
         loader::Verdict verdict = loader::qualify_remembered(file, options);
-        return verdict.status.with_context("qualification");
+        if (!verdict.status) return Expected<std::string>(verdict.status.with_context("qualification"));
+        return Expected<std::string>(std::move(verdict.content_hash));
     };
 }
 

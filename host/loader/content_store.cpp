@@ -11,11 +11,13 @@ std::filesystem::path ContentStore::path_for(const std::string &content_hash) co
     return root_ / (content_hash + ".so");
 }
 
-Expected<StoredLibrary> ContentStore::put(const std::filesystem::path &source) const {
+Expected<StoredLibrary> ContentStore::put(const std::filesystem::path &source, const std::optional<std::string> &expected_hash) const {
     auto bytes = read_file(source);
     if (!bytes) return bytes.error();
     StoredLibrary stored;
     stored.content_hash = sha256_hex(*bytes);
+    if (expected_hash && *expected_hash != stored.content_hash)
+        return Status(Errc::busy, source.string() + " changed between its qualification and its loading: run the command again");
     stored.path = path_for(stored.content_hash);
     std::error_code ec;
     std::filesystem::create_directories(root_, ec);

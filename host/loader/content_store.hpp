@@ -7,6 +7,7 @@
 #include "core/status.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace aicache::loader {
@@ -21,7 +22,9 @@ class ContentStore {
 public:
     explicit ContentStore(std::filesystem::path root) : root_(std::move(root)) {}
 
-    Expected<StoredLibrary> put(const std::filesystem::path &source) const;
+    // Copies `source` in once. With `expected_hash`, bytes that hash otherwise (the file was
+    // replaced after it was checked) are refused with Errc::busy and nothing is written.
+    Expected<StoredLibrary> put(const std::filesystem::path &source, const std::optional<std::string> &expected_hash = std::nullopt) const;
     [[nodiscard]] std::filesystem::path path_for(const std::string &content_hash) const;
     [[nodiscard]] const std::filesystem::path &root() const { return root_; }
 

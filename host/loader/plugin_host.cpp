@@ -38,11 +38,14 @@ Status PluginHost::publish_locked(const LoadedVersion &next, const std::string &
 }
 
 Expected<LoadedVersion> PluginHost::load(const std::filesystem::path &file, const std::string &who, bool activate) {
+    std::optional<std::string> qualified_hash;
     if (qualify_) {
-        if (Status qualified = qualify_(file); !qualified) return qualified;
+        auto qualified = qualify_(file);
+        if (!qualified) return qualified.error();
+        qualified_hash = std::move(qualified.value());
     }
     std::lock_guard lock(mutex_);
-    auto stored = libraries_.put(file);
+    auto stored = libraries_.put(file, qualified_hash);
     if (!stored) return stored.error();
     auto library = PluginLibrary::load(*stored);
     if (!library) return library.error();

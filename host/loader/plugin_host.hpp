@@ -28,8 +28,10 @@ struct LoadedVersion {
 
 class PluginHost {
 public:
-    // Qualifies a file before it is mapped; an empty function skips qualification (tests only).
-    using Qualifier = std::function<Status(const std::filesystem::path &file)>;
+    // Qualifies a file before it is mapped and returns the hex SHA-256 of the bytes that passed,
+    // so that what is stored and mapped is exactly what was qualified even if the file is
+    // replaced meanwhile; an empty function skips qualification (tests only).
+    using Qualifier = std::function<Expected<std::string>(const std::filesystem::path &file)>;
     // Called with the newly active library of a plugin; an error undoes the activation.
     using Subscriber = std::function<Status(const std::string &name, const std::shared_ptr<const PluginLibrary> &library)>;
 

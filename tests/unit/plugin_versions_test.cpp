@@ -1,3 +1,5 @@
+#include "core/files.hpp"
+#include "core/hash.hpp"
 #include "loader/plugin_host.hpp"
 #include "store/database.hpp"
 #include "test_support.hpp"
@@ -78,10 +80,33 @@ TEST_CASE("a_qualifier_that_fails_keeps_the_library_out") {
     auto db = store::Database::open(dir.path() / "aicache.db");
     REQUIRE(db);
     loader::PluginHost host(**db, dir.path() / "plugins", [](const std::filesystem::path &) {
-        return Status(Errc::plugin, "conformance: said no");
+        return Expected<std::string>(Status(Errc::plugin, "conformance: said no"));
     });
     auto loaded = host.load(v1(), "alice");
     REQUIRE_FALSE(loaded);
     CHECK(loaded.error().message() == "conformance: said no");
     CHECK_FALSE(std::filesystem::exists(dir.path() / "plugins"));
+}
+
+TEST_CASE("a_library_replaced_after_its_qualification_is_refused_and_kept_out") {
+    test::TempDir dir;
+    auto db = store::Database::open(dir.path() / "aicache.db");
+    REQUIRE(db);
+    const std::filesystem::path file = dir.path() / "versioned.so";
+    std::filesystem::copy_file(v1(), file);
+    // The qualifier passes v1's bytes, then the file becomes v2 before the host copies it in.
+    loader::PluginHost host(**db, dir.path() / "plugins", [&](const std::filesystem::path &checked) -> Expected<std::string> {
+        auto bytes = read_file(checked);
+        if (!bytes) return bytes.error();
+        std::filesystem::copy_file(v2(), checked, std::filesystem::copy_options::overwrite_existing);
+        return sha256_hex(*bytes);
+    });
+    auto loaded = host.load(file, "alice");
+    REQUIRE_FALSE(loaded);
+    CHECK(loaded.error().code() == Errc::busy);
+    CHECK(loaded.error().message().find("changed between its qualification and its loading") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "plugins"));
+    auto active = host.versions().active("versioned");
+    REQUIRE(active);
+    CHECK_FALSE(*active);
 }
