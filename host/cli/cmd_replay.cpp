@@ -19,6 +19,7 @@ struct ReplayArgs {
     std::string plot;
     std::string plugins;
     uint32_t shards = 1;
+    uint32_t chunks = 0; // > 0: each result's hits per chunk, in the JSON
     std::string policy_parameters; // a JSON object every policy replayed gets
     replay::GeneratorOptions generator;
 };
@@ -51,6 +52,7 @@ int run(const ReplayArgs &args) {
             options.capacity_bytes = capacity->amount;
             options.count_objects = capacity->objects;
             options.shards = args.shards;
+            options.chunks = args.chunks;
             options.policy_parameters = args.policy_parameters;
             Progress progress(name + " @ " + size);
             options.progress = [&](uint64_t done, uint64_t total) { progress.update(done, total); };
@@ -92,6 +94,8 @@ void register_replay(CLI::App &app) {
     cmd->add_flag("!--no-belady", args->belady, "Leave out the clairvoyant bound (Belady) rows");
     cmd->add_option("--plot", args->plot, "Also draw miss-ratio curves per policy into FILE.svg or FILE.png (gnuplot)");
     cmd->add_flag("--json", args->json, "Print JSON instead of a table");
+    cmd->add_option("--chunks", args->chunks, "With --json: each result's hits in this many consecutive chunks of the trace (chunk_hits)")
+        ->check(CLI::Range(0u, 10000u));
     cmd->add_option("--plugins", args->plugins, "Plugin directory (default: next to the aicache binary)");
     cmd->add_option("--shards", args->shards, "Cache shards (1 reproduces each policy exactly)")->capture_default_str();
     cmd->add_option("--policy-parameters", args->policy_parameters, "Parameters (a JSON object) the policies replay with, e.g. what learn now recommends");

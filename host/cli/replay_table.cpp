@@ -52,6 +52,7 @@ nlohmann::json to_json(const replay::Trace &trace, const std::vector<ReplayRow> 
                            {"warm_swaps", r.warm_swaps},
                            {"cold_swaps", r.cold_swaps},
                            {"seconds", r.seconds}});
+        if (!r.chunk_hits.empty()) results.back()["chunk_hits"] = r.chunk_hits;
     }
     return {{"trace", {{"name", trace.name},
                        {"requests", trace.requests.size()},

@@ -9,7 +9,7 @@ namespace aicache::patches {
 
 Expected<ClassicalBaseline> measure_classical_baseline(const std::vector<std::string> &traces, const std::vector<std::string> &sizes,
                                                        const std::vector<std::shared_ptr<const loader::PluginLibrary>> &classical,
-                                                       const std::function<void(const std::string &)> &progress) {
+                                                       const std::function<void(const std::string &)> &progress, uint32_t chunks) {
     if (traces.empty() || sizes.empty()) return Status(Errc::invalid_argument, "the classical baseline needs at least one trace and one size");
     if (classical.empty()) return Status(Errc::not_found, "no classical policy plugins to measure the baseline with");
     ClassicalBaseline baseline{traces, sizes, {}};
@@ -22,12 +22,14 @@ Expected<ClassicalBaseline> measure_classical_baseline(const std::vector<std::st
             replay::ReplayOptions options;
             options.capacity_bytes = capacity->amount;
             options.count_objects = capacity->objects;
-            BaselineCell cell{path, size, "", 0};
+            options.chunks = chunks;
+            BaselineCell cell{path, size, "", 0, {}};
             for (const auto &policy : classical) {
                 if (progress) progress(trace->name + " @ " + size + ": " + policy->facts().name);
                 auto result = replay::run_replay(*trace, policy, options);
                 if (!result) return result.error().with_context(policy->facts().name + " on " + path);
-                if (cell.policy.empty() || result->hit_ratio() > cell.hit_ratio) cell.policy = policy->facts().name, cell.hit_ratio = result->hit_ratio();
+                if (cell.policy.empty() || result->hit_ratio() > cell.hit_ratio)
+                    cell.policy = policy->facts().name, cell.hit_ratio = result->hit_ratio(), cell.chunk_hits = std::move(result->chunk_hits);
             }
             baseline.cells.push_back(cell);
         }

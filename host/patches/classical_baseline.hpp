@@ -20,6 +20,7 @@ namespace aicache::patches {
 struct BaselineCell {
     std::string trace, size, policy; // policy: the best classical one there
     double hit_ratio = 0;            // 0..1
+    std::vector<uint64_t> chunk_hits; // the best one's hits per chunk, when chunks were asked for
 };
 
 // How a candidate's gains over the baseline make one score. balanced: the mean of the mean gain and
@@ -36,7 +37,8 @@ struct ClassicalBaseline {
 
 Expected<ClassicalBaseline> measure_classical_baseline(const std::vector<std::string> &traces, const std::vector<std::string> &sizes,
                                                        const std::vector<std::shared_ptr<const loader::PluginLibrary>> &classical,
-                                                       const std::function<void(const std::string &)> &progress = {});
+                                                       const std::function<void(const std::string &)> &progress = {},
+                                                       uint32_t chunks = 0);
 
 // Submits the candidate (its trial on baseline.traces[0]), runs the evaluated patch on the other
 // traces, and scores its hit ratio against the baseline by baseline.score over every trace and size,

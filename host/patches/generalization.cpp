@@ -10,7 +10,7 @@
 namespace aicache::patches {
 
 Expected<std::vector<GeneralizationRow>> judge_generalization(std::string_view object, const std::string &label, const GeneralizationOptions &options) {
-    auto baseline = measure_classical_baseline(options.traces, options.sizes, options.classical, options.progress);
+    auto baseline = measure_classical_baseline(options.traces, options.sizes, options.classical, options.progress, options.chunks);
     if (!baseline) return baseline.error();
     std::vector<GeneralizationRow> rows;
     for (size_t t = 0; t < options.traces.size(); ++t) {
@@ -21,6 +21,7 @@ Expected<std::vector<GeneralizationRow>> judge_generalization(std::string_view o
         TrialOptions trial = options.trial;
         trial.trace = path;
         trial.sizes = options.sizes;
+        trial.chunks = options.chunks;
         TrialResult ran = run_trial(trial, object, label);
         if (!ran.passed()) return Status(Errc::internal, label + " on " + path + ": " + (ran.outcome != sandbox::Outcome::ok ? ran.reason : ran.failure));
         const bool trained = std::find(options.trained_on.begin(), options.trained_on.end(), path) != options.trained_on.end();
@@ -33,6 +34,11 @@ Expected<std::vector<GeneralizationRow>> judge_generalization(std::string_view o
             auto capacity = replay::parse_cache_size(options.sizes[s], *trace);
             if (!capacity) return capacity.error();
             row.belady_ratio = replay::run_belady(*trace, capacity->amount, capacity->objects).hit_ratio();
+            if (options.chunks >= 2) {
+                auto difference = replay::paired_difference(ran.comparisons[s].candidate_chunk_hits, best.chunk_hits, ran.comparisons[s].requests);
+                if (!difference) return difference.error().with_context(label + " on " + path + " at " + options.sizes[s]);
+                row.versus_best = *difference;
+            }
             rows.push_back(row);
         }
     }

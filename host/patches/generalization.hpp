@@ -7,9 +7,11 @@
 #include "core/status.hpp"
 #include "loader/plugin_library.hpp"
 #include "patches/trial.hpp"
+#include "replay/paired_difference.hpp"
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,8 @@ struct GeneralizationRow {
     bool trained_on = false; // the trace the patch was evolved (or written) on
     std::string best_classical;
     double best_classical_ratio = 0, patch_ratio = 0, belady_ratio = 0; // hit ratios, 0..1
+    // The patch against the best classical policy, chunk by chunk (GeneralizationOptions::chunks).
+    std::optional<replay::PairedDifference> versus_best;
     // The share of the gap from the best classical policy to Belady that the patch closes
     // (negative: it is behind the best classical policy).
     [[nodiscard]] double gap_closed() const {
@@ -34,6 +38,7 @@ struct GeneralizationOptions {
     std::vector<std::string> trained_on;                                   // trace paths, as given
     std::vector<std::shared_ptr<const loader::PluginLibrary>> classical; // the policies to beat
     TrialOptions trial = TrialOptions::defaults();                        // limits, allowlist; trace and sizes are set per trace
+    uint32_t chunks = 50; // chunks the patch and the best classical policy are compared in (0: not at all)
     std::function<void(const std::string &what)> progress;
 };
 

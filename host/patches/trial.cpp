@@ -66,6 +66,7 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
     if (!options.trace.empty()) argv.insert(argv.end(), {"--trace", options.trace});
     if (!options.incumbent_parameters.empty()) argv.insert(argv.end(), {"--incumbent-parameters", options.incumbent_parameters});
     if (options.warm_share > 0) argv.insert(argv.end(), {"--warm-share", std::to_string(options.warm_share)});
+    if (options.chunks > 0) argv.insert(argv.end(), {"--chunks", std::to_string(options.chunks)});
     sandbox::Result ran = sandbox::run(argv, options.limits, input);
     result.outcome = ran.outcome;
     result.reason = ran.reason;
@@ -98,6 +99,7 @@ TrialResult run_trial(const TrialOptions &options, std::string_view object, cons
         c.candidate_cost_hits = row.value("candidate_cost_hits", uint64_t(0));
         c.incumbent_cost_hits = row.value("incumbent_cost_hits", uint64_t(0));
         c.candidate_policy_errors = row.value("candidate_policy_errors", uint64_t(0));
+        c.candidate_chunk_hits = row.value("candidate_chunk_hits", std::vector<uint64_t>{});
         c.candidate_seconds = row.value("candidate_seconds", 0.0);
         c.incumbent_seconds = row.value("incumbent_seconds", 0.0);
         result.comparisons.push_back(c);
@@ -135,6 +137,7 @@ int trial_child_main(int argc, char **argv) {
     std::string label = "patch", allowlist_path, trace_path, incumbent_name = "lru", incumbent_parameters, plugins, sizes = "1%,10%";
     double warm_share = 0;
     uint64_t requests = 200'000, cpu_seconds = 60, memory_bytes = 4ull << 30;
+    uint32_t chunks = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string flag = argv[i], value = argv[i + 1];
         if (flag == "--label") label = value;
@@ -148,6 +151,7 @@ int trial_child_main(int argc, char **argv) {
         else if (flag == "--requests") requests = std::strtoull(value.c_str(), nullptr, 10);
         else if (flag == "--cpu-seconds") cpu_seconds = std::strtoull(value.c_str(), nullptr, 10);
         else if (flag == "--memory-bytes") memory_bytes = std::strtoull(value.c_str(), nullptr, 10);
+        else if (flag == "--chunks") chunks = static_cast<uint32_t>(std::min<uint64_t>(std::strtoull(value.c_str(), nullptr, 10), 1u << 16));
         else return setup_failure("unknown flag " + flag);
     }
     if (std::string why = sandbox::apply_limits(cpu_seconds, memory_bytes); !why.empty()) return setup_failure(why);
@@ -220,6 +224,7 @@ int trial_child_main(int argc, char **argv) {
         replay::ReplayOptions options;
         options.capacity_bytes = size.amount;
         options.count_objects = size.objects;
+        options.chunks = chunks;
         Expected<replay::ReplayResult> ours = Status(Errc::internal, "unset"), theirs = ours;
         if (warm == 0) {
             ours = replay::run_replay(*trace, *candidate, options);
@@ -251,6 +256,7 @@ int trial_child_main(int argc, char **argv) {
                         {"candidate_policy_errors", ours->policy_errors},
                         {"candidate_seconds", ours->seconds},
                         {"incumbent_seconds", theirs->seconds}});
+        if (!ours->chunk_hits.empty()) rows.back()["candidate_chunk_hits"] = ours->chunk_hits;
     }
     report["comparisons"] = rows;
     return say(report);

@@ -35,6 +35,7 @@ struct TrialOptions {
     std::filesystem::path plugin_dir;
     std::vector<std::string> sizes = {"1%", "10%"};
     uint64_t generated_requests = 200'000;
+    uint32_t chunks = 0; // > 0: the candidate's hits are also counted in that many chunks (TrialComparison)
     sandbox::Limits limits;
 
     // Limits sized for a replay of up to a few million requests on a loaded 2-core machine.
@@ -48,6 +49,7 @@ struct TrialComparison {
     uint64_t requests = 0, candidate_hits = 0, incumbent_hits = 0;
     uint64_t cost_requested = 0, candidate_cost_hits = 0, incumbent_cost_hits = 0;
     uint64_t candidate_policy_errors = 0;
+    std::vector<uint64_t> candidate_chunk_hits; // with TrialOptions::chunks
     double candidate_seconds = 0, incumbent_seconds = 0;
     [[nodiscard]] double candidate_hit_ratio() const { return requests ? double(candidate_hits) / double(requests) : 0; }
     [[nodiscard]] double incumbent_hit_ratio() const { return requests ? double(incumbent_hits) / double(requests) : 0; }

@@ -19,6 +19,15 @@ uint64_t key_of(uint64_t id, char (&bytes)[8]) {
     return hash_key(std::string_view(bytes, 8));
 }
 
+// A hit on request i of the `end` replayed, counted when it is measured (and in its chunk).
+void count_hit(const ReplayOptions &options, uint64_t i, uint64_t end, const Request &r, ReplayResult &result) {
+    if (i < options.measure_from) return;
+    ++result.hits;
+    result.bytes_hit += r.size;
+    result.cost_hit += r.cost;
+    if (!result.chunk_hits.empty()) result.chunk_hits[(i - options.measure_from) * result.chunk_hits.size() / (end - options.measure_from)] += 1;
+}
+
 // Through the data plane's own cache: several shards, or a policy swap mid-run.
 Status replay_through_cache(const Trace &trace, std::shared_ptr<const loader::PluginLibrary> policy,
                             const ReplayOptions &options, ReplayResult &result) {
@@ -38,11 +47,7 @@ Status replay_through_cache(const Trace &trace, std::shared_ptr<const loader::Pl
         char key_bytes[8];
         cache::KeyView key{key_of(r.id, key_bytes), std::string_view(key_bytes, 8)};
         if (cache.lookup(key, r.time_us).hit) {
-            if (i >= options.measure_from) {
-                ++result.hits;
-                result.bytes_hit += r.size;
-                result.cost_hit += r.cost;
-            }
+            count_hit(options, i, total, r, result);
         } else {
             cache::InsertRequest insert;
             insert.key = key;
@@ -74,11 +79,7 @@ Status replay_through_simulator(const Trace &trace, std::shared_ptr<const loader
         char key_bytes[8];
         uint64_t key = key_of(r.id, key_bytes);
         if (simulator.lookup(key, r.time_us)) {
-            if (i >= options.measure_from) {
-                ++result.hits;
-                result.bytes_hit += r.size;
-                result.cost_hit += r.cost;
-            }
+            count_hit(options, i, total, r, result);
         } else {
             simulator.insert(key, options.count_objects ? 1 : r.size, r.cost, r.time_us);
         }
@@ -101,6 +102,7 @@ Expected<ReplayResult> run_replay(const Trace &trace, std::shared_ptr<const load
     result.capacity_bytes = options.capacity_bytes;
     result.capacity_in_objects = options.count_objects;
     const uint64_t end = std::min<uint64_t>(trace.requests.size(), options.measure_to);
+    if (options.chunks > 0 && options.measure_from < end) result.chunk_hits.assign(options.chunks, 0);
     for (uint64_t i = std::min(options.measure_from, end); i < end; ++i) {
         ++result.requests;
         result.bytes_requested += trace.requests[i].size;

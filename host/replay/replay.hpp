@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace aicache::replay {
 
@@ -32,6 +33,10 @@ struct ReplayOptions {
     // cache, the ones after are not replayed. A swap's first window or one chunk of a longer trace
     // is measured from the cache the requests before it left.
     uint64_t measure_from = 0, measure_to = UINT64_MAX;
+    // > 0: the measured requests are also cut into this many consecutive chunks of (nearly) equal
+    // length, and the hits of each are counted (ReplayResult::chunk_hits), so that two replays of
+    // one trace can be compared chunk by chunk (replay/paired_difference.hpp).
+    uint32_t chunks = 0;
     std::function<void(uint64_t done, uint64_t total)> progress; // called every 64 Ki requests
 };
 
@@ -50,6 +55,7 @@ struct ReplayResult {
     uint64_t bytes_requested = 0, bytes_hit = 0;
     uint64_t cost_requested = 0, cost_hit = 0;
     uint64_t evictions = 0, expirations = 0, refused = 0, policy_errors = 0, warm_swaps = 0, cold_swaps = 0;
+    std::vector<uint64_t> chunk_hits; // with ReplayOptions::chunks: the hits of each chunk, in order
     double seconds = 0;
     [[nodiscard]] double hit_ratio() const { return requests ? double(hits) / double(requests) : 0; }
     [[nodiscard]] double byte_hit_ratio() const { return bytes_requested ? double(bytes_hit) / double(bytes_requested) : 0; }

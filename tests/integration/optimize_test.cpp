@@ -132,7 +132,22 @@ TEST_CASE("optimize judge measures a search's best patch on traces beside every 
         if (gap > 1e-9)
             CHECK(row["gap_closed"].get<double>() ==
                   doctest::Approx((row["patch_hit_ratio"].get<double>() - row["best_classical_hit_ratio"].get<double>()) / gap));
+        // The patch against the best classical policy, chunk by chunk: the same difference, inside its interval.
+        const nlohmann::json &versus = row["versus_best"];
+        CHECK(versus["chunks"] == 50);
+        CHECK(versus["points"].get<double>() ==
+              doctest::Approx(100 * (row["patch_hit_ratio"].get<double>() - row["best_classical_hit_ratio"].get<double>())));
+        CHECK(versus["low"].get<double>() <= versus["points"].get<double>());
+        CHECK(versus["points"].get<double>() <= versus["high"].get<double>());
+        const std::string verdict = versus["verdict"];
+        CHECK(verdict == (versus["low"].get<double>() > 0 ? "ahead" : versus["high"].get<double>() < 0 ? "behind" : "within noise"));
     }
+    auto text = lab.run({"optimize", "judge", "scan", "--trace", scan, "--size", "10%"});
+    REQUIRE_MESSAGE(text.exit_code == 0, text.out << text.err);
+    CHECK(text.out.find("patch - best, 95%") != std::string::npos);
+    CHECK(text.out.find("at least the best classical policy in ") != std::string::npos);
+    auto one_chunk = lab.run({"optimize", "judge", "scan", "--trace", scan, "--chunks", "1"});
+    CHECK(one_chunk.exit_code != 0);
     auto unknown = lab.run({"optimize", "judge", "nothing", "--trace", scan});
     CHECK(unknown.exit_code != 0);
     CHECK(unknown.err.find("no search named \"nothing\"") != std::string::npos);

@@ -24,6 +24,20 @@ TEST_CASE("replay_reports_every_policy_and_size_as_json") {
     CHECK(report["results"][1]["hits"].get<uint64_t>() >= report["results"][0]["hits"].get<uint64_t>());
     for (int i = 0; i < 4; ++i)
         CHECK(report["results"][4 + i % 2]["hits"].get<uint64_t>() >= report["results"][i]["hits"].get<uint64_t>());
+    CHECK_FALSE(report["results"][0].contains("chunk_hits"));
+}
+
+TEST_CASE("replay_counts_hits_per_chunk_when_asked") {
+    sandbox::Result r = test::run_aicache({"replay", "--policy", "lru", "--size", "10%", "--requests", "30000", "--json", "--chunks", "4", "--no-belady"});
+    INFO(r.out << r.err);
+    REQUIRE(r.outcome == sandbox::Outcome::ok);
+    auto row = nlohmann::json::parse(r.out)["results"][0];
+    REQUIRE(row["chunk_hits"].size() == 4);
+    uint64_t sum = 0;
+    for (const auto &hits : row["chunk_hits"]) sum += hits.get<uint64_t>();
+    CHECK(sum == row["hits"].get<uint64_t>());
+    // A cold cache hits least in its first quarter.
+    CHECK(row["chunk_hits"][0].get<uint64_t>() < row["chunk_hits"][3].get<uint64_t>());
 }
 
 TEST_CASE("replay_reads_a_trace_file_and_explains_bad_input") {

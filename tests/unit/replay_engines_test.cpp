@@ -106,3 +106,31 @@ TEST_CASE("a measured stretch counts only its own requests, from the cache the r
         CHECK(cold->hits < stretch->hits);
     }
 }
+
+TEST_CASE("chunked hits are the hits of consecutive stretches of the measured requests, in both engines") {
+    const replay::Trace trace = variable_size_trace();
+    auto library = loader::PluginLibrary::load_file(test::plugin_path("s3fifo"));
+    REQUIRE(library);
+    for (replay::Engine engine : {replay::Engine::simulator, replay::Engine::cache}) {
+        replay::ReplayOptions options;
+        options.capacity_bytes = trace.footprint_bytes / 20;
+        options.engine = engine;
+        options.measure_from = 10'000, options.measure_to = 25'000;
+        options.chunks = 3; // 10,000-15,000, 15,000-20,000, 20,000-25,000
+        auto chunked = replay::run_replay(trace, *library, options);
+        REQUIRE(chunked);
+        REQUIRE(chunked->chunk_hits.size() == 3);
+        uint64_t sum = 0;
+        for (size_t c = 0; c < 3; ++c) {
+            replay::ReplayOptions stretch = options;
+            stretch.chunks = 0;
+            stretch.measure_from = 10'000 + 5'000 * c, stretch.measure_to = 15'000 + 5'000 * c;
+            auto alone = replay::run_replay(trace, *library, stretch);
+            REQUIRE(alone);
+            CHECK(chunked->chunk_hits[c] == alone->hits);
+            sum += chunked->chunk_hits[c];
+        }
+        CHECK(sum == chunked->hits);
+        CHECK(chunked->hits > 0);
+    }
+}
