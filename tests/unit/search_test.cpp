@@ -224,6 +224,7 @@ TEST_CASE("evolve seeds the mean-gap forms of inter-reference recency when mean_
     const auto with_mean = seeds_of(R"(["recency", "frequency", "gap", "mean_gap"])");
     CHECK(with_mean.count("pdiv(frequency, pmax(recency, mean_gap))") == 1);
     CHECK(with_mean.count("(0 - pmax(recency, mean_gap))") == 1);
+    CHECK(with_mean.count("pdiv((frequency * frequency), pmax(recency, mean_gap))") == 1);
     CHECK(with_mean.count("pdiv(frequency, pmax(recency, gap))") == 1);
     const auto without = seeds_of(R"(["recency", "frequency", "gap"])");
     for (const auto &priority : without) CHECK(priority.find("mean_gap") == std::string::npos);
