@@ -75,10 +75,9 @@ Expected<std::shared_ptr<loader::PluginLibrary>> open_qualified_plugin(const std
     qualify.timeout = timeout;
     loader::Verdict verdict = loader::qualify_remembered(*file, qualify);
     if (!verdict.status) return verdict.status;
-    auto library = loader::PluginLibrary::load_file(*file);
+    // The bytes that passed, or nothing: a file replaced since is refused before it is mapped.
+    auto library = loader::PluginLibrary::load_file(*file, verdict.content_hash);
     if (!library) return library.error();
-    if ((*library)->facts().content_hash != verdict.content_hash)
-        return Status(Errc::busy, file->string() + " changed between its qualification and its loading: run the command again");
     if (kind != loader::kind_name((*library)->facts().kind))
         return Status(Errc::invalid_argument, file->string() + " is a " + loader::kind_name((*library)->facts().kind) + ", not a " + kind);
     return library;

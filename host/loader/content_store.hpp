@@ -18,12 +18,17 @@ struct StoredLibrary {
     std::string bytes;          // the file's bytes, for inspection before loading
 };
 
+// Reads a library file to load or store it: its bytes and their hash, at its absolute path. With
+// `expected_hash` (the bytes its qualification passed), other bytes are refused with Errc::busy:
+// the file was replaced since, and what was checked is not what would be mapped.
+Expected<StoredLibrary> read_library(const std::filesystem::path &file, const std::optional<std::string> &expected_hash = std::nullopt);
+
 class ContentStore {
 public:
     explicit ContentStore(std::filesystem::path root) : root_(std::move(root)) {}
 
-    // Copies `source` in once. With `expected_hash`, bytes that hash otherwise (the file was
-    // replaced after it was checked) are refused with Errc::busy and nothing is written.
+    // Copies `source` in once (read_library: with `expected_hash`, other bytes are refused and
+    // nothing is written).
     Expected<StoredLibrary> put(const std::filesystem::path &source, const std::optional<std::string> &expected_hash = std::nullopt) const;
     [[nodiscard]] std::filesystem::path path_for(const std::string &content_hash) const;
     [[nodiscard]] const std::filesystem::path &root() const { return root_; }

@@ -1,7 +1,5 @@
 #include "loader/plugin_library.hpp"
 
-#include "core/files.hpp"
-#include "core/hash.hpp"
 #include "core/log.hpp"
 #include "loader/elf_check.hpp"
 
@@ -214,11 +212,11 @@ Status PluginLibrary::take_optimizer_table(const std::string &what, const aicach
     return Status::ok();
 }
 
-Expected<std::shared_ptr<PluginLibrary>> PluginLibrary::load_file(const std::filesystem::path &file) {
-    auto bytes = read_file(file);
-    if (!bytes) return bytes.error();
-    StoredLibrary stored{sha256_hex(*bytes), std::filesystem::absolute(file), std::move(bytes.value())};
-    return load(stored);
+Expected<std::shared_ptr<PluginLibrary>> PluginLibrary::load_file(const std::filesystem::path &file,
+                                                                   const std::optional<std::string> &expected_hash) {
+    auto read = read_library(file, expected_hash);
+    if (!read) return read.error();
+    return load(*read);
 }
 
 PluginLibrary::~PluginLibrary() {

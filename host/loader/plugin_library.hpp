@@ -44,8 +44,11 @@ public:
     // Checks the ELF file, maps it, calls its entry point and validates what it filled in.
     static Expected<std::shared_ptr<PluginLibrary>> load(const StoredLibrary &stored);
     // Maps a file where it lies, for one-shot processes (replay, qualification) that load each
-    // path once; a long-running host loads from the content store instead.
-    static Expected<std::shared_ptr<PluginLibrary>> load_file(const std::filesystem::path &file);
+    // path once; a long-running host loads from the content store instead. With `expected_hash`
+    // (what its qualification passed), other bytes are refused before anything is mapped
+    // (read_library).
+    static Expected<std::shared_ptr<PluginLibrary>> load_file(const std::filesystem::path &file,
+                                                              const std::optional<std::string> &expected_hash = std::nullopt);
     // Code mapped by someone else (a JIT-linked patch): negotiates through `entry`; `code` keeps
     // the code alive and removes it when the last holder lets go.
     static Expected<std::shared_ptr<PluginLibrary>> from_entry(aicache_plugin_init_fn entry, std::shared_ptr<void> code,

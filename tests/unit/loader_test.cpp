@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <dlfcn.h>
+
 using namespace aicache;
 using aicache::test::fixture_path;
 using aicache::test::plugin_path;
@@ -81,4 +83,22 @@ TEST_CASE("plugin_errors_carry_the_text_the_plugin_reported") {
     CHECK(status == AICACHE_ERR_INTERNAL);
     Status failure = loader::plugin_failure("on_insert", status);
     CHECK(failure.message() == "on_insert failed (internal): boom: this fixture throws from on_insert");
+}
+
+TEST_CASE("a_library_whose_bytes_are_not_the_qualified_ones_is_refused_before_it_is_mapped") {
+    test::TempDir dir;
+    const auto file = dir.path() / "copy_of_lru.so"; // a path nothing in this process has mapped
+    std::filesystem::copy_file(plugin_path("lru"), file);
+    auto sieve = loader::read_library(plugin_path("sieve"));
+    REQUIRE(sieve);
+    auto refused = loader::PluginLibrary::load_file(file, sieve->content_hash); // as if sieve had passed, then been replaced
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code() == Errc::busy);
+    CHECK(refused.error().message().find("changed between its qualification and its loading") != std::string::npos);
+    CHECK(::dlopen(file.c_str(), RTLD_NOW | RTLD_NOLOAD) == nullptr); // never mapped, so no constructor of it ran
+    auto lru = loader::read_library(file);
+    REQUIRE(lru);
+    auto loaded = loader::PluginLibrary::load_file(file, lru->content_hash);
+    REQUIRE_MESSAGE(loaded, loaded.error().message());
+    CHECK((*loaded)->facts().content_hash == lru->content_hash);
 }
