@@ -86,7 +86,7 @@ int judge(const JudgeArgs &args) {
         std::string versus;
         if (r.versus_best) {
             versus = fmt::format("  {:+.3f} [{:+.3f}, {:+.3f}]", r.versus_best->points, r.versus_best->low, r.versus_best->high);
-            if (r.patch_ratio < r.best_classical_ratio) ++(r.versus_best->high < 0 ? behind : within_noise);
+            if (r.patch_ratio < r.best_classical_ratio) ++(r.versus_best->behind() ? behind : within_noise);
         }
         at_least += r.patch_ratio >= r.best_classical_ratio;
         std::printf("%-34s %6s %-22s %7.2f%% %7.2f%% %7.2f%% %10.0f%%%-28s%s\n", std::filesystem::path(r.trace).filename().string().substr(0, 34).c_str(),

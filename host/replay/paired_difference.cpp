@@ -7,8 +7,8 @@
 namespace aicache::replay {
 
 std::string PairedDifference::verdict() const {
-    if (low > 0) return "ahead";
-    if (high < 0) return "behind";
+    if (ahead()) return "ahead";
+    if (behind()) return "behind";
     return "within noise";
 }
 

@@ -20,6 +20,8 @@ struct PairedDifference {
     double points = 0;     // ours minus theirs over the whole measured trace, in hit-ratio points
     double low = 0, high = 0; // the interval around it at the confidence asked for
     size_t chunks = 0;
+    [[nodiscard]] bool ahead() const { return low > 0; }   // beyond the noise
+    [[nodiscard]] bool behind() const { return high < 0; } // beyond the noise
     // "ahead", "behind", or "within noise" when the interval holds 0.
     [[nodiscard]] std::string verdict() const;
 };
