@@ -130,3 +130,31 @@ TEST_CASE("a portfolio led first by LIRS is LIRS where no other expert does bett
     one.emplace_back(false, config);
     CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(one), {.first = 1}), aicache::sdk::Error);
 }
+
+TEST_CASE("with a vote the experts evict together: each expert's say grows with its hits, so a steep vote follows the leader and a flat one the majority") {
+    const Config config = Config::parse(R"({"capacity_bytes": 40})");
+    const std::vector<uint64_t> keys = loop_then_recent();
+    Lru lru(config);
+    Lirs lirs(config);
+    const auto [lru_on_loop, lru_on_recent] = replay(lru, keys, 40, kLoop);
+    const auto [lirs_on_loop, lirs_on_recent] = replay(lirs, keys, 40, kLoop);
+    // LRU and LIRS twice: on the recent part LRU leads, but LIRS holds two votes of three.
+    auto run = [&](double vote) {
+        std::vector<LruOrLirs> experts;
+        experts.emplace_back(false, config);
+        experts.emplace_back(true, config);
+        experts.emplace_back(true, config);
+        aicache::sdk::Portfolio<LruOrLirs> portfolio(std::move(experts), {.capacity_bytes = 40, .vote = vote});
+        return replay(portfolio, keys, 40, kLoop);
+    };
+    const auto [steep_on_loop, steep_on_recent] = run(1e6);
+    CHECK(steep_on_loop > lirs_on_loop - 40);
+    CHECK(steep_on_recent > lirs_on_recent + (lru_on_recent - lirs_on_recent) * 8 / 10);
+    const auto [flat_on_loop, flat_on_recent] = run(1e-9);
+    CHECK(flat_on_loop > lirs_on_loop - 40);
+    CHECK(flat_on_recent < lirs_on_recent + (lru_on_recent - lirs_on_recent) / 2);
+
+    std::vector<LruOrLirs> experts;
+    experts.emplace_back(false, config);
+    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(experts), {.vote = -1}), aicache::sdk::Error);
+}

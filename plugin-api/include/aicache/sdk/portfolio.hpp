@@ -13,6 +13,13 @@
 // Changing hands costs misses: the real cache must refill what the new leader holds and it does
 // not. Options::switch_cost weighs that: an expert's standing is its decayed hits minus
 // switch_cost for every key the real cache holds and it does not.
+//
+// Options::vote > 0 lets the experts evict together instead: the real cache drops the key the
+// fewest experts hold, each expert's say being (its decayed hits / the most any has)^vote, so a
+// large vote is nearly the leader alone and a small one a plain majority. Where experts are
+// within a few hits of each other (which is where following one of them loses to another by
+// luck), the keys they all keep are the ones worth keeping: on address_gcc at 1% it gained 0.07
+// points over the best classical policy where following the leader lost 0.04.
 #pragma once
 
 #include <aicache/abi.h>
@@ -20,6 +27,7 @@
 #include <aicache/sdk/key_index.hpp>
 #include <aicache/sdk/sampling_random.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -53,6 +61,11 @@ public:
     }
     uint64_t bytes() const { return bytes_; }
     size_t size() const { return keys_.size(); }
+    // Where key sits among key_at's positions; size() when it is not held.
+    size_t position(uint64_t key) const {
+        const uint32_t at = index_.find(key);
+        return at == index_.npos ? keys_.size() : at;
+    }
     uint64_t key_at(size_t at) const { return keys_[at].key; }
     uint64_t last_at(size_t at) const { return keys_[at].last; }
     void clear() {
@@ -77,6 +90,7 @@ public:
         uint64_t capacity_bytes = UINT64_MAX; // each expert's simulated cache has as many
         size_t first = 0;                     // the expert that leads before any has hits
         double switch_cost = 0;               // misses charged per key the real cache would have to refill
+        double vote = 0;                      // 0: the real cache follows the leader; > 0: the experts' say's power
     };
 
     Portfolio(std::vector<Expert> experts, const Options &options) : options_(options), leader_(options.first) {
@@ -84,6 +98,7 @@ public:
         for (Expert &policy : experts) experts_.push_back(Member{std::move(policy), {}, 0, 0});
         if (experts_.empty()) throw invalid_argument("portfolio: no experts");
         if (leader_ >= experts_.size()) throw invalid_argument("portfolio: the first expert is not one of them");
+        if (!(options.vote >= 0)) throw invalid_argument("portfolio: vote must be 0 or more");
     }
 
     bool admit(const aicache_entry_meta &meta) {
@@ -109,6 +124,7 @@ public:
     }
     std::optional<uint64_t> victim() {
         if (cached_.size() == 0) return std::nullopt;
+        if (options_.vote > 0) return take(cached_.key_at(least_held()));
         const ResidentSet &lead = experts_[leader_].residents;
         while (!dropped_.empty()) { // what the leader evicted on this request
             const uint64_t key = dropped_.back();
@@ -136,6 +152,7 @@ public:
             e.shared = 0;
         }
         dropped_.clear();
+        released_.clear();
         leader_ = options_.first;
         clock_ = 0;
     }
@@ -153,6 +170,7 @@ private:
     void request(const aicache_entry_meta &meta) {
         ++clock_;
         dropped_.clear();
+        released_.clear();
         // Hits fade over 64 times as many requests as the leader holds entries (at least 2048):
         // long enough that experts close to each other do not take turns (each turn costs the
         // misses of refilling), short enough to follow a change of traffic. Measured with three
@@ -174,6 +192,7 @@ private:
                 if (!gone || !e.residents.remove(*gone)) break; // the expert lost track: leave it short
                 e.shared -= cached_.contains(*gone);
                 if (i == leader_) dropped_.push_back(*gone);
+                released_.push_back(*gone);
             }
             if (e.residents.bytes() + meta.size_bytes > options_.capacity_bytes) continue;
             e.residents.add(meta.key, meta.size_bytes);
@@ -193,6 +212,28 @@ private:
     double standing(size_t i) const {
         return experts_[i].hits - options_.switch_cost * double(cached_.size() - experts_[i].shared);
     }
+    // The real cache's entry with the least say behind it, least recently used first: among what
+    // any expert evicted on this request (where the keys no expert holds any more come from) and
+    // 64 entries drawn at random.
+    size_t least_held() {
+        say_.resize(experts_.size());
+        double most = 0;
+        for (const Member &e : experts_) most = e.hits > most ? e.hits : most;
+        for (size_t i = 0; i < experts_.size(); ++i) say_[i] = most > 0 ? std::pow(experts_[i].hits / most, options_.vote) : 1.0;
+        size_t chosen = cached_.size();
+        double chosen_say = 0;
+        const auto consider = [&](size_t at) {
+            double held = 0;
+            for (size_t i = 0; i < experts_.size(); ++i)
+                if (experts_[i].residents.contains(cached_.key_at(at))) held += say_[i];
+            if (chosen == cached_.size() || held < chosen_say || (held == chosen_say && cached_.last_at(at) < cached_.last_at(chosen)))
+                chosen = at, chosen_say = held;
+        };
+        for (const uint64_t key : released_)
+            if (const size_t at = cached_.position(key); at != cached_.size()) consider(at);
+        for (int draw = 0; draw < 64; ++draw) consider(random_.next() % cached_.size());
+        return chosen;
+    }
     uint64_t take(uint64_t key) {
         cached_.remove(key);
         for (Member &e : experts_) e.shared -= e.residents.contains(key);
@@ -205,6 +246,8 @@ private:
     uint64_t clock_ = 0;           // requests seen
     ResidentSet cached_;           // what the real cache holds
     std::vector<uint64_t> dropped_; // what the leader evicted on the request under way
+    std::vector<uint64_t> released_; // what any expert evicted on it
+    std::vector<double> say_;        // each expert's weight in a vote
     SamplingRandom random_{0x2545F4914F6CDD1Dull}; // draws among the real cache's entries
 };
 
