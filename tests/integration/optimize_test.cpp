@@ -276,10 +276,11 @@ TEST_CASE("the history template's classical experts are the built-in policies: a
     const auto [loop, recent] = write_loop_and_recent_traces(lab.dir.path());
     // The evolved expert is LRU (no window, no history), beside the reference LIRS (classical bit 2),
     // which leads until another expert has more hits (first 2).
-    auto trial = [&](const std::string &classical, const std::string &switch_cost, const std::string &trace, const std::string &against) {
-        const auto file = (lab.dir.path() / ("classical-" + classical + "-" + switch_cost + ".cpp")).string();
+    auto trial = [&](const std::string &classical, const std::string &switch_cost, const std::string &trace, const std::string &against,
+                     const std::string &vote = "0") {
+        const auto file = (lab.dir.path() / ("classical-" + classical + "-" + switch_cost + "-" + vote + ".cpp")).string();
         REQUIRE(lab.run({"patch", "generate", "history", "--set", "priority=0 - recency", "--set", "window=0", "--set", "history=0", "--set",
-                         "classical=" + classical, "--set", "first=2", "--set", "switch_cost=" + switch_cost, "-o", file})
+                         "classical=" + classical, "--set", "first=2", "--set", "switch_cost=" + switch_cost, "--set", "vote=" + vote, "-o", file})
                     .exit_code == 0);
         auto checked = lab.run({"patch", "check", file, "--trial", "--trace", trace, "--against", against, "--size", "40", "--json"});
         INFO(classical << " / " << switch_cost << " on " << trace << ": " << checked.out << checked.err);
@@ -300,8 +301,13 @@ TEST_CASE("the history template's classical experts are the built-in policies: a
     CHECK(follows_lru >= lru_on_recent - 0.01);
     CHECK(follows_later < follows_lru);
     CHECK(follows_later > lirs_on_recent + 0.2);
-    // Every reference policy at once links and passes the conformance suite as well.
+    // Voting, LRU has no say on the loop (no hits; before any, the first expert alone has one),
+    // so the experts evict as LIRS does, hit for hit.
+    const auto [voted_on_loop, _] = trial("2", "0", loop, "lirs", "1000");
+    CHECK(voted_on_loop == lirs_on_loop);
+    // Every reference policy at once links and passes the conformance suite as well, voting too.
     trial("1023", "0.3", loop, "lirs");
+    trial("1023", "0.3", loop, "lirs", "3000");
 }
 
 TEST_CASE("LIRS's rule in the history template with LIRS's structure replays LIRS, also after it forgets old access times") {

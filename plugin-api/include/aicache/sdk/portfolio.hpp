@@ -219,7 +219,11 @@ private:
         say_.resize(experts_.size());
         double most = 0;
         for (const Member &e : experts_) most = e.hits > most ? e.hits : most;
-        for (size_t i = 0; i < experts_.size(); ++i) say_[i] = most > 0 ? std::pow(experts_[i].hits / most, options_.vote) : 1.0;
+        // Before any expert has hits, the first one alone has a say, as it alone leads: an equal
+        // say would keep what most experts hold, and lose what the first keeps for later (LIRS's
+        // loop keys, a miss each once its hits begin).
+        for (size_t i = 0; i < experts_.size(); ++i)
+            say_[i] = most > 0 ? std::pow(experts_[i].hits / most, options_.vote) : double(i == leader_);
         size_t chosen = cached_.size();
         double chosen_say = 0;
         const auto consider = [&](size_t at) {
