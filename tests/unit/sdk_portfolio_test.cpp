@@ -78,15 +78,25 @@ std::vector<uint64_t> loop_then_recent() {
     return keys;
 }
 
+// LRU's and LIRS's hits alone on the loop and on the recent part.
+struct Alone {
+    uint64_t lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent;
+};
+
+Alone replay_alone(const Config &config, const std::vector<uint64_t> &keys) {
+    Lru lru(config);
+    Lirs lirs(config);
+    const auto [lru_on_loop, lru_on_recent] = replay(lru, keys, 40, kLoop);
+    const auto [lirs_on_loop, lirs_on_recent] = replay(lirs, keys, 40, kLoop);
+    return {lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent};
+}
+
 } // namespace
 
 TEST_CASE("a portfolio's real cache follows its leading expert: LIRS through a loop, then LRU where reuse comes soon") {
     const Config config = Config::parse(R"({"capacity_bytes": 40})");
     const std::vector<uint64_t> keys = loop_then_recent();
-    Lru lru(config);
-    Lirs lirs(config);
-    const auto [lru_on_loop, lru_on_recent] = replay(lru, keys, 40, kLoop);
-    const auto [lirs_on_loop, lirs_on_recent] = replay(lirs, keys, 40, kLoop);
+    const auto [lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent] = replay_alone(config, keys);
     REQUIRE(lru_on_loop == 0);
     REQUIRE(lirs_on_loop > 1000);
     REQUIRE(lru_on_recent > lirs_on_recent + 1000);
@@ -134,10 +144,7 @@ TEST_CASE("a portfolio led first by LIRS is LIRS where no other expert does bett
 TEST_CASE("with a vote the experts evict together: each expert's say grows with its hits, so a steep vote follows the leader and a flat one the majority") {
     const Config config = Config::parse(R"({"capacity_bytes": 40})");
     const std::vector<uint64_t> keys = loop_then_recent();
-    Lru lru(config);
-    Lirs lirs(config);
-    const auto [lru_on_loop, lru_on_recent] = replay(lru, keys, 40, kLoop);
-    const auto [lirs_on_loop, lirs_on_recent] = replay(lirs, keys, 40, kLoop);
+    const auto [lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent] = replay_alone(config, keys);
     // LRU and LIRS twice: on the recent part LRU leads, but LIRS holds two votes of three.
     auto run = [&](double vote) {
         std::vector<LruOrLirs> experts;
