@@ -14,12 +14,13 @@
 // not. Options::switch_cost weighs that: an expert's standing is its decayed hits minus
 // switch_cost for every key the real cache holds and it does not.
 //
-// Options::vote > 0 lets the experts evict together instead: the real cache drops the key the
-// fewest experts hold, each expert's say being (its decayed hits / the most any has)^vote, so a
-// large vote is nearly the leader alone and a small one a plain majority. Where experts are
-// within a few hits of each other (which is where following one of them loses to another by
-// luck), the keys they all keep are the ones worth keeping: on address_gcc at 1% it gained 0.07
-// points over the best classical policy where following the leader lost 0.04.
+// Options::vote > 0 lets the experts evict together instead (admission still follows the
+// leader): the real cache drops the key the fewest experts hold, each expert's say being (its
+// decayed hits / the most any has)^vote, so a large vote is nearly the leader alone and a small
+// one a plain majority. Where experts are within a few hits of each other (which is where
+// following one of them loses to another by luck), the keys they all keep are the ones worth
+// keeping: on address_gcc the same patch is +0.093 / +0.004 / +0.009 / +0.001 points from the
+// best classical policy at 1 / 5 / 10 / 25% voting, +0.053 / +0.002 / +0.006 / -0.009 following.
 #pragma once
 
 #include <aicache/abi.h>
