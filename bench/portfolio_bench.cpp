@@ -1,8 +1,11 @@
 // The SDK's portfolio (aicache/sdk/portfolio.hpp), the structure behind the history template's
 // experts: what following a leader and voting cost beside the best expert alone, on the demo's
-// workload at a tenth of its footprint, in one run (compare the ratios, not the times).
+// workload at a tenth of its footprint, each replayed by the replay simulator through the C ABI,
+// in one run (compare the ratios, not the times).
+#include "bench_plugins.hpp"
 #include "replay/replay.hpp"
 
+#include <aicache/sdk/policy.hpp>
 #include <aicache/sdk/portfolio.hpp>
 #include <aicache/sdk/reference/arc.hpp>
 #include <aicache/sdk/reference/gdsf.hpp>
@@ -12,8 +15,8 @@
 #include <benchmark/benchmark.h>
 
 #include <optional>
+#include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -43,76 +46,55 @@ const replay::Trace &workload() {
     return trace;
 }
 
-// Drives a policy the way the host does (a hit, or admit, then victims until the newcomer fits,
-// then insert) and returns the hits.
-template <class Policy>
-uint64_t drive(Policy &policy, const replay::Trace &trace, uint64_t capacity) {
-    std::unordered_map<uint64_t, uint64_t> cached; // key -> size
-    uint64_t bytes = 0, hits = 0;
-    for (const replay::Request &request : trace.requests) {
-        aicache_entry_meta meta{};
-        meta.struct_size = sizeof meta;
-        meta.key = request.id;
-        meta.size_bytes = request.size;
-        meta.cost = request.cost;
-        if (cached.count(request.id)) {
-            policy.on_hit(meta);
-            ++hits;
-            continue;
-        }
-        if (request.size > capacity) continue;
-        if constexpr (requires { policy.admit(meta); })
-            if (!policy.admit(meta)) continue;
-        while (bytes + request.size > capacity) {
-            const std::optional<uint64_t> gone = policy.victim();
-            if (!gone) break;
-            const auto at = cached.find(*gone);
-            if (at == cached.end()) break;
-            bytes -= at->second;
-            cached.erase(at);
-            policy.on_remove(*gone);
-        }
-        if (bytes + request.size > capacity) continue;
-        cached.emplace(request.id, request.size);
-        bytes += request.size;
-        policy.on_insert(meta);
+// The portfolio as a policy plugin, so that it is replayed exactly as a history patch is: through
+// the C ABI and the replay simulator. S3-FIFO leads first; `vote` comes from the parameters.
+class BenchPortfolio : public sdk::Portfolio<Expert> {
+public:
+    explicit BenchPortfolio(const sdk::Config &config) : sdk::Portfolio<Expert>(experts(config), options(config)) {}
+
+private:
+    static std::vector<Expert> experts(const sdk::Config &config) {
+        std::vector<Expert> all;
+        all.emplace_back(std::in_place_type<ref::Lru>, config);
+        all.emplace_back(std::in_place_type<ref::Arc>, config);
+        all.emplace_back(std::in_place_type<ref::S3Fifo>, config);
+        all.emplace_back(std::in_place_type<ref::Gdsf>, config);
+        return all;
     }
-    return hits;
+    static Options options(const sdk::Config &config) {
+        return {.capacity_bytes = config.unsigned_integer("capacity_bytes", UINT64_MAX), .first = 2, .vote = config.number("vote", 0)};
+    }
+};
+
+AICACHE_POLICY_PLUGIN(BenchPortfolio, "bench_portfolio", "1.0.0")
+
+std::shared_ptr<const loader::PluginLibrary> portfolio_library() {
+    auto library = loader::PluginLibrary::from_entry(&aicache_plugin_init, nullptr, "bench_portfolio", "in-process");
+    if (!library) throw std::runtime_error(library.error().message());
+    return *library;
 }
 
-sdk::Config config_for(uint64_t capacity) { return sdk::Config::parse("{\"capacity_bytes\": " + std::to_string(capacity) + "}"); }
-
-void report(benchmark::State &state, uint64_t hits) {
-    const auto requests = static_cast<int64_t>(workload().requests.size());
-    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * requests);
-    state.counters["hit%"] = 100.0 * double(hits) / double(requests);
-}
-
-void BM_ExpertAlone(benchmark::State &state) {
-    const uint64_t capacity = workload().footprint_bytes / 10;
-    uint64_t hits = 0;
+void replay_at_a_tenth(benchmark::State &state, const std::shared_ptr<const loader::PluginLibrary> &library, const std::string &parameters) {
+    const replay::Trace &trace = workload();
+    replay::ReplayOptions options;
+    options.capacity_bytes = trace.footprint_bytes / 10;
+    options.policy_parameters = parameters;
+    double hit_ratio = 0;
     for (auto _ : state) {
-        ref::S3Fifo policy(config_for(capacity));
-        hits = drive(policy, workload(), capacity);
+        auto result = replay::run_replay(trace, library, options);
+        if (!result) return state.SkipWithError(result.error().message().c_str());
+        hit_ratio = result->hit_ratio();
     }
-    report(state, hits);
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * trace.requests.size()));
+    state.counters["hit%"] = 100.0 * hit_ratio;
 }
+
+void BM_ExpertAlone(benchmark::State &state) { replay_at_a_tenth(state, bench::policy("s3fifo"), "{}"); }
 
 // vote 0: the real cache follows the leading expert; above 0: the experts evict together.
 void BM_Portfolio(benchmark::State &state) {
-    const uint64_t capacity = workload().footprint_bytes / 10;
-    const sdk::Config config = config_for(capacity);
-    uint64_t hits = 0;
-    for (auto _ : state) {
-        std::vector<Expert> experts;
-        experts.emplace_back(std::in_place_type<ref::Lru>, config);
-        experts.emplace_back(std::in_place_type<ref::Arc>, config);
-        experts.emplace_back(std::in_place_type<ref::S3Fifo>, config);
-        experts.emplace_back(std::in_place_type<ref::Gdsf>, config);
-        sdk::Portfolio<Expert> portfolio(std::move(experts), {.capacity_bytes = capacity, .first = 2, .vote = double(state.range(0))});
-        hits = drive(portfolio, workload(), capacity);
-    }
-    report(state, hits);
+    static const auto library = portfolio_library();
+    replay_at_a_tenth(state, library, "{\"vote\": " + std::to_string(state.range(0)) + "}");
 }
 
 } // namespace
