@@ -30,12 +30,12 @@ wide='{"template": "history", "population": 12, "features": ["recency", "frequen
                    "history": ["2", "4", "8"], "distinct": ["0", "1"], "classical": ["255", "2", "36", "12", "30"],
                    "window": ["0.01", "0.1"], "promote": ["1", "0"]}}'
 # At four sizes ("Evolved at four sizes").
-four() { # FIRST CLASSICAL...
-  local first=$1 classical=""
-  shift
+four() { # FIXED_FIRST CHOSEN_FIRST CLASSICAL...: `first` fixed (', "first": "2"') or chosen ('"first": ["4", "5"], ')
+  local first=$1 chosen_first=$2 classical=""
+  shift 2
   for c in "$@"; do classical="$classical${classical:+, }\"$c\""; done
   echo "{\"template\": \"history\", \"population\": 12, \"features\": [\"recency\", \"frequency\", \"age\", \"gap\"], \"fixed\": {\"sample\": \"64\"$first},
-    \"choices\": {\"classical\": [$classical], \"switch_cost\": [\"0\", \"0.05\", \"0.3\", \"1\"], \"window\": [\"0.01\", \"0.1\"],
+    \"choices\": {$chosen_first\"classical\": [$classical], \"switch_cost\": [\"0\", \"0.05\", \"0.3\", \"1\"], \"window\": [\"0.01\", \"0.1\"],
                   \"promote\": [\"0\", \"1\"], \"history\": [\"2\", \"4\", \"8\"], \"distinct\": [\"0\", \"1\"]}}"
 }
 mean='"template": "history", "population": 12, "features": ["recency", "frequency", "age", "gap", "mean_gap"]'
@@ -66,9 +66,9 @@ searches=(
   "lirs_multi3|wf_lirs_multi3|1%,10%|48|$wf"
   "lirs_cs|wf_lirs_cs|1%,10%|24|$wf"
   "lirs_loop|wf_lirs_loop|1%,10%|24|$wf"
-  "lirs_gli|four_lirs_gli|1%,5%,10%,25%|36|$(four ', "first": "2"' 2 3 6 255)"
-  "lirs_ps|four_lirs_ps|1%,5%,10%,25%|36|$(four ', "first": "2"' 6 7 14 255)"
-  "lirs_2_pools|four_lirs_2_pools|1%,5%,10%,25%|72|$(four '' 88 24 255 | sed 's/"choices": {/"choices": {"first": ["4", "5", "7"], /')"
+  "lirs_gli|four_lirs_gli|1%,5%,10%,25%|36|$(four ', "first": "2"' '' 2 3 6 255)"
+  "lirs_ps|four_lirs_ps|1%,5%,10%,25%|36|$(four ', "first": "2"' '' 6 7 14 255)"
+  "lirs_2_pools|four_lirs_2_pools|1%,5%,10%,25%|72|$(four '' '"first": ["4", "5", "7"], ' 88 24 255)"
   "lirs_sprite|ad_lirs_sprite|1%,5%,10%,25%|16|$ad_sprite"
   "cache2k_web07|sq_cache2k_web07|1%,5%,10%,25%|24|$sq_web"
   "cloudphysics|sq_cloudphysics|1%,5%,10%,25%|24|$sq_cloud"

@@ -76,7 +76,7 @@ TEST_CASE("the replay simulator expires and refuses entries as the cache does") 
 
 namespace {
 // The replay the stretch tests compare: a cache of 5% of the trace's footprint, through `engine`.
-replay::ReplayOptions s3fifo_options(const replay::Trace &trace, replay::Engine engine) {
+replay::ReplayOptions stretch_options(const replay::Trace &trace, replay::Engine engine) {
     replay::ReplayOptions options;
     options.capacity_bytes = trace.footprint_bytes / 20;
     options.engine = engine;
@@ -89,7 +89,7 @@ TEST_CASE("a measured stretch counts only its own requests, from the cache the r
     auto library = loader::PluginLibrary::load_file(test::plugin_path("s3fifo"));
     REQUIRE(library);
     for (replay::Engine engine : {replay::Engine::simulator, replay::Engine::cache}) {
-        replay::ReplayOptions options = s3fifo_options(trace, engine);
+        replay::ReplayOptions options = stretch_options(trace, engine);
         auto prefix = [&](uint64_t end) {
             replay::ReplayOptions o = options;
             o.measure_to = end;
@@ -120,7 +120,7 @@ TEST_CASE("chunked hits are the hits of consecutive stretches of the measured re
     auto library = loader::PluginLibrary::load_file(test::plugin_path("s3fifo"));
     REQUIRE(library);
     for (replay::Engine engine : {replay::Engine::simulator, replay::Engine::cache}) {
-        replay::ReplayOptions options = s3fifo_options(trace, engine);
+        replay::ReplayOptions options = stretch_options(trace, engine);
         options.measure_from = 10'000, options.measure_to = 25'000;
         options.chunks = 3; // 10,000-15,000, 15,000-20,000, 20,000-25,000
         auto chunked = replay::run_replay(trace, *library, options);
