@@ -46,9 +46,29 @@ export async function startUpstream() {
   };
 }
 
+// Every data directory made here is removed when the test file's process ends, passed or not
+// (a learning host's directory holds checkpoints of 100+ MB); AICACHE_KEEP_E2E_DATA=1 keeps them
+// to look at after a failure.
+const madeDirs = new Set();
+process.on('exit', () => {
+  if (process.env.AICACHE_KEEP_E2E_DATA) {
+    if (madeDirs.size > 0) console.error(`kept test data: ${[...madeDirs].join(' ')}`);
+    return;
+  }
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir() {
   const dir = mkdtempSync(path.join(tmpdir(), 'aicache-e2e-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  madeDirs.add(dir);
+  return {
+    dir,
+    remove: () => {
+      if (process.env.AICACHE_KEEP_E2E_DATA) return;
+      rmSync(dir, { recursive: true, force: true });
+      madeDirs.delete(dir);
+    },
+  };
 }
 
 export async function startHost({ data, upstream, args = [] }) {
