@@ -3,7 +3,7 @@ BUILD ?= build
 GENERATOR := Ninja
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps configure build run test bench bench-proxy bench-policies bench-semantic bench-tune bench-evolve clean
+.PHONY: all deps configure build run test bench bench-proxy bench-policies bench-semantic bench-tune bench-evolve bench-bar-noise clean
 
 all: build
 
@@ -52,3 +52,8 @@ bench-tune: build
 # (about an hour; build/bench-evolve.md).
 bench-evolve: build
 	@bench/evolve_report.sh $(BUILD)
+
+# Is the evolve target's bar a fair one on lirs_2_pools? The classical policies held to it on 50
+# draws of that trace's model (about a minute; build/bench-bar-noise.md; PATCHES="x.so" adds patches).
+bench-bar-noise: build
+	@bench/bar_noise_report.sh $(BUILD)

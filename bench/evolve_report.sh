@@ -19,7 +19,7 @@ fi
 aicache="$build/bin/aicache"
 mkdir -p "$data"
 
-# Spaces. Per trace at 1% and 10% (README: "Evolved per trace, worst first"), and its wider form.
+# Spaces. Per trace at 1% and 10% (bench/evolve-record.md: "Evolved per trace, worst first"), and its wider form.
 wf='{"template": "history", "population": 12, "features": ["recency", "frequency", "age", "gap"],
      "fixed": {"sample": "64", "promote": "1", "window": "0.01", "classical": "255"},
      "choices": {"switch_cost": ["0", "0.3", "1"], "first": ["0", "1", "2", "3", "4", "5", "6", "7", "8"],

@@ -315,7 +315,7 @@ inline std::vector<Genome> classics(const Grammar &grammar) {
         if (frequency >= 0) out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, f(frequency), {Op::pmax, 0, 0}, f(recency), f(mean_gap)});
         // And with the uses squared, so that a key used often outranks one merely used lately.
         // Found by hand: at four sizes it is at least the best classical policy on cache2k_web07
-        // alone and on cloudphysics beside ARC (README, "Uses squared"). Last, so that searches
+        // alone and on cloudphysics beside ARC (bench/evolve-record.md, "Uses squared"). Last, so that searches
         // recorded before it resume as they were until they reach it.
         if (frequency >= 0)
             out.emplace_back(std::vector<Node>{{Op::pdiv, 0, 0}, {Op::mul, 0, 0}, f(frequency), f(frequency), {Op::pmax, 0, 0}, f(recency), f(mean_gap)});
