@@ -13,10 +13,15 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$wo
 node tests/e2e/fake_upstream.mjs 0 > "$work/upstream.log" &
 until grep -q listening "$work/upstream.log"; do sleep 0.1; done
 upstream_port=$(awk '/listening/ {print $2}' "$work/upstream.log")
-${HOST_PIN:-} "$build/bin/aicache" serve --data "$work/data" --listen 127.0.0.1:0 --no-watch --upstream "http://127.0.0.1:$upstream_port/v1" \
-  --capacity 1GiB --threads "${AICACHE_THREADS:-2}" > "$work/serve.log" 2>&1 &
-until grep -q "serving http" "$work/serve.log"; do sleep 0.1; done
-port=$(sed -n 's/.*serving http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
+start_host() { # extra serve flags
+  ${HOST_PIN:-} "$build/bin/aicache" serve --data "$work/data" --listen 127.0.0.1:0 --no-watch --upstream "http://127.0.0.1:$upstream_port/v1" \
+    --capacity 1GiB --threads "${AICACHE_THREADS:-2}" "$@" > "$work/serve.log" 2>&1 &
+  host_pid=$!
+  until grep -q "serving http" "$work/serve.log"; do sleep 0.1; done
+  port=$(sed -n 's/.*serving http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/serve.log")
+}
+stop_host() { kill -TERM "$host_pid"; wait "$host_pid" 2>/dev/null || true; }
+start_host
 
 hit_body='{"model":"bench","temperature":0,"messages":[{"role":"user","content":"the hit path SIZE=2048"}]}'
 curl -s -o /dev/null "http://127.0.0.1:$port/v1/chat/completions" -H 'content-type: application/json' -d "$hit_body"
@@ -42,3 +47,23 @@ echo "--- hit path"
 ${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/hit.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
 echo "--- miss path (fake Node upstream, new prompt each request)"
 ${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
+
+# The data plane beside learning (issue 7: cycles at low priority, never starving the data plane).
+# The same host restarted on the same data directory, with a learning cycle every second on the
+# latest 300,000 recorded requests (the runs above recorded them), so that cycles run back to back
+# on their thread (SCHED_IDLE); then the hit path again, and once more without learning.
+hit() {
+  ${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/hit.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
+}
+finished_cycles() { "$build/bin/aicache" learn --data "$work/data" history --last 100000 --json | grep -o '"decision": *"[a-z-]*"' | grep -vc running || true; }
+stop_host
+start_host --learn-every 1 --learn-history 300000 --learn-trials 30
+before=$(finished_cycles)
+until "$build/bin/aicache" learn --data "$work/data" history --last 100000 --json | grep -q '"decision"'; do sleep 0.2; done
+echo "--- hit path while learning cycles run back to back (SCHED_IDLE)"
+hit
+echo "    learning cycles finished during the run: $(( $(finished_cycles) - before ))"
+stop_host
+start_host
+echo "--- hit path again, no learning"
+hit

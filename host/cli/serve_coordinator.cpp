@@ -13,6 +13,7 @@
 
 #include <algorithm>
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,8 +49,9 @@ void ServeCoordinator::window_closed() {
 }
 
 void ServeCoordinator::run() {
-    // Linux schedules threads as processes: this one alone runs at nice 10.
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    // Linux schedules threads as processes: this one alone runs under SCHED_IDLE.
+    sched_param idle{};
+    (void)sched_setscheduler(static_cast<pid_t>(syscall(SYS_gettid)), SCHED_IDLE, &idle);
     auto next_scheduled = std::chrono::steady_clock::now() + options_.every;
     std::unique_lock lock(mutex_);
     while (!stopping_) {

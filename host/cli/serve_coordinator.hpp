@@ -1,7 +1,7 @@
 // The learning coordinator inside `serve`: a learning cycle (learning/coordinator.hpp) on the
 // recorded traffic, on a schedule (--learn-every) and when the monitor's last window drifted
-// (--learn-on-drift, learning/drift_test.hpp), on a thread of its own at low CPU priority (nice
-// 10, so the data plane's threads come first), with at most one cycle at a time; a
+// (--learn-on-drift, learning/drift_test.hpp), on a thread of its own under SCHED_IDLE (it
+// runs only on CPU time the data plane leaves: bench/proxy_bench.sh), with at most one cycle at a time; a
 // recommendation goes to the parameter canary, which promotes or rolls it back on live traffic.
 // A cycle first asks whether another policy plugin would serve the recorded traffic better (a
 // recommended swap goes to the parameter canary with the other library); if not, it tunes the
