@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { aicacheExe, startUpstream, startHost, tempDir, post, chat, until } from './harness.mjs';
 
 const learn = (dir, ...args) => execFileSync(aicacheExe, ['learn', '--data', dir, ...args], { encoding: 'utf8' });
@@ -65,6 +66,14 @@ test('serve --learn-every runs learning cycles on its own, recorded with their t
   try {
     await traffic(host, 2);
     await until(() => JSON.parse(learn(data.dir, 'history', '--json')).length > 0, 'a scheduled cycle', 10);
+    // Cycles run on CPU time the data plane leaves: their thread alone is SCHED_IDLE (policy 5,
+    // the 41st field of /proc's stat), the data plane's threads keep the normal policy (0).
+    const policies = readdirSync(`/proc/${host.child.pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${host.child.pid}/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+    });
+    assert.equal(policies.filter((p) => p === 5).length, 1, `scheduling policies of the host's threads: ${policies}`);
+    assert.ok(policies.every((p) => p === 5 || p === 0), `scheduling policies of the host's threads: ${policies}`);
   } finally {
     await host.stop();
     upstream.stop();
