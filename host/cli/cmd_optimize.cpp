@@ -179,7 +179,7 @@ int run(const OptimizeArgs &args) {
     submit.trial.sizes = args.sizes;
     submit.worker.limits.cpu_seconds = args.cpu_seconds;
     submit.worker.limits.address_space_bytes = *memory;
-    submit.trial.limits.cpu_seconds = args.trial_cpu_seconds;
+    submit.trial.allow_cpu_seconds(args.trial_cpu_seconds);
     submit.trial.limits.address_space_bytes = *memory;
     const std::filesystem::path templates = patches::templates_dir();
 

@@ -23,6 +23,7 @@ struct JudgeArgs {
     std::string search;
     std::vector<std::string> traces, sizes = {"1%", "10%"};
     uint32_t chunks = 50;
+    uint64_t trial_cpu_seconds = 60;
     bool json = false;
 };
 
@@ -48,6 +49,7 @@ int judge(const JudgeArgs &args) {
     options.traces = args.traces;
     options.sizes = args.sizes;
     options.chunks = args.chunks;
+    options.trial.allow_cpu_seconds(args.trial_cpu_seconds);
     const nlohmann::json evaluation = nlohmann::json::parse((*found)->evaluation, nullptr, false);
     if (evaluation.is_object() && evaluation.contains("trace") && evaluation["trace"].is_string()) options.trained_on.push_back(evaluation["trace"]);
     if (evaluation.is_object() && evaluation.contains("traces") && evaluation["traces"].is_array())
@@ -111,6 +113,9 @@ void register_optimize_judge(CLI::App &optimize, const std::string &data, const 
     cmd->add_option("--chunks", args->chunks, "Compare the patch with the best classical policy in this many chunks of each trace, for a 95% interval (0: not)")
         ->capture_default_str()
         ->check(CLI::Range(0u, 10000u) & CLI::Validator([](std::string &v) { return v == "1" ? std::string("one chunk has no spread: 0 or at least 2") : std::string(); }, "0 OR >= 2"));
+    cmd->add_option("--trial-cpu-seconds", args->trial_cpu_seconds, "CPU seconds the patch's trial may use on each trace")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t{1}, uint64_t{86400}));
     cmd->add_flag("--json", args->json, "JSON");
     on_callback(cmd, [args] { return judge(*args); });
 }

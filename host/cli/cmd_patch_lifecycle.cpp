@@ -93,7 +93,7 @@ int submit(const LifecycleArgs &args) {
     if (!memory) return fail(memory.error().with_context("--memory"));
     options.worker.limits.cpu_seconds = args.cpu_seconds;
     options.worker.limits.address_space_bytes = *memory;
-    options.trial.limits.cpu_seconds = args.trial_cpu_seconds;
+    options.trial.allow_cpu_seconds(args.trial_cpu_seconds);
     options.trial.limits.address_space_bytes = *memory;
     auto patch = repo->pipeline->submit(source, options);
     if (!patch) return fail(patch.error());

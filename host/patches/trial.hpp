@@ -40,6 +40,8 @@ struct TrialOptions {
 
     // Limits sized for a replay of up to a few million requests on a loaded 2-core machine.
     static TrialOptions defaults();
+    // More (or less) CPU time for a trial, and wall time to match: twice that, at least the default's.
+    void allow_cpu_seconds(uint64_t seconds);
 };
 
 struct TrialComparison {
