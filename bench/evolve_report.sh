@@ -4,7 +4,7 @@
 # a search asks the same candidates again), then `optimize judge` of its best patch at 1%, 5%,
 # 10% and 25% beside the best classical policy, with 95% intervals from 50 chunks.
 # Searches already in DATA_DIR are resumed (nothing to do when complete) and judged again.
-# Usage: bench/evolve_report.sh [BUILD_DIR] [REPORT] [DATA_DIR]  (make bench-evolve; about an hour on 2 cores)
+# Usage: bench/evolve_report.sh [BUILD_DIR] [REPORT] [DATA_DIR]  (make bench-evolve; about 70 min on 2 cores)
 # ONLY="trace ..." limits it to those traces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,8 +82,8 @@ searches=(
   "address_gcc|vote_address_gcc|1%,5%,10%,25%|24|$vote_gcc"
   "address_swim|vote2_address_swim|1%,5%,10%,25%|24|$vote_swim"
   "lirs_cpp|vote4_lirs_cpp|1%,5%,10%,25%|16|$vote_cpp"
-  "cache2k_orm-busy|big_orm_busy|1%,5%,10%,25%|16|$big_orm"
-  "cloudphysics_w106|big_w106|1%,5%,10%,25%|16|$big_w106"
+  "cache2k_orm-busy|big_orm_busy|1%,5%,10%,25%|8|$big_orm"
+  "cloudphysics_w106|big_w106|1%,5%,10%,25%|8|$big_w106"
 )
 
 rows=""
