@@ -24,19 +24,22 @@ draw() {
     print (i % 2 == 0) ? 1 + int(rand() * 100) : 101 + int(rand() * 9839) }'
 }
 
-policies="all"
-for p in ${PATCHES:-}; do policies="$policies,$p"; done
-results="$work/results.txt" # draw policy size hits (the capacity column is two words: "496 B")
+# replay DRAW POLICIES KIND [NAME]: "draw policy size hits kind" per place (the capacity column is two
+# words, "496 B"); NAME, when given, names the policy (patches all call themselves after their template).
+replay() {
+  "$aicache" replay "$work/draw.txt" -p "$2" -s 1%,5%,10%,25% --no-belady |
+    awk -v d="$1" -v kind="$3" -v name="${4:-}" 'NR > 2 { print d, (name == "" ? $1 : name), $2, $6, kind }'
+}
+results="$work/results.txt"
 : >"$results"
 for ((d = 1; d <= draws; ++d)); do
   draw "$d" >"$work/draw.txt"
-  "$aicache" replay "$work/draw.txt" -p "$policies" -s 1%,5%,10%,25% |
-    awk -v d="$d" 'NR > 2 && $1 != "belady" { print d, $1, $2, $6 }' >>"$results"
+  replay "$d" all classical >>"$results" # every policy plugin built here
+  for p in ${PATCHES:-}; do replay "$d" "$p" patch "$(basename "$p" .so)" >>"$results"; done
   [ -t 2 ] && printf '\rbench-bar-noise: draw %d of %d' "$d" "$draws" >&2
 done
 [ -t 2 ] && echo >&2
 
-classical="arc fifo gdsf lecar lfu lirs lru s3fifo sieve wtinylfu"
 {
   echo "# At least the best classical policy, on draws of lirs_2_pools's model"
   echo
@@ -46,10 +49,9 @@ classical="arc fifo gdsf lecar lfu lirs lru s3fifo sieve wtinylfu"
   echo "other than itself at that size. The last two columns: draws on which that held at the three larger sizes at"
   echo "once, and at all four (at 1% LeCaR's advantage is the trace's structure, not chance)."
   echo
-  awk -v classical="$classical" -v draws="$draws" '
-    { hits[$1, $2, $3] = $4; seen[$2] = 1; sizes[$3] = 1 }
+  awk -v draws="$draws" '
+    { hits[$1, $2, $3] = $4; seen[$2] = 1; if ($5 == "classical" && !($2 in is_classical)) { is_classical[$2] = 1; cls[++n] = $2 } }
     END {
-      n = split(classical, cls, " ")
       split("1% 5% 10% 25%", order, " ")
       print "| policy | 1% | 5% | 10% | 25% | 5%, 10% and 25% | all four |"
       print "|---|---|---|---|---|---|---|"

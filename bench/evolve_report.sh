@@ -66,35 +66,33 @@ big_w106="{$mean, \"fixed\": {\"distinct\": \"1\", \"history\": \"8\", \"sample\
   \"choices\": {\"classical\": [\"wtinylfu\", \"lecar+gdsf+wtinylfu\"], \"first\": [\"wtinylfu\", \"0\"], \"switch_cost\": [\"1\", \"0.3\"],
                 \"vote\": [\"0\", \"1000\"], \"window\": [\"0.01\", \"0.1\"], \"gap_memory\": [\"0.99\", \"0.95\"]}}"
 
-# trace | search | sizes it is scored at | trials | space
+# trace | search | sizes it is scored at | trials | a trial's CPU seconds (300 where one replays 5 M requests at four sizes) | space
 searches=(
-  "lirs_multi1|wf_lirs_multi1|1%,10%|24|$wf"
-  "lirs_multi2|wide_lirs_multi2|1%,10%|48|$wide"
-  "lirs_multi3|wf_lirs_multi3|1%,10%|48|$wf"
-  "lirs_cs|wf_lirs_cs|1%,10%|24|$wf"
-  "lirs_loop|wf_lirs_loop|1%,10%|24|$wf"
-  "lirs_gli|four_lirs_gli|1%,5%,10%,25%|36|$(four ', "first": "2"' '' 2 3 6 255)"
-  "lirs_ps|four_lirs_ps|1%,5%,10%,25%|36|$(four ', "first": "2"' '' 6 7 14 255)"
-  "lirs_2_pools|four_lirs_2_pools|1%,5%,10%,25%|72|$(four '' '"first": ["4", "5", "7"], ' 88 24 255)"
-  "lirs_sprite|ad_lirs_sprite|1%,5%,10%,25%|16|$ad_sprite"
-  "cache2k_web07|sq_cache2k_web07|1%,5%,10%,25%|24|$sq_web"
-  "cloudphysics|sq_cloudphysics|1%,5%,10%,25%|24|$sq_cloud"
-  "address_gcc|vote_address_gcc|1%,5%,10%,25%|24|$vote_gcc"
-  "address_swim|vote2_address_swim|1%,5%,10%,25%|24|$vote_swim"
-  "lirs_cpp|vote4_lirs_cpp|1%,5%,10%,25%|16|$vote_cpp"
-  "cache2k_orm-busy|big_orm_busy|1%,5%,10%,25%|8|$big_orm"
-  "cloudphysics_w106|big_w106|1%,5%,10%,25%|8|$big_w106"
+  "lirs_multi1|wf_lirs_multi1|1%,10%|24|60|$wf"
+  "lirs_multi2|wide_lirs_multi2|1%,10%|48|60|$wide"
+  "lirs_multi3|wf_lirs_multi3|1%,10%|48|60|$wf"
+  "lirs_cs|wf_lirs_cs|1%,10%|24|60|$wf"
+  "lirs_loop|wf_lirs_loop|1%,10%|24|60|$wf"
+  "lirs_gli|four_lirs_gli|1%,5%,10%,25%|36|60|$(four ', "first": "2"' '' 2 3 6 255)"
+  "lirs_ps|four_lirs_ps|1%,5%,10%,25%|36|60|$(four ', "first": "2"' '' 6 7 14 255)"
+  "lirs_2_pools|four_lirs_2_pools|1%,5%,10%,25%|72|60|$(four '' '"first": ["4", "5", "7"], ' 88 24 255)"
+  "lirs_sprite|ad_lirs_sprite|1%,5%,10%,25%|16|60|$ad_sprite"
+  "cache2k_web07|sq_cache2k_web07|1%,5%,10%,25%|24|60|$sq_web"
+  "cloudphysics|sq_cloudphysics|1%,5%,10%,25%|24|60|$sq_cloud"
+  "address_gcc|vote_address_gcc|1%,5%,10%,25%|24|60|$vote_gcc"
+  "address_swim|vote2_address_swim|1%,5%,10%,25%|24|60|$vote_swim"
+  "lirs_cpp|vote4_lirs_cpp|1%,5%,10%,25%|16|60|$vote_cpp"
+  "cache2k_orm-busy|big_orm_busy|1%,5%,10%,25%|8|300|$big_orm"
+  "cloudphysics_w106|big_w106|1%,5%,10%,25%|8|300|$big_w106"
 )
 
 rows=""
 met=0
 ran=0
 for entry in "${searches[@]}"; do
-  IFS='|' read -r -d '' trace search sizes trials space <<<"$entry" || true # the spaces span lines
+  IFS='|' read -r -d '' trace search sizes trials cpu space <<<"$entry" || true # the spaces span lines
   [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $trace "* ]] && continue
   start=$(date +%s)
-  cpu=60 # a trial's CPU seconds: the default, except where 5 M requests are replayed at four sizes
-  case "$trace" in cache2k_orm-busy | cloudphysics_w106) cpu=300 ;; esac
   "$aicache" optimize --data "$data" run evolve --search "$search" --baseline best-classical --score worst-first --target lru \
     --size "$sizes" --trials "$trials" --trace "$traces_dir/$trace.txt" --trial-cpu-seconds "$cpu" --space "$space" >"$data/$search.log" 2>&1 ||
     { echo "bench-evolve: $search failed; see $data/$search.log" >&2; exit 1; }

@@ -42,28 +42,30 @@ request = function()
 end
 LUA
 
+load() { # SCRIPT: wrk against the proxy, the figures that matter
+  ${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/$1" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
+}
+
 echo "aicache proxy on 127.0.0.1:$port, answer $answer_bytes bytes, wrk -t2 -c16 -d${seconds}s (wrk shares the 2 cores)"
 echo "--- hit path"
-${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/hit.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
+load hit.lua
 echo "--- miss path (fake Node upstream, new prompt each request)"
-${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/miss.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
+load miss.lua
 
 # The data plane beside learning (issue 7: cycles at low priority, never starving the data plane).
 # The same host restarted on the same data directory, with a learning cycle every second on the
 # latest 300,000 recorded requests (the runs above recorded them), so that cycles run back to back
 # on their thread (SCHED_IDLE); then the hit path again, and once more without learning.
-hit() {
-  ${WRK_PIN:-} wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/hit.lua" "http://127.0.0.1:$port/v1/chat/completions" | grep -E "Requests/sec|50%|99%|Non-2xx"
-}
-finished_cycles() { "$build/bin/aicache" learn --data "$work/data" history --last 100000 --json | grep -o '"decision": *"[a-z-]*"' | grep -vc running || true; }
+decisions() { "$build/bin/aicache" learn --data "$work/data" history --last 100000 --json | grep -o '"decision": *"[a-z-]*"' || true; }
+finished_cycles() { decisions | grep -vc running || true; }
 stop_host
 start_host --learn-every 1 --learn-history 300000 --learn-trials 30
 before=$(finished_cycles)
-until "$build/bin/aicache" learn --data "$work/data" history --last 100000 --json | grep -q '"decision"'; do sleep 0.2; done
+until [ -n "$(decisions)" ]; do sleep 0.2; done # the first cycle has begun
 echo "--- hit path while learning cycles run back to back (SCHED_IDLE)"
-hit
+load hit.lua
 echo "    learning cycles finished during the run: $(( $(finished_cycles) - before ))"
 stop_host
 start_host
 echo "--- hit path again, no learning"
-hit
+load hit.lua

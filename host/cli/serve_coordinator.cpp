@@ -53,7 +53,7 @@ void ServeCoordinator::window_closed() {
 void ServeCoordinator::run() {
     // Linux schedules threads as processes: this one alone runs under SCHED_IDLE, on CPU time the
     // data plane leaves (nice 10 cost the hit path 29% of its throughput with cycles back to back,
-    // SCHED_IDLE 2.5%: bench/proxy_bench.sh). Where a sandbox refuses the policy, nice 19.
+    // SCHED_IDLE 2-8%: bench/proxy_bench.sh). Where a sandbox refuses the policy, nice 19.
     const auto thread_id = static_cast<pid_t>(syscall(SYS_gettid));
     sched_param idle{};
     if (sched_setscheduler(thread_id, SCHED_IDLE, &idle) != 0) {
