@@ -76,7 +76,7 @@ int check(const CheckArgs &args) {
         trial_options.trace = args.trace;
         trial_options.incumbent = args.against;
         trial_options.sizes = args.sizes;
-        trial_options.allow_cpu_seconds(args.trial_cpu_seconds);
+        trial_options.limits.cpu_seconds = args.trial_cpu_seconds; // its wall time is --timeout
         trial_options.limits.wall_time = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
         trial_options.limits.address_space_bytes = *memory;
         trial = patches::run_trial(trial_options, report.object, source.file_name);

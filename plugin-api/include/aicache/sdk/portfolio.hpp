@@ -12,7 +12,8 @@
 //
 // Changing hands costs misses: the real cache must refill what the new leader holds and it does
 // not. Options::switch_cost weighs that: an expert's standing is its decayed hits minus
-// switch_cost for every key the real cache holds and it does not.
+// switch_cost for every key the real cache holds and it does not, once the real cache has let go
+// what the leader evicted on this request.
 //
 // Options::vote > 0 lets the experts evict together instead (admission still follows the
 // leader): the real cache drops the key the fewest experts hold, each expert's say being (its
