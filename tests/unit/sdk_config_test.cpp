@@ -22,3 +22,14 @@ TEST_CASE("config_rejects_malformed_json_with_the_byte_offset") {
     CHECK_THROWS_AS(Config::parse(R"({"n": -4})").unsigned_integer("n", 0), aicache::sdk::Error);
     CHECK_THROWS_AS(Config::parse(R"({"n": "x"})").number("n", 0), aicache::sdk::Error);
 }
+
+TEST_CASE("a config copied with one key set leaves the original as it was") {
+    const Config base = Config::parse(R"({"capacity_bytes": 4096, "small_ratio": 0.1})");
+    const Config changed = base.with("small_ratio", "0.02").with("move_to_main_threshold", "1");
+    CHECK(changed.number("small_ratio", 0) == doctest::Approx(0.02));
+    CHECK(changed.unsigned_integer("move_to_main_threshold", 2) == 1);
+    CHECK(changed.unsigned_integer("capacity_bytes", 0) == 4096);
+    CHECK(base.number("small_ratio", 0) == doctest::Approx(0.1));
+    CHECK_FALSE(base.has("move_to_main_threshold"));
+    CHECK_THROWS_AS(base.with("small_ratio", "x").number("small_ratio", 0), aicache::sdk::Error);
+}

@@ -153,6 +153,28 @@ TEST_CASE("a portfolio led first by LIRS is LIRS where no other expert does bett
     CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(one), {.first = 1}), aicache::sdk::Error);
 }
 
+TEST_CASE("with a shorter memory the lead changes hands sooner when the traffic changes") {
+    // LIRS gathers hits through the loop; on the recent part LRU does better. The lead comes back
+    // to LRU once LRU's fading hits pass LIRS's: the longer the memory, the later.
+    const Config config = Config::parse(R"({"capacity_bytes": 40})");
+    const std::vector<uint64_t> keys = loop_then_recent();
+    const auto [lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent] = replay_alone(config, keys);
+    auto on_recent = [&](double memory) {
+        std::vector<LruOrLirs> experts;
+        experts.emplace_back(false, config);
+        experts.emplace_back(true, config);
+        aicache::sdk::Portfolio<LruOrLirs> portfolio(std::move(experts), {.capacity_bytes = 40, .first = 1, .memory = memory});
+        return replay(portfolio, keys, 40, kLoop).second;
+    };
+    const uint64_t usual = on_recent(64), long_memory = on_recent(1024);
+    CHECK(usual > lirs_on_recent + (lru_on_recent - lirs_on_recent) * 8 / 10);
+    CHECK(long_memory + (lru_on_recent - lirs_on_recent) / 8 < usual); // 1,915 against 2,475 of 2,985
+    CHECK(long_memory > lirs_on_recent);
+    std::vector<LruOrLirs> one;
+    one.emplace_back(false, config);
+    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(one), {.memory = 0}), aicache::sdk::Error);
+}
+
 TEST_CASE("with a vote the experts evict together: each expert's say grows with its hits, so a steep vote follows the leader and a flat one the majority") {
     const Config config = Config::parse(R"({"capacity_bytes": 40})");
     const std::vector<uint64_t> keys = loop_then_recent();

@@ -25,6 +25,14 @@ public:
 
     [[nodiscard]] bool has(const std::string &key) const { return values_.count(key) != 0; }
 
+    // A copy with key set to value (its text, as JSON would give it): how a policy configures the
+    // policies it runs inside itself, such as a portfolio's experts.
+    [[nodiscard]] Config with(const std::string &key, std::string_view value) const {
+        Config copy = *this;
+        copy.values_[key] = std::string(value);
+        return copy;
+    }
+
     [[nodiscard]] double number(const std::string &key, double fallback) const {
         auto it = values_.find(key);
         if (it == values_.end()) return fallback;
