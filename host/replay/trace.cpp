@@ -202,6 +202,9 @@ Expected<Trace> read_request_logs(const std::vector<std::filesystem::path> &file
     if (trace.requests.empty())
         return Status(Errc::invalid_argument, files.back().string() + ": the request log holds no cacheable requests yet (" +
                                                   std::to_string(skipped) + " bypassed or failed)");
+    // A record is written when its answer is done, so a slow answer follows a quicker one that
+    // arrived after it (the proxy answers on several threads). The cache saw them as they arrived.
+    std::stable_sort(trace.requests.begin(), trace.requests.end(), [](const Request &a, const Request &b) { return a.time_us < b.time_us; });
     summarize(trace);
     return trace;
 }

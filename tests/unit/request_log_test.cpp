@@ -100,6 +100,23 @@ TEST_CASE("request logs rotate at their size limit and replay oldest first") {
     for (uint64_t i = 0; i < 35; ++i) CHECK(trace->requests[i].time_us == record(i).time_us);
 }
 
+TEST_CASE("a request log replays in the order the requests arrived, not the order their answers were done") {
+    // Two answers on two threads: the one that arrived second was done first and logged first.
+    test::TempDir dir;
+    const auto path = dir.path() / "requests.arl";
+    {
+        auto log = open_log(path);
+        for (uint64_t i : {0, 2, 1, 3, 5, 4}) log->append(record(i));
+    }
+    auto trace = replay::read_trace(path);
+    REQUIRE(trace);
+    REQUIRE(trace->requests.size() == 6);
+    for (uint64_t i = 0; i < 6; ++i) {
+        CHECK(trace->requests[i].time_us == record(i).time_us);
+        CHECK(trace->requests[i].id == record(i).key_hash);
+    }
+}
+
 TEST_CASE("a file that is not a request log is moved aside, never appended to") {
     test::TempDir dir;
     const auto path = dir.path() / "requests.arl";
