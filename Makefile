@@ -49,7 +49,7 @@ bench-tune: build
 	@bench/tune_report.sh $(BUILD)
 
 # Issue 7's evolve target reproduced: a search per shared trace, its best judged at four sizes
-# (about 70 min; build/bench-evolve.md).
+# (about 75 min; build/bench-evolve.md).
 bench-evolve: build
 	@bench/evolve_report.sh $(BUILD)
 

@@ -90,6 +90,14 @@ std::vector<uint64_t> loop_then_recent() {
     return keys;
 }
 
+// LRU, then `lirs` LIRS experts.
+std::vector<LruOrLirs> lru_and_lirs(const Config &config, int lirs = 1) {
+    std::vector<LruOrLirs> experts;
+    experts.emplace_back(false, config);
+    for (int i = 0; i < lirs; ++i) experts.emplace_back(true, config);
+    return experts;
+}
+
 // LRU's and LIRS's hits alone on the loop and on the recent part.
 struct Alone {
     uint64_t lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent;
@@ -116,10 +124,7 @@ TEST_CASE("a portfolio's real cache follows its leading expert: LIRS through a l
     // LRU leads first and has no hits on the loop, so LIRS takes over at its first hit and the
     // portfolio is LIRS but for the requests before it. Then, on traffic LRU suits, the lead
     // changes hands back and the portfolio keeps most of LRU's hits.
-    std::vector<LruOrLirs> experts;
-    experts.emplace_back(false, config);
-    experts.emplace_back(true, config);
-    aicache::sdk::Portfolio<LruOrLirs> portfolio(std::move(experts), {.capacity_bytes = 40, .first = 0});
+    aicache::sdk::Portfolio<LruOrLirs> portfolio(lru_and_lirs(config), {.capacity_bytes = 40, .first = 0});
     const auto [on_loop, on_recent] = replay(portfolio, keys, 40, kLoop);
     CHECK(on_loop > lirs_on_loop - 40);
     CHECK(on_loop <= lirs_on_loop);
@@ -133,10 +138,7 @@ TEST_CASE("a portfolio led first by LIRS is LIRS where no other expert does bett
     Lirs lirs(config);
     const auto [lirs_on_loop, lirs_on_recent] = replay(lirs, keys, 40, kLoop);
     auto run = [&](double switch_cost) {
-        std::vector<LruOrLirs> experts;
-        experts.emplace_back(false, config);
-        experts.emplace_back(true, config);
-        aicache::sdk::Portfolio<LruOrLirs> portfolio(std::move(experts), {.capacity_bytes = 40, .first = 1, .switch_cost = switch_cost});
+        aicache::sdk::Portfolio<LruOrLirs> portfolio(lru_and_lirs(config), {.capacity_bytes = 40, .first = 1, .switch_cost = switch_cost});
         return replay(portfolio, keys, 40, kLoop);
     };
     const auto [on_loop, on_recent] = run(0);
@@ -148,9 +150,7 @@ TEST_CASE("a portfolio led first by LIRS is LIRS where no other expert does bett
 
     std::vector<LruOrLirs> none;
     CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(none), {}), aicache::sdk::Error);
-    std::vector<LruOrLirs> one;
-    one.emplace_back(false, config);
-    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(one), {.first = 1}), aicache::sdk::Error);
+    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(lru_and_lirs(config, 0), {.first = 1}), aicache::sdk::Error);
 }
 
 TEST_CASE("with a shorter memory the lead changes hands sooner when the traffic changes") {
@@ -160,19 +160,14 @@ TEST_CASE("with a shorter memory the lead changes hands sooner when the traffic 
     const std::vector<uint64_t> keys = loop_then_recent();
     const auto [lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent] = replay_alone(config, keys);
     auto on_recent = [&](double memory) {
-        std::vector<LruOrLirs> experts;
-        experts.emplace_back(false, config);
-        experts.emplace_back(true, config);
-        aicache::sdk::Portfolio<LruOrLirs> portfolio(std::move(experts), {.capacity_bytes = 40, .first = 1, .memory = memory});
+        aicache::sdk::Portfolio<LruOrLirs> portfolio(lru_and_lirs(config), {.capacity_bytes = 40, .first = 1, .memory = memory});
         return replay(portfolio, keys, 40, kLoop).second;
     };
     const uint64_t usual = on_recent(64), long_memory = on_recent(1024);
     CHECK(usual > lirs_on_recent + (lru_on_recent - lirs_on_recent) * 8 / 10);
     CHECK(long_memory + (lru_on_recent - lirs_on_recent) / 8 < usual); // 1,915 against 2,475 of 2,985
     CHECK(long_memory > lirs_on_recent);
-    std::vector<LruOrLirs> one;
-    one.emplace_back(false, config);
-    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(one), {.memory = 0}), aicache::sdk::Error);
+    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(lru_and_lirs(config, 0), {.memory = 0}), aicache::sdk::Error);
 }
 
 TEST_CASE("with a vote the experts evict together: each expert's say grows with its hits, so a steep vote follows the leader and a flat one the majority") {
@@ -181,11 +176,7 @@ TEST_CASE("with a vote the experts evict together: each expert's say grows with 
     const auto [lru_on_loop, lru_on_recent, lirs_on_loop, lirs_on_recent] = replay_alone(config, keys);
     // LRU and LIRS twice: on the recent part LRU leads, but LIRS holds two votes of three.
     auto run = [&](double vote) {
-        std::vector<LruOrLirs> experts;
-        experts.emplace_back(false, config);
-        experts.emplace_back(true, config);
-        experts.emplace_back(true, config);
-        aicache::sdk::Portfolio<LruOrLirs> portfolio(std::move(experts), {.capacity_bytes = 40, .vote = vote});
+        aicache::sdk::Portfolio<LruOrLirs> portfolio(lru_and_lirs(config, 2), {.capacity_bytes = 40, .vote = vote});
         return replay(portfolio, keys, 40, kLoop);
     };
     const auto [steep_on_loop, steep_on_recent] = run(1e6);
@@ -195,9 +186,7 @@ TEST_CASE("with a vote the experts evict together: each expert's say grows with 
     CHECK(flat_on_loop > lirs_on_loop - 40);
     CHECK(flat_on_recent < lirs_on_recent + (lru_on_recent - lirs_on_recent) / 2);
 
-    std::vector<LruOrLirs> experts;
-    experts.emplace_back(false, config);
-    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(std::move(experts), {.vote = -1}), aicache::sdk::Error);
+    CHECK_THROWS_AS(aicache::sdk::Portfolio<LruOrLirs>(lru_and_lirs(config, 0), {.vote = -1}), aicache::sdk::Error);
 }
 
 TEST_CASE("with entries of different sizes the real cache holds what its leader holds, and changes hands only when that is worth its cost") {
@@ -227,10 +216,7 @@ TEST_CASE("with entries of different sizes the real cache holds what its leader 
         CHECK(replay(single, keys, 200, keys.size(), sizes).first == alone_hits); // hit for hit
 
         auto changes_of_hands = [&](double switch_cost) {
-            std::vector<LruOrLirs> experts;
-            experts.emplace_back(false, config);
-            experts.emplace_back(true, config);
-            aicache::sdk::Portfolio<LruOrLirs> portfolio(std::move(experts), {.capacity_bytes = 200, .first = size_t(lirs), .switch_cost = switch_cost});
+            aicache::sdk::Portfolio<LruOrLirs> portfolio(lru_and_lirs(config), {.capacity_bytes = 200, .first = size_t(lirs), .switch_cost = switch_cost});
             size_t leader = portfolio.leader(), changes = 0;
             replay(portfolio, keys, 200, keys.size(), sizes, [&] {
                 changes += portfolio.leader() != leader;
