@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 7's evolve target, reproduced: on each of the 16 shared key traces and the CloudPhysics
 # trace with block sizes, the search whose best patch is the README's figure for that trace (same
-# space, sizes and trials; evolve is seeded, so a search asks the same candidates again), then `optimize judge` of its best patch at 1%, 5%,
-# 10% and 25% beside the best classical policy, with 95% intervals from 50 chunks.
+# space, sizes and trials; evolve is seeded, so a search asks the same candidates again), then
+# `optimize judge` of its best patch at 1%, 5%, 10% and 25% beside the best classical policy, with
+# 95% intervals from 50 chunks.
 # Searches already in DATA_DIR are resumed (nothing to do when complete) and judged again.
 # Usage: bench/evolve_report.sh [BUILD_DIR] [REPORT] [DATA_DIR]  (make bench-evolve; about 75 min on 2 cores)
 # ONLY="trace ..." limits it to those traces.

@@ -23,7 +23,7 @@ struct JudgeArgs {
     std::string search;
     std::vector<std::string> traces, sizes = {"1%", "10%"};
     uint32_t chunks = 50;
-    uint64_t trial_cpu_seconds = 60;
+    uint64_t trial_cpu_seconds = patches::TrialOptions::kDefaultCpuSeconds;
     bool json = false;
 };
 

@@ -30,7 +30,7 @@ struct CheckArgs {
     std::string trace;
     std::string against = "lru";
     std::vector<std::string> sizes = {"1%", "10%"};
-    uint64_t trial_cpu_seconds = 60;
+    uint64_t trial_cpu_seconds = patches::TrialOptions::kDefaultCpuSeconds;
 };
 
 nlohmann::json trial_json(const patches::TrialResult &trial) {

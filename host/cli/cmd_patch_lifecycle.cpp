@@ -25,7 +25,7 @@ struct LifecycleArgs {
     std::string file, target = "s3fifo", note, trace, against;
     std::vector<std::string> sizes = {"1%", "10%"};
     double auto_approve_margin = -1; // < 0: operators decide
-    uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
+    uint64_t cpu_seconds = 30, trial_cpu_seconds = patches::TrialOptions::kDefaultCpuSeconds;
     std::string memory = "3GiB";
     // show, diff, approve, reject
     int64_t id = 0;

@@ -6,6 +6,7 @@
 #include "cli/common.hpp"
 #include "learning/search.hpp"
 #include "loader/plugin_library.hpp"
+#include "patches/trial.hpp"
 #include "replay/replay.hpp"
 #include "store/database.hpp"
 #include "store/search_records.hpp"
@@ -27,7 +28,7 @@ struct OptimizeArgs {
     std::string target = "s3fifo", against, trace;
     std::vector<std::string> sizes = {"1%", "10%"};
     std::optional<double> auto_approve_margin;
-    uint64_t cpu_seconds = 30, trial_cpu_seconds = 60;
+    uint64_t cpu_seconds = 30, trial_cpu_seconds = patches::TrialOptions::kDefaultCpuSeconds;
     std::string memory = "3GiB";
     std::string measure = "patch";
     std::string baseline = "incumbent";

@@ -24,7 +24,7 @@
 namespace aicache::patches {
 
 namespace {
-constexpr std::chrono::seconds kDefaultWallTime{120};
+constexpr std::chrono::seconds kLeastWallTime{120}; // start-up and compile of a patch, whatever its replay
 }
 
 TrialOptions TrialOptions::defaults() {
@@ -32,8 +32,7 @@ TrialOptions TrialOptions::defaults() {
     options.aicache_exe = loader::current_executable();
     options.allowlist = jit::WorkerOptions::beside_executable().allowlist; // one allowlist for the worker, the trial and the host
     options.plugin_dir = options.aicache_exe.parent_path().parent_path() / "lib" / "aicache" / "plugins";
-    options.limits.wall_time = kDefaultWallTime;
-    options.limits.cpu_seconds = 60;
+    options.allow_cpu_seconds(kDefaultCpuSeconds);
     options.limits.address_space_bytes = 4ull << 30;
     options.limits.max_output_bytes = 1u << 20;
     return options;
@@ -42,7 +41,7 @@ TrialOptions TrialOptions::defaults() {
 void TrialOptions::allow_cpu_seconds(uint64_t seconds) {
     limits.cpu_seconds = seconds;
     // A trial's child is one thread: on a machine busy with another job it gets half its wall time.
-    limits.wall_time = std::chrono::duration_cast<decltype(limits.wall_time)>(std::max(kDefaultWallTime, std::chrono::seconds(2 * seconds)));
+    limits.wall_time = std::chrono::duration_cast<decltype(limits.wall_time)>(std::max(kLeastWallTime, std::chrono::seconds(2 * seconds)));
 }
 
 namespace {

@@ -40,7 +40,9 @@ struct TrialOptions {
 
     // Limits sized for a replay of up to a few million requests on a loaded 2-core machine.
     static TrialOptions defaults();
-    // More (or less) CPU time for a trial, and wall time to match: twice that, at least the default's.
+    static constexpr uint64_t kDefaultCpuSeconds = 60; // defaults()'s, and every --trial-cpu-seconds'
+
+    // More (or less) CPU time for a trial, and wall time to match: twice that, and at least two minutes.
     void allow_cpu_seconds(uint64_t seconds);
 };
 

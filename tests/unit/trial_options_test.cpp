@@ -1,4 +1,4 @@
-// A trial given more CPU time (optimize run/judge --trial-cpu-seconds, patch submit/check) must also
+// A trial given more CPU time (optimize run/judge and patch submit --trial-cpu-seconds) must also
 // get the wall time to spend it: a patch replayed at four sizes of a 5 M-request trace needs more
 // than the default's 60 CPU seconds, and a wall limit left at 120 s would stop it on a busy machine.
 #include "patches/trial.hpp"

@@ -214,6 +214,7 @@ private:
         // dropped: judged before, the leader is charged for every key it just let go (and a rival
         // credited for holding it), so with entries of many sizes a large newcomer, which makes
         // the leader drop several, handed the lead to a rival even at a cost no lead can pay.
+        // (With a vote the real cache may keep some of them; the leader is then spared a little.)
         leaving_.assign(experts_.size(), 0);
         for (const uint64_t key : dropped_)
             if (cached_.contains(key))
