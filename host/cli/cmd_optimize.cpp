@@ -212,8 +212,11 @@ int run(const OptimizeArgs &args) {
         std::printf("search %s already has %zu trials: raise --trials to search further\n", options.name.c_str(), summary->trials.size());
     if (summary->best) {
         if (baseline)
-            std::printf("best: trial #%lld, %+.2f points of hit ratio over the best classical policy (mean and worst gain averaged) on %s\n  %s\n",
-                        static_cast<long long>(summary->best->number), summary->best->score, summary->best->split.c_str(),
+            std::printf("best: trial #%lld, %+.2f points of hit ratio over the best classical policy (%s) on %s\n  %s\n",
+                        static_cast<long long>(summary->best->number), summary->best->score,
+                        args.score == "worst-first" ? "the worst gain, or the mean gain once none is behind"
+                                                    : "mean and worst gain averaged",
+                        summary->best->split.c_str(),
                         describe_candidate(summary->best->candidate).c_str());
         else
             std::printf("best: trial #%lld, %+.2f points of %s over %s (mean of %zu sizes) on %s\n  %s\n",

@@ -235,6 +235,12 @@ TEST_CASE("evolve on the history template is scored against the best classical p
         CHECK(trial["score"].get<double>() == doctest::Approx(worst < 0 ? worst : total / 2));
     }
     CHECK(ranked["trials"][0]["score"].get<double>() < 0); // LRU hits nothing on the loop
+    // Asked again, the finished search says what its best's score is: the worst gain, not an average.
+    auto again = lab.run({"optimize", "run", "evolve", "--search", "worst", "--trials", "2", "--target", "lru", "--baseline", "best-classical",
+                          "--score", "worst-first", "--trace", loop + "," + scan, "--size", "50%"});
+    REQUIRE_MESSAGE(again.exit_code == 0, again.out << again.err);
+    CHECK(again.out.find("already has 2 trials") != std::string::npos);
+    CHECK(again.out.find("over the best classical policy (the worst gain, or the mean gain once none is behind)") != std::string::npos);
     auto unbased = lab.run({"optimize", "run", "evolve", "--search", "unbased", "--score", "worst-first"});
     CHECK(unbased.exit_code != 0);
     CHECK(unbased.err.find("--score worst-first scores against --baseline best-classical") != std::string::npos);
