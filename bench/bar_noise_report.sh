@@ -59,14 +59,16 @@ done
   echo "other than itself at that size. The last two columns: draws on which that held at the three larger sizes at"
   echo "once, and at all four (at 1% LeCaR's advantage is the trace's structure, not chance)."
   echo
+  # One pass over the results, two tables: draws won, then means.
   awk -v draws="$draws" '
     { hits[$1, $2, $3] = $4; seen[$2] = 1; if ($5 == "classical" && !($2 in is_classical)) { is_classical[$2] = 1; cls[++n] = $2 } }
     END {
       split("1% 5% 10% 25%", order, " ")
-      print "| policy | 1% | 5% | 10% | 25% | 5%, 10% and 25% | all four |"
-      print "|---|---|---|---|---|---|---|"
       for (p in seen) names[++m] = p
       for (i = 1; i <= m; ++i) for (j = i + 1; j <= m; ++j) if (names[j] < names[i]) { t = names[i]; names[i] = names[j]; names[j] = t }
+
+      print "| policy | 1% | 5% | 10% | 25% | 5%, 10% and 25% | all four |"
+      print "|---|---|---|---|---|---|---|"
       for (i = 1; i <= m; ++i) {
         p = names[i]; line = "| " p; all = 0; larger = 0
         for (d = 1; d <= draws; ++d) { every[d] = 1; beyond_first[d] = 1 }
@@ -82,21 +84,15 @@ done
         for (d = 1; d <= draws; ++d) { all += every[d]; larger += beyond_first[d] }
         print line " | " larger " | " all " |"
       }
-    }' "$results"
-  echo
-  echo "What each policy gets in expectation: its mean hit ratio over the draws (%), and its mean over the draws"
-  echo "minus that of the classical policy with the highest mean other than itself (points; a 95% interval from"
-  echo "the paired differences, draw by draw). A policy at least level in expectation at every size meets the bar"
-  echo "as far as a policy can on this trace."
-  echo
-  awk -v draws="$draws" '
-    { hits[$1, $2, $3] = $4; seen[$2] = 1; if ($5 == "classical" && !($2 in is_classical)) { is_classical[$2] = 1; cls[++n] = $2 } }
-    END {
-      split("1% 5% 10% 25%", order, " ")
+
+      print ""
+      print "What each policy gets in expectation: its mean hit ratio over the draws (%), and its mean over the draws"
+      print "minus that of the classical policy with the highest mean other than itself (points; a 95% interval from"
+      print "the paired differences, draw by draw). A policy at least level in expectation at every size meets the bar"
+      print "as far as a policy can on this trace."
+      print ""
       print "| policy | 1% | 5% | 10% | 25% |"
       print "|---|---|---|---|---|"
-      for (p in seen) names[++m] = p
-      for (i = 1; i <= m; ++i) for (j = i + 1; j <= m; ++j) if (names[j] < names[i]) { t = names[i]; names[i] = names[j]; names[j] = t }
       for (i = 1; i <= m; ++i) for (s = 1; s <= 4; ++s) {
         sum = 0; for (d = 1; d <= draws; ++d) sum += hits[d, names[i], order[s]]
         mean[names[i], s] = sum / draws
@@ -105,10 +101,10 @@ done
         p = names[i]; line = "| " p
         for (s = 1; s <= 4; ++s) {
           rival = ""; for (c = 1; c <= n; ++c) if (cls[c] != p && (rival == "" || mean[cls[c], s] > mean[rival, s])) rival = cls[c]
-          sum = 0; sq = 0
+          sum = 0; sq = 0 # 100,000 requests a draw: 1,000 hits are a point
           for (d = 1; d <= draws; ++d) { x = (hits[d, p, order[s]] - hits[d, rival, order[s]]) / 1000; sum += x; sq += x * x }
           diff = sum / draws; sd = sqrt((sq - draws * diff * diff) / (draws - 1)); half = 1.96 * sd / sqrt(draws)
-          line = line sprintf(" | %.3f, %+.3f [%+.3f, %+.3f] vs %s", mean[p, s] / 1000, diff, diff - half, diff + half, rival)
+          line = line sprintf(" | %.3f%%, %+.3f [%+.3f, %+.3f] vs %s", mean[p, s] / 1000, diff, diff - half, diff + half, rival)
         }
         print line " |"
       }
