@@ -34,7 +34,7 @@ replay() {
     awk -v d="$1" -v kind="$3" -v name="${4:-}" 'NR > 2 { print d, (name == "" ? $1 : name), $2, $6, kind }'
 }
 if [ -z "${PATCHES+set}" ]; then
-  "$aicache" patch generate history --set priority=frequency --set window=0 --set history=8 --set sample=64 \
+  "$aicache" patch generate history --set "priority=pdiv((frequency * frequency), pmax(psqrt(gap), frequency))" --set window=0 --set history=8 --set sample=64 \
     --set classical=wtinylfu+gdsf --set first=gdsf --set switch_cost=0.5 -o "$work/evolved_lirs_2_pools.cpp" >/dev/null
   # As aicache_add_plugin builds a plugin: a GNU-unique symbol would keep it loaded for good.
   g++ -std=c++20 -O2 -fPIC -shared -fvisibility=hidden -fno-gnu-unique -Iplugin-api/include "$work/evolved_lirs_2_pools.cpp" -o "$work/evolved_lirs_2_pools.so"

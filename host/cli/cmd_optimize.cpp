@@ -307,7 +307,8 @@ void register_optimize(CLI::App &app) {
         ->capture_default_str();
     run_cmd->add_option("--score", args->score,
                         "With --baseline best-classical: balanced (the mean of the mean gain and the worst gain) or worst-first (the "
-                        "worst gain until every trace and size is at least the best classical policy, then the mean gain)")
+                        "worst gain until every trace and size is at least the best classical policy, then the mean gain); of trials with "
+                        "equal scores, the best is the one with the higher mean gain")
         ->capture_default_str();
     run_cmd->add_option("--auto-approve-margin", args->auto_approve_margin,
                         "Approve the search's best patch by rule when it beats the incumbent by this many points at every size");

@@ -49,6 +49,12 @@ struct SearchSummary {
 Expected<SearchSummary> run_search(store::Database &db, const std::shared_ptr<const loader::PluginLibrary> &optimizer,
                                    const SearchOptions &options, const Evaluator &evaluate);
 
+// Whether trial a ranks above trial b as the search's best: the higher score, and between equal
+// scores the higher mean gain over the places it was measured at (its detail's per_size cells).
+// Worst-first scores tie whenever candidates are behind by the same amount at the same place;
+// of those, the one further ahead elsewhere is the better patch. The earlier trial wins a full tie.
+bool ranks_above(const store::TrialRecord &a, const store::TrialRecord &b);
+
 // The candidate without its id: two candidates with the same key are the same experiment.
 std::string candidate_key(const nlohmann::json &candidate);
 

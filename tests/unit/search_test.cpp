@@ -229,3 +229,24 @@ TEST_CASE("evolve seeds the mean-gap forms of inter-reference recency when mean_
     const auto without = seeds_of(R"(["recency", "frequency", "gap"])");
     for (const auto &priority : without) CHECK(priority.find("mean_gap") == std::string::npos);
 }
+
+TEST_CASE("of candidates equally behind at their worst place, the best is the one furthest ahead elsewhere") {
+    test::TempDir dir;
+    auto db = store::Database::open(dir.path() / "a.db");
+    REQUIRE(db);
+    learning::SearchOptions options = search_options("ties", 5, R"({"params": [{"a": 1}, {"a": 2}, {"a": 3}]})");
+    // Worst-first scores: each candidate is 0.5 points behind at one size, and ahead by a at another.
+    auto worst_first = [](const nlohmann::json &candidate) {
+        const double ahead = candidate["params"]["a"].get<double>() == 2 ? 1.0 : candidate["params"]["a"].get<double>() == 3 ? 0.5 : 0.0;
+        nlohmann::json per_size = {{{"size", "1%"}, {"gain_points", -0.5}}, {{"size", "10%"}, {"gain_points", ahead}}};
+        return learning::CandidateScore{-0.5, "evaluated", std::nullopt, "trace (worst first)", {{"per_size", per_size}}};
+    };
+    auto summary = learning::run_search(**db, optimizer(test::fixture_path("scripted_optimizer")), options, worst_first);
+    REQUIRE_MESSAGE(summary, summary.error().message());
+    REQUIRE(summary->trials.size() == 5);
+    CHECK(summary->trials[4].outcome == "repeat of #2"); // a repeat has no cells of its own and does not displace its first
+    REQUIRE(summary->best);
+    CHECK(summary->best->number == 2);
+    CHECK(learning::ranks_above(summary->trials[1], summary->trials[2]));
+    CHECK_FALSE(learning::ranks_above(summary->trials[4], summary->trials[1]));
+}
