@@ -29,7 +29,7 @@ TEST_CASE("the demo drives two hosts through a drift, and the learning host's in
     CHECK(demo.out.find("never went on") == std::string::npos);
     // The evolve search's trials went through the pipeline.
     CHECK(demo.out.find("patch #2   evaluated") != std::string::npos);
-    CHECK(demo.out.find("history: history=8 priority=") != std::string::npos); // rendered from the history template
+    CHECK(demo.out.find("history: distinct=1 history=8 priority=") != std::string::npos); // rendered from the history template
     // Every change on the learning host is in its signed audit log.
     sandbox::Result audit = test::run_aicache({"audit", "verify", "--data", (dir.path() / "data" / "demo" / "learning").string()});
     CHECK(audit.outcome == sandbox::Outcome::ok);
