@@ -54,7 +54,7 @@ bench-evolve: build
 	@bench/evolve_report.sh $(BUILD)
 
 # Is the evolve target's bar a fair one on lirs_2_pools? The classical policies held to it on 50
-# draws of that trace's model, and what each gets in expectation beside its evolved patch (about 3 min;
+# draws of that trace's model, and what each gets in expectation beside its evolved patch (about 2 min;
 # build/bench-bar-noise.md; PATCHES="x.so ..." replays those patches instead).
 bench-bar-noise: build
 	@bench/bar_noise_report.sh $(BUILD)
