@@ -256,6 +256,7 @@ int64_t evolve_patch(store::Database &db, const ServeProcess &host, const std::f
     options.evaluation = {{"kind", "patch"}, {"target", "s3fifo"}, {"against", serving + " " + submit.trial.incumbent_parameters},
                           {"trace", "the learning host's last four windows"}, {"sizes", submit.trial.sizes}, {"objective", "tokens"}, {"warm_share", 0.25}};
     options.on_trial = [](const store::TrialRecord &t) { say(trial_line(t)); };
+    options.tie_break = mean_gain;
     auto summary = learning::run_search(db, *evolve, options, patch_evaluator(pipeline, submit, patches::templates_dir()));
     if (!summary) {
         say("  (the search failed: " + summary.error().message() + ")\n");

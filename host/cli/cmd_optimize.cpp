@@ -189,6 +189,7 @@ int run(const OptimizeArgs &args) {
     const std::string each = baseline ? "a patch scored against the best classical policy above"
                                       : fmt::format("a patch for {} trialled against {} on {}", args.target,
                                                     options.evaluation["against"].get<std::string>(), options.evaluation["trace"].get<std::string>());
+    options.tie_break = mean_gain;
     auto summary = run_reported_search(args, *repo->db, *library, options, evaluate, progress, each);
     if (!summary) return fail(summary.error());
 
@@ -214,8 +215,8 @@ int run(const OptimizeArgs &args) {
         if (baseline)
             std::printf("best: trial #%lld, %+.2f points of hit ratio over the best classical policy (%s) on %s\n  %s\n",
                         static_cast<long long>(summary->best->number), summary->best->score,
-                        args.score == "worst-first" ? "the worst gain, or the mean gain once none is behind"
-                                                    : "mean and worst gain averaged",
+                        baseline->score == patches::BaselineScore::worst_first ? "the worst gain, or the mean gain once none is behind"
+                                                                               : "mean and worst gain averaged",
                         summary->best->split.c_str(),
                         describe_candidate(summary->best->candidate).c_str());
         else

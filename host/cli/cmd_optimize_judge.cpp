@@ -39,7 +39,7 @@ int judge(const JudgeArgs &args) {
     if (!trials) return fail(trials.error());
     const store::TrialRecord *best = nullptr;
     for (const auto &t : *trials)
-        if (t.patch_id && (best == nullptr || learning::ranks_above(t, *best))) best = &t;
+        if (t.patch_id && (best == nullptr || learning::ranks_above(t, *best, mean_gain))) best = &t;
     if (best == nullptr) return fail(Status(Errc::not_found, "search \"" + args.search + "\" has no trial with a patch yet"));
     auto patch = repo->pipeline->records().get(*best->patch_id);
     if (!patch) return fail(patch.error());

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <limits>
+
 namespace aicache::cli {
 
 learning::Evaluator patch_evaluator(patches::PatchPipeline &pipeline, const patches::SubmitOptions &submit,
@@ -22,6 +24,15 @@ learning::Evaluator baseline_evaluator(patches::PatchPipeline &pipeline, const p
         patches::PatchScore scored = patches::score_against_baseline(pipeline, candidate, submit, templates, baseline);
         return learning::CandidateScore{scored.score, scored.outcome, scored.patch_id, scored.split, {{"per_size", scored.per_size}}};
     };
+}
+
+double mean_gain(const store::TrialRecord &trial) {
+    const nlohmann::json detail = nlohmann::json::parse(trial.detail, nullptr, false);
+    if (!detail.is_object() || !detail.contains("per_size") || !detail["per_size"].is_array() || detail["per_size"].empty())
+        return -std::numeric_limits<double>::infinity();
+    double total = 0;
+    for (const auto &cell : detail["per_size"]) total += cell.value("gain_points", 0.0);
+    return total / static_cast<double>(detail["per_size"].size());
 }
 
 Expected<std::vector<std::shared_ptr<const loader::PluginLibrary>>> classical_policies(const std::filesystem::path &dir) {

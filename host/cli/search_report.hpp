@@ -21,6 +21,12 @@ learning::Evaluator patch_evaluator(patches::PatchPipeline &pipeline, const patc
 // (patches/classical_baseline.hpp); everything passed must outlive the evaluator.
 learning::Evaluator baseline_evaluator(patches::PatchPipeline &pipeline, const patches::SubmitOptions &submit,
                                        const std::filesystem::path &templates, const patches::ClassicalBaseline &baseline);
+// The tie-break of searches whose candidates are patches: the mean of the gains in the trial's
+// per_size cells (what the evaluators above record), lowest when it has none (a repeat, a failure).
+// Worst-first scores tie whenever candidates are behind by the same amount at the same place; of
+// those, the one further ahead elsewhere is the better patch.
+double mean_gain(const store::TrialRecord &trial);
+
 // Every policy plugin in `dir` (qualified_policies): what an evolved policy is measured against.
 Expected<std::vector<std::shared_ptr<const loader::PluginLibrary>>> classical_policies(const std::filesystem::path &dir);
 

@@ -1,7 +1,6 @@
 #include "learning/search.hpp"
 
 #include <chrono>
-#include <limits>
 #include <map>
 
 namespace aicache::learning {
@@ -12,23 +11,9 @@ std::string candidate_key(const nlohmann::json &candidate) {
     return copy.dump(); // nlohmann orders object keys, so equal candidates give equal text
 }
 
-namespace {
-
-// The mean of the gains in a trial's per_size cells; lowest when it has none (a repeat, a failure).
-double mean_gain(const store::TrialRecord &trial) {
-    const nlohmann::json detail = nlohmann::json::parse(trial.detail, nullptr, false);
-    if (!detail.is_object() || !detail.contains("per_size") || !detail["per_size"].is_array() || detail["per_size"].empty())
-        return -std::numeric_limits<double>::infinity();
-    double total = 0;
-    for (const auto &cell : detail["per_size"]) total += cell.value("gain_points", 0.0);
-    return total / static_cast<double>(detail["per_size"].size());
-}
-
-} // namespace
-
-bool ranks_above(const store::TrialRecord &a, const store::TrialRecord &b) {
+bool ranks_above(const store::TrialRecord &a, const store::TrialRecord &b, const TieBreak &tie_break) {
     if (a.score != b.score) return a.score > b.score;
-    return mean_gain(a) > mean_gain(b);
+    return tie_break && tie_break(a) > tie_break(b);
 }
 
 namespace {
@@ -133,7 +118,7 @@ Expected<SearchSummary> run_search(store::Database &db, const std::shared_ptr<co
     }
 
     for (const auto &t : summary.trials)
-        if (!summary.best || ranks_above(t, *summary.best)) summary.best = t;
+        if (!summary.best || ranks_above(t, *summary.best, options.tie_break)) summary.best = t;
     auto refreshed = records.find(options.name);
     if (refreshed && refreshed->has_value()) summary.search = **refreshed;
     return summary;

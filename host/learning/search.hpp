@@ -29,6 +29,9 @@ struct CandidateScore {
     nlohmann::json detail = nlohmann::json::object();
 };
 using Evaluator = std::function<CandidateScore(const nlohmann::json &candidate)>;
+// A second figure of a trial that decides between trials with equal scores (higher ranks above);
+// the evaluator's caller knows what its detail holds.
+using TieBreak = std::function<double(const store::TrialRecord &trial)>;
 
 struct SearchOptions {
     std::string name;
@@ -37,6 +40,7 @@ struct SearchOptions {
     nlohmann::json evaluation = nlohmann::json::object(); // how candidates are measured; must match on resume
     std::function<void(const store::TrialRecord &)> on_trial; // progress, after each recorded trial
     std::function<bool()> stop_early; // asked before each new trial: true ends this run (a later run resumes the search)
+    TieBreak tie_break;               // between equal scores (unset: the earlier trial stays the best)
 };
 
 struct SearchSummary {
@@ -50,10 +54,9 @@ Expected<SearchSummary> run_search(store::Database &db, const std::shared_ptr<co
                                    const SearchOptions &options, const Evaluator &evaluate);
 
 // Whether trial a ranks above trial b as the search's best: the higher score, and between equal
-// scores the higher mean gain over the places it was measured at (its detail's per_size cells).
-// Worst-first scores tie whenever candidates are behind by the same amount at the same place;
-// of those, the one further ahead elsewhere is the better patch. The earlier trial wins a full tie.
-bool ranks_above(const store::TrialRecord &a, const store::TrialRecord &b);
+// scores the higher tie_break (when given). A trial ranked no higher than the best so far leaves
+// the earlier one the best.
+bool ranks_above(const store::TrialRecord &a, const store::TrialRecord &b, const TieBreak &tie_break);
 
 // The candidate without its id: two candidates with the same key are the same experiment.
 std::string candidate_key(const nlohmann::json &candidate);

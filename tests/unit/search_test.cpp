@@ -2,6 +2,7 @@
 // deterministic evaluator: every trial recorded with the optimizer's state, a stopped search
 // resuming exactly where an uninterrupted one would be, repeats scored from the record, and
 // resumes refused when the scores would not compare.
+#include "cli/search_report.hpp"
 #include "learning/search.hpp"
 #include "patches/generator.hpp"
 #include "test_support.hpp"
@@ -230,11 +231,12 @@ TEST_CASE("evolve seeds the mean-gap forms of inter-reference recency when mean_
     for (const auto &priority : without) CHECK(priority.find("mean_gap") == std::string::npos);
 }
 
-TEST_CASE("of candidates equally behind at their worst place, the best is the one furthest ahead elsewhere") {
+TEST_CASE("of patch candidates equally behind at their worst place, the best is the one furthest ahead elsewhere") {
     test::TempDir dir;
     auto db = store::Database::open(dir.path() / "a.db");
     REQUIRE(db);
     learning::SearchOptions options = search_options("ties", 5, R"({"params": [{"a": 1}, {"a": 2}, {"a": 3}]})");
+    options.tie_break = cli::mean_gain; // as optimize run and the demo rank patch searches
     // Worst-first scores: each candidate is 0.5 points behind at one size, and ahead by a at another.
     auto worst_first = [](const nlohmann::json &candidate) {
         const double ahead = candidate["params"]["a"].get<double>() == 2 ? 1.0 : candidate["params"]["a"].get<double>() == 3 ? 0.5 : 0.0;
@@ -247,6 +249,9 @@ TEST_CASE("of candidates equally behind at their worst place, the best is the on
     CHECK(summary->trials[4].outcome == "repeat of #2"); // a repeat has no cells of its own and does not displace its first
     REQUIRE(summary->best);
     CHECK(summary->best->number == 2);
-    CHECK(learning::ranks_above(summary->trials[1], summary->trials[2]));
-    CHECK_FALSE(learning::ranks_above(summary->trials[4], summary->trials[1]));
+    CHECK(cli::mean_gain(summary->trials[1]) == doctest::Approx(0.25));
+    CHECK(learning::ranks_above(summary->trials[1], summary->trials[2], cli::mean_gain));
+    CHECK_FALSE(learning::ranks_above(summary->trials[4], summary->trials[1], cli::mean_gain));
+    // Without a tie-break (a search whose trials carry no such figure) the earlier trial stays the best.
+    CHECK_FALSE(learning::ranks_above(summary->trials[1], summary->trials[0], {}));
 }
